@@ -1,0 +1,45 @@
+# LayerLens: `make run` opens the dashboard, `make test` runs the whole suite.
+# Both create .venv unless a virtualenv is already active, and install what they need.
+
+PYTHON ?= python3
+ifdef VIRTUAL_ENV
+  ENV_DIR := $(VIRTUAL_ENV)
+else
+  ENV_DIR := .venv
+endif
+BIN := $(ENV_DIR)/bin
+STAMP := $(ENV_DIR)/.layerlens-installed
+PORT ?= 8501
+
+.PHONY: run test test-fast browser bench setup clean
+
+setup: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(ENV_DIR)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Debian's chromium for the browser tests (never `playwright install`: it downloads a browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser tests"; fi; }
+
+run: setup
+	$(BIN)/python -m streamlit run dashboard/streamlit_app.py --server.port $(PORT)
+
+test: setup browser
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not browser"
+
+bench: setup
+	$(BIN)/python benchmarks/bench.py
+
+clean:
+	rm -rf .venv .pytest_cache build *.egg-info

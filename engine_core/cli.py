@@ -1,0 +1,217 @@
+"""The ``layerlens`` command line (also ``python -m engine_core``).
+
+Each subcommand is a thin wrapper over a library function; errors the user can
+act on (:class:`~engine_core.errors.LayerLensError`) print one line on stderr
+and exit 1. Must not import TensorRT or Streamlit at module level: every
+``--help`` works on a machine with neither.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from engine_core import __version__
+from engine_core.errors import LayerLensError
+
+EXPORT_HINT = """\
+Make artifacts with trtexec (TensorRT <= 10):
+  trtexec --onnx=model.onnx --saveEngine=model.engine --fp16 --profilingVerbosity=detailed \\
+          --exportLayerInfo=model.graph.json --exportProfile=model.profile.json \\
+          --exportTimes=model.timing.json --separateProfileRun 2>&1 | tee model.log
+"""
+
+
+def _add_paths(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="artifact files, folders (searched recursively) or .zip archives")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="layerlens",
+        description="LayerLens: per-layer answers for TensorRT engines: which layers run in which "
+                    "precision and why, where the bytes and the milliseconds go.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Examples:\n"
+               "  layerlens summary runs/resnet-int8/            # every engine found in a folder\n"
+               "  layerlens summary build.log --json             # a trtexec log, as JSON\n"
+               "  layerlens layers model.graph.json model.profile.json --sort avg_ms\n"
+               "  layerlens import runs/ && layerlens dashboard  # store runs, then explore them\n\n"
+               + EXPORT_HINT)
+    parser.add_argument("--version", action="version", version=f"layerlens {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("summary", help="summarize every engine found in the given artifacts",
+                       description="Read trtexec/TREx/Polygraphy artifacts and print one summary per engine: "
+                                   "TensorRT version, GPU, layer counts by type and precision, weights by "
+                                   "dtype, GPU compute time, per-layer sum, engine size and import status.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXPORT_HINT)
+    _add_paths(p)
+    p.add_argument("--json", action="store_true", help="print the machine-readable summary (shape in README)")
+
+    p = sub.add_parser("layers", help="print the canonical per-layer table of one engine",
+                       description="Print one engine's layer table: type, compute and output precision, "
+                                   "weights, tactic and time per layer.")
+    _add_paths(p)
+    p.add_argument("--engine", help="engine name when the paths hold several (see `layerlens summary`)")
+    p.add_argument("--sort", default="order", help="column to sort by, descending for times/bytes (default: order)")
+    p.add_argument("--csv", metavar="FILE", help="write the full table as CSV to FILE ('-' for stdout)")
+
+    p = sub.add_parser("import", help="copy artifacts into the run store used by the dashboard",
+                       description="Group artifacts into engines and store each as a run "
+                                   "(default store: ~/.layerlens/runs, or $LAYERLENS_RUNS).")
+    _add_paths(p)
+    p.add_argument("--store", help="run store folder")
+
+    p = sub.add_parser("runs", help="list the runs in the store")
+    p.add_argument("--store", help="run store folder")
+    p.add_argument("--json", action="store_true", help="print manifests as JSON")
+
+    p = sub.add_parser("dashboard", help="open the LayerLens dashboard in a browser",
+                       description="Start the Streamlit dashboard on the run store.")
+    p.add_argument("--store", help="run store folder")
+    p.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
+    p.add_argument("--headless", action="store_true", help="do not open a browser")
+
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    try:
+        return _dispatch(args)
+    except LayerLensError as exc:
+        print(f"layerlens: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug, not bad input: still no traceback unless asked
+        if os.environ.get("LAYERLENS_DEBUG"):
+            raise
+        print(f"layerlens: internal error: {type(exc).__name__}: {exc} "
+              "(rerun with LAYERLENS_DEBUG=1 for a traceback and report it)", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args) -> int:
+    if args.command == "summary":
+        return _cmd_summary(args)
+    if args.command == "layers":
+        return _cmd_layers(args)
+    if args.command == "import":
+        return _cmd_import(args)
+    if args.command == "runs":
+        return _cmd_runs(args)
+    if args.command == "dashboard":
+        return _cmd_dashboard(args)
+    return args.handler(args)
+
+
+def _load(paths):
+    from engine_core.discover import SUPPORTED_HELP, load_engines
+
+    engines, skipped = load_engines(paths)
+    if not engines:
+        raise LayerLensError(f"No TensorRT artifacts found in {', '.join(map(str, paths))}.", SUPPORTED_HELP)
+    for s in skipped:
+        print(f"layerlens: skipped {s} (not a TensorRT artifact)", file=sys.stderr)
+    return engines
+
+
+def _cmd_summary(args) -> int:
+    from engine_core.summary import format_summary, summarize_engine
+
+    summaries = [summarize_engine(e) for e in _load(args.paths)]
+    if args.json:
+        print(json.dumps({"engines": summaries}, indent=2))
+    else:
+        print("\n\n".join(format_summary(s) for s in summaries))
+    return 0
+
+
+def _cmd_layers(args) -> int:
+    engines = _load(args.paths)
+    if args.engine:
+        engines = [e for e in engines if e.name == args.engine]
+        if not engines:
+            raise LayerLensError(f"No engine named '{args.engine}'.", "Run `layerlens summary` to see the names.")
+    if len(engines) > 1:
+        names = ", ".join(e.name for e in engines)
+        raise LayerLensError(f"The paths hold {len(engines)} engines ({names}).", "Pick one with --engine NAME.")
+    table = engines[0].layers
+    if args.sort not in table.columns:
+        raise LayerLensError(f"Unknown column '{args.sort}'.", "Columns: " + ", ".join(table.columns))
+    table = table.sort_values(args.sort, ascending=args.sort in ("order", "name"))
+    if args.csv:
+        from engine_core.export import layer_table_csv
+
+        text = layer_table_csv(table)
+        if args.csv == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.csv).write_text(text)
+        return 0
+    shown = table[["order", "name", "layer_type", "compute_precision", "output_precision",
+                   "weights_bytes", "avg_ms"]].copy()
+    shown["name"] = shown["name"].str.slice(0, 70)
+    print(shown.to_string(index=False))
+    return 0
+
+
+def _cmd_import(args) -> int:
+    from engine_core.store import RunStore
+
+    store = RunStore(args.store)
+    for engine in _load(args.paths):
+        manifest, created = store.add(engine)
+        state = "stored" if created else "already stored"
+        print(f"{state}: {manifest.run_id}  ({manifest.layer_count} layers, {manifest.device or 'GPU unknown'})")
+    print(f"store: {store.root}")
+    return 0
+
+
+def _cmd_runs(args) -> int:
+    from dataclasses import asdict
+
+    from engine_core.store import RunStore
+
+    store = RunStore(args.store)
+    runs = store.list_runs()
+    if args.json:
+        print(json.dumps([asdict(r) for r in runs], indent=2))
+        return 0
+    if not runs:
+        print(f"No runs in {store.root}. Add some with `layerlens import PATH`.")
+        return 0
+    for r in runs:
+        estimate = "  [estimate]" if r.is_estimate else ""
+        print(f"{r.run_id:<48} {r.layer_count:>6} layers  {r.build_precision or '-':<16} {r.device or '-'}{estimate}")
+    return 0
+
+
+def _cmd_dashboard(args) -> int:
+    import subprocess
+
+    app = Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py"
+    if not app.is_file():
+        raise LayerLensError(f"The dashboard is not installed next to engine_core ({app} missing).",
+                             "Run LayerLens from a source checkout: `make run`.")
+    env = dict(os.environ)
+    if args.store:
+        env["LAYERLENS_RUNS"] = str(Path(args.store).resolve())
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port)]
+    if args.headless:
+        cmd += ["--server.headless", "true"]
+    return subprocess.call(cmd, env=env)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Find artifacts under the paths a user gives and group them into engines.
+
+Grouping follows how the files were made:
+
+* TREx's sibling naming: ``<engine>.graph.json``, ``.profile.json``,
+  ``.timing.json``, ``.build.metadata.json``, ``.profile.metadata.json``;
+* a trtexec log whose command line names ``--exportLayerInfo/--exportProfile/
+  --exportTimes`` files that are present: those files join the log's engine;
+* anything else is its own engine.
+
+Kinds are decided by content (:mod:`engine_core.importers.sniff`), so a layer
+JSON named ``.log`` is still read as JSON.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine_core.archive import extract_zip
+from engine_core.engine import Artifact, Engine, engine_from_artifacts
+from engine_core.errors import UnsupportedArtifactError
+from engine_core.importers.sniff import ArtifactKind, sniff_file
+from engine_core.importers.trtexec_log import BANNER
+
+MAX_FILES = 10_000
+_SUFFIXES = (".build.metadata.json", ".profile.metadata.json", ".graph.json", ".profile.json",
+             ".timing.json", ".times.json", ".layers.json", ".layer_info.json", ".json", ".log", ".txt")
+_ENGINE_SUFFIX = re.compile(r"(\.onnx)?(\.engine|\.plan|\.trt)?$")
+SUPPORTED_HELP = ("Supported: trtexec --exportLayerInfo/--exportProfile/--exportTimes JSON, trtexec logs, "
+                  "TREx *.metadata.json, and `polygraphy inspect model` output.")
+
+
+@dataclass
+class Discovery:
+    groups: dict[str, list[Artifact]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+def discover(paths: list[str | Path], scratch: Path | None = None) -> Discovery:
+    """Classify the files under ``paths`` and group them by engine.
+
+    Args:
+        paths: files, folders (searched recursively) or zip archives.
+        scratch: where zips are extracted (a temporary folder if None).
+
+    Raises:
+        UnsupportedArtifactError: a file named explicitly is not a known artifact.
+        ArtifactFormatError: a path does not exist or a zip is unsafe.
+    """
+    found = Discovery()
+    artifacts: list[Artifact] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise UnsupportedArtifactError(str(path), "does not exist.", "Check the path.")
+        explicit = path.is_file() and path.suffix.lower() != ".zip"
+        for file in _expand(path, scratch):
+            kind = sniff_file(file)
+            if kind is ArtifactKind.UNKNOWN:
+                if explicit:
+                    raise UnsupportedArtifactError(str(file), "is not a TensorRT artifact LayerLens can read.", SUPPORTED_HELP)
+                found.skipped.append(str(file))
+                continue
+            artifacts.append(Artifact(file, kind))
+    found.groups = group_artifacts(artifacts)
+    return found
+
+
+def _expand(path: Path, scratch: Path | None) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not any(s.startswith(".") for s in p.parts[-1:]))
+    else:
+        files = [path]
+    if len(files) > MAX_FILES:
+        raise UnsupportedArtifactError(str(path), f"holds {len(files)} files, over the {MAX_FILES} limit.",
+                                       "Point LayerLens at the folder of one experiment.")
+    out = []
+    for f in files:
+        if f.suffix.lower() == ".zip":
+            target = Path(tempfile.mkdtemp(prefix="layerlens-zip-", dir=scratch))
+            out.extend(sorted(extract_zip(f, target)))
+        else:
+            out.append(f)
+    return out
+
+
+def artifact_key(path: Path) -> str:
+    """Engine key of a file: its name without the artifact suffix (``resnet.onnx.engine``)."""
+    name = path.name
+    for suffix in _SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def engine_display_name(key: str) -> str:
+    """``resnet-qat.onnx.engine`` -> ``resnet-qat``."""
+    return _ENGINE_SUFFIX.sub("", key) or key
+
+
+def group_artifacts(artifacts: list[Artifact]) -> dict[str, list[Artifact]]:
+    """Group artifacts into engines (see module doc); keys are display names, unique."""
+    groups: dict[tuple[Path, str], list[Artifact]] = {}
+    for a in artifacts:
+        groups.setdefault((a.path.parent, artifact_key(a.path)), []).append(a)
+    _attach_exports_to_logs(groups)
+    names: dict[str, list[Artifact]] = {}
+    display = {k: engine_display_name(k[1]) for k in groups}
+    counts: dict[str, int] = {}
+    for name in display.values():
+        counts[name] = counts.get(name, 0) + 1
+    for key, members in groups.items():
+        name = display[key]
+        if counts[name] > 1:
+            name = f"{key[0].name}/{name}"
+        names[name] = sorted(members, key=lambda a: a.path.name)
+    return names
+
+
+def _attach_exports_to_logs(groups: dict[tuple[Path, str], list[Artifact]]) -> None:
+    by_file = {(a.path.parent, a.path.name): key for key, members in groups.items() for a in members}
+    for key, members in list(groups.items()):
+        for log in [a for a in members if a.kind is ArtifactKind.TRTEXEC_LOG]:
+            for exported in _export_names(log.path):
+                other = by_file.get((log.path.parent, exported))
+                if other and other != key and other in groups and key in groups:
+                    groups[key].extend(groups.pop(other))
+
+
+def _export_names(log_path: Path) -> list[str]:
+    with open(log_path, "rb") as handle:
+        head = handle.read(8192).decode("utf-8", errors="replace")
+    match = BANNER.search(head)
+    if not match:
+        return []
+    return [Path(m).name for m in re.findall(r"--export(?:LayerInfo|Profile|Times)=(\S+)", match[3])]
+
+
+def load_engines(paths: list[str | Path], scratch: Path | None = None) -> tuple[list[Engine], list[str]]:
+    """Discover and read every engine under ``paths``; returns ``(engines, skipped files)``.
+
+    Raises:
+        LayerLensError: a file is unreadable, malformed or not an artifact.
+    """
+    found = discover(paths, scratch)
+    engines = [engine_from_artifacts(name, members) for name, members in found.groups.items()]
+    return engines, found.skipped

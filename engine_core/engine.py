@@ -1,0 +1,211 @@
+"""One engine: its canonical layer table plus everything known about its build and run.
+
+:func:`engine_from_artifacts` reads a group of artifact files (whoever wrote
+them: trtexec, TREx, Polygraphy, or LayerLens's own build path) and merges them.
+Which source wins for each fact is decided here and nowhere else:
+
+* layers: layer-info JSON > ``--dumpLayerInfo`` text > verbose builder lines >
+  Polygraphy text > profile names only;
+* per-layer times: profile JSON > ``--dumpProfile`` table;
+* GPU compute time: times JSON > TREx profile metadata > log performance summary.
+
+Must not import TensorRT or Streamlit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from engine_core.errors import ArtifactFormatError
+from engine_core.importers.layer_info import LayerInfo, read_layer_info
+from engine_core.importers.polygraphy_text import read_polygraphy_inspect
+from engine_core.importers.profile import LayerProfile, read_profile_json
+from engine_core.importers.sniff import ArtifactKind
+from engine_core.importers.times import InferenceTimes, TimingStats, read_times_json
+from engine_core.importers.trex_metadata import EngineMetadata, read_trex_metadata
+from engine_core.importers.trtexec_log import LogEvent, TrtexecLog, read_trtexec_log
+from engine_core.layer_table import layer_table_from_profile, layer_table_from_records, unmatched_profile_names
+from engine_core.schema import empty_layer_table
+
+#: Below this share of profile rows matching layer names, the profile is from another engine.
+MIN_PROFILE_MATCH = 0.5
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: Path
+    kind: ArtifactKind
+
+
+@dataclass
+class Engine:
+    """An engine as LayerLens knows it. ``layers`` follows :mod:`engine_core.schema`."""
+
+    name: str
+    files: list[str]
+    layers: pd.DataFrame = field(default_factory=empty_layer_table)
+    bindings: list[str] = field(default_factory=list)
+    tensorrt_version: str | None = None
+    metadata: EngineMetadata = field(default_factory=EngineMetadata)
+    gpu_compute: TimingStats | None = None
+    gpu_compute_source: str | None = None
+    latency: TimingStats | None = None
+    throughput_qps: float | None = None
+    profile_iterations: int | None = None
+    timed_iterations: int | None = None
+    sizes: dict[str, float] = field(default_factory=dict)
+    build_passes: int = 0
+    command: str | None = None
+    events: list[LogEvent] = field(default_factory=list)
+    layer_source: str | None = None
+    status: str = "ok"
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def device(self) -> str | None:
+        return self.metadata.device_information.get("Selected Device") or None
+
+    @property
+    def build_precision(self) -> str | None:
+        return self.metadata.build_options.get("Precision") or None
+
+    @property
+    def engine_size_bytes(self) -> int | None:
+        value = self.sizes.get("engine_size_bytes")
+        return int(value) if value is not None else None
+
+    @property
+    def input_shapes(self) -> str | None:
+        for section, key in ((self.metadata.inference_options, "Input inference shapes"),
+                             (self.metadata.inference_options, "Input inference shape"),
+                             (self.metadata.build_options, "Input build shapes")):
+            value = section.get(key)
+            if value and value != "model":
+                return value
+        match = re.search(r"--(?:shapes|optShapes)=(\S+)", self.command or "")
+        return match[1] if match else None
+
+    @property
+    def per_layer_sum_ms(self) -> float | None:
+        if self.layers.empty or self.layers["avg_ms"].isna().all():
+            return None
+        return float(self.layers["avg_ms"].sum())
+
+
+def engine_from_artifacts(name: str, artifacts: list[Artifact]) -> Engine:
+    """Read and merge one engine's artifact files.
+
+    Raises:
+        ArtifactFormatError: a file is malformed, or the profile belongs to another engine.
+    """
+    engine = Engine(name=name, files=[str(a.path) for a in artifacts])
+    by_kind: dict[ArtifactKind, list[Path]] = {}
+    for a in artifacts:
+        by_kind.setdefault(a.kind, []).append(a.path)
+
+    layer_info = _first(by_kind, ArtifactKind.LAYER_INFO, read_layer_info, engine)
+    profile = _first(by_kind, ArtifactKind.PROFILE, read_profile_json, engine)
+    times = _first(by_kind, ArtifactKind.TIMES, read_times_json, engine)
+    for path in by_kind.get(ArtifactKind.BUILD_METADATA, []) + by_kind.get(ArtifactKind.PROFILE_METADATA, []):
+        _merge_metadata(engine.metadata, read_trex_metadata(path))
+    logs = [read_trtexec_log(p) for p in by_kind.get(ArtifactKind.TRTEXEC_LOG, [])]
+    polygraphy = [read_polygraphy_inspect(p) for p in by_kind.get(ArtifactKind.POLYGRAPHY_INSPECT, [])]
+
+    records, bindings, source = _choose_layers(layer_info, logs, polygraphy, engine)
+    if profile is None:
+        profile = next((log.profile for log in logs if log.profile is not None), None)
+    engine.layers = _layers_with_profile(records, profile, by_kind, engine)
+    engine.bindings, engine.layer_source = bindings, source
+    if profile is not None:
+        engine.profile_iterations = profile.iterations
+        engine.warnings.extend(profile.warnings)
+    for log in logs:
+        _merge_log(engine, log)
+    for poly in polygraphy:
+        engine.warnings.extend(poly.warnings)
+    _choose_latency(engine, times)
+    return engine
+
+
+def _first(by_kind, kind, reader, engine: Engine):
+    paths = by_kind.get(kind, [])
+    if len(paths) > 1:
+        engine.warnings.append(f"{len(paths)} {kind.value} files; using {paths[0].name}")
+    return reader(paths[0]) if paths else None
+
+
+def _merge_metadata(into: EngineMetadata, new: EngineMetadata) -> None:
+    for attr in ("model_options", "build_options", "inference_options", "device_information"):
+        getattr(into, attr).update({k: v for k, v in getattr(new, attr).items() if v != ""})
+    into.summary.update(new.summary)
+    into.throughput_qps = new.throughput_qps if new.throughput_qps is not None else into.throughput_qps
+
+
+def _choose_layers(layer_info: LayerInfo | None, logs: list[TrtexecLog], polygraphy, engine: Engine):
+    if layer_info is not None:
+        engine.warnings.extend(layer_info.warnings)
+        source = "layer_info_json" if layer_info.detailed else "layer_names_only"
+        return layer_info.records, layer_info.bindings, source
+    for wanted in ("dumpLayerInfo", "verbose"):
+        for log in logs:
+            if log.layer_source == wanted and log.layer_records:
+                return log.layer_records, log.bindings, wanted
+    for poly in polygraphy:
+        if poly.layer_records:
+            return poly.layer_records, [], "polygraphy"
+    return [], [], None
+
+
+def _layers_with_profile(records, profile: LayerProfile | None, by_kind, engine: Engine) -> pd.DataFrame:
+    if not records:
+        if profile is None:
+            return empty_layer_table()
+        engine.warnings.append("no layer information: types and precisions are unknown. Export it with "
+                               "`trtexec --loadEngine=<engine> --exportLayerInfo=layers.json --profilingVerbosity=detailed`.")
+        engine.layer_source = "profile"
+        return layer_table_from_profile(profile)
+    table = layer_table_from_records(records)
+    if profile is None or profile.frame.empty:
+        return table
+    unmatched = unmatched_profile_names(table, profile)
+    matched_share = 1 - len(unmatched) / len(profile.frame)
+    if matched_share < MIN_PROFILE_MATCH:
+        profile_file = (by_kind.get(ArtifactKind.PROFILE) or by_kind.get(ArtifactKind.TRTEXEC_LOG) or ["profile"])[0]
+        raise ArtifactFormatError(
+            str(profile_file),
+            f"matches only {len(profile.frame) - len(unmatched)} of {len(profile.frame)} layer names of engine "
+            f"'{engine.name}' (first unmatched: {unmatched[0]!r}); it was recorded on a different engine.",
+            "Export the profile and the layer info from the same engine file "
+            "(trtexec --loadEngine=<engine> --exportProfile=... --exportLayerInfo=...).")
+    if unmatched:
+        engine.warnings.append(f"{len(unmatched)} profile rows match no layer (e.g. {unmatched[0]!r})")
+    return layer_table_from_records(records, profile)
+
+
+def _merge_log(engine: Engine, log: TrtexecLog) -> None:
+    _merge_metadata(engine.metadata, log.metadata)
+    engine.tensorrt_version = engine.tensorrt_version or log.tensorrt_version
+    engine.command = engine.command or log.command
+    for key, value in log.sizes.items():
+        engine.sizes.setdefault(key, value)
+    engine.build_passes = max(engine.build_passes, log.build_passes)
+    engine.events.extend(log.events)
+    engine.warnings.extend(log.warnings)
+    rank = {"ok": 0, "incomplete": 1, "failed": 2}
+    if rank[log.status] > rank[engine.status]:
+        engine.status = log.status
+
+
+def _choose_latency(engine: Engine, times: InferenceTimes | None) -> None:
+    summary = engine.metadata.summary
+    if times is not None:
+        engine.gpu_compute, engine.gpu_compute_source = times.gpu_compute, "times_json"
+        engine.latency, engine.timed_iterations = times.latency, times.iterations
+    elif "GPU Compute Time" in summary:
+        engine.gpu_compute, engine.gpu_compute_source = summary["GPU Compute Time"], "performance_summary"
+    engine.latency = engine.latency or summary.get("Latency")
+    engine.throughput_qps = engine.metadata.throughput_qps

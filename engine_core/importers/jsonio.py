@@ -1,0 +1,80 @@
+"""Reading artifact files: size limits, text decoding, and tolerant JSON.
+
+trtexec and users produce JSON that ``json.load`` alone rejects: several
+documents written one after another (per-layer inspector blocks, profiles from
+repeated runs appended to one file). :func:`read_json_documents` returns them
+all. Everything raises :class:`~engine_core.errors.ArtifactFormatError` with the
+path and a fix, never a bare ``JSONDecodeError``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from engine_core.errors import ArtifactFormatError, ArtifactTooLargeError
+
+#: Largest single artifact read (bytes). A 50k-layer detailed layer JSON is ~60 MB.
+MAX_ARTIFACT_BYTES = int(os.environ.get("LAYERLENS_MAX_ARTIFACT_MB", "512")) * 1024 * 1024
+
+_DECODER = json.JSONDecoder()
+
+
+def read_text(path: str | Path, limit: int | None = None) -> str:
+    """Read a text artifact, enforcing the size limit.
+
+    Raises:
+        ArtifactTooLargeError: the file is over ``limit`` bytes.
+        ArtifactFormatError: the file is missing or not text.
+    """
+    path = Path(path)
+    limit = MAX_ARTIFACT_BYTES if limit is None else limit
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ArtifactFormatError(str(path), f"cannot be read ({exc.strerror}).", "Check the path.") from exc
+    if size > limit:
+        raise ArtifactTooLargeError(
+            str(path), f"is {size / 2**20:.0f} MiB, over the {limit / 2**20:.0f} MiB limit.",
+            "Raise LAYERLENS_MAX_ARTIFACT_MB if the file is really a TensorRT artifact.")
+    data = path.read_bytes()
+    if b"\x00" in data[:4096]:
+        raise ArtifactFormatError(
+            str(path), "is a binary file, not a TensorRT text/JSON artifact.",
+            "Engine (.engine/.plan) files cannot be read without TensorRT: export "
+            "`trtexec --loadEngine=<engine> --exportLayerInfo=layers.json --profilingVerbosity=detailed` instead.")
+    return data.decode("utf-8", errors="replace")
+
+
+def parse_json_documents(text: str, path: str | Path) -> list[Any]:
+    """Parse one JSON document, or several written back to back.
+
+    Raises:
+        ArtifactFormatError: the text is not JSON or is truncated.
+    """
+    try:
+        return [json.loads(text)]
+    except json.JSONDecodeError as first_error:
+        if first_error.msg != "Extra data":
+            raise _json_error(path, text, first_error) from None
+    docs: list[Any] = []
+    pos, end = 0, len(text)
+    while True:
+        while pos < end and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= end:
+            return docs
+        try:
+            doc, pos = _DECODER.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise _json_error(path, text, exc) from None
+        docs.append(doc)
+
+
+def _json_error(path: str | Path, text: str, exc: json.JSONDecodeError) -> ArtifactFormatError:
+    truncated = exc.pos >= len(text.rstrip()) - 1
+    what = ("ends before the JSON is complete (truncated at line %d)" % exc.lineno if truncated
+            else f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")
+    return ArtifactFormatError(str(path), what + ".", "Re-export the file from trtexec; partial copies cannot be read.")

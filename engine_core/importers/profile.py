@@ -1,0 +1,95 @@
+"""Per-layer profile JSON (``trtexec --exportProfile``) and its text twin.
+
+``Profiler::exportJSONProfile`` writes ``[{"count": N}, {"name", "timeMs",
+"averageMs", "medianMs", "percentage"}, ...]``; TensorRT before 8.4 omits
+``medianMs``. Files that hold several such arrays back to back (repeated runs
+appended to one file) are merged by layer name. ``percentage`` is relative to
+the *sum of layer times*, not to end-to-end latency.
+https://github.com/NVIDIA/TensorRT/blob/release/10.16/samples/common/sampleReporting.cpp
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine_core.errors import ArtifactFormatError
+from engine_core.importers.jsonio import parse_json_documents, read_text
+
+PROFILE_COLUMNS = ("name", "total_ms", "avg_ms", "median_ms", "latency_share_pct")
+
+
+@dataclass
+class LayerProfile:
+    """Per-layer times of one engine, in profile order."""
+
+    frame: pd.DataFrame  # PROFILE_COLUMNS
+    iterations: int | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_profile_json(path: str | Path) -> LayerProfile:
+    """Read an ``--exportProfile`` file.
+
+    Raises:
+        ArtifactFormatError: not a profile (wrong keys) or malformed JSON.
+    """
+    docs = parse_json_documents(read_text(path), path)
+    arrays = [d for d in docs if isinstance(d, list)]
+    if not arrays or len(arrays) != len(docs):
+        raise ArtifactFormatError(str(path), "is not a trtexec profile (expected a JSON list).",
+                                  "Pass the file written by `trtexec --exportProfile=<file>`.")
+    parsed = [_profile_from_records(a, path) for a in arrays]
+    if len(parsed) == 1:
+        return parsed[0]
+    return _merge_profiles(parsed, path)
+
+
+def _profile_from_records(records: list, path: str | Path) -> LayerProfile:
+    iterations = None
+    rows = []
+    for rec in records:
+        if not isinstance(rec, dict):
+            raise ArtifactFormatError(str(path), "holds a non-object profile record.",
+                                      "Pass the file written by `trtexec --exportProfile=<file>`.")
+        if "count" in rec and "name" not in rec:
+            iterations = int(rec["count"])
+        elif "name" in rec and ("averageMs" in rec or "timeMs" in rec):
+            rows.append(rec)
+        else:
+            keys = ", ".join(sorted(rec)[:5])
+            raise ArtifactFormatError(str(path), f"has a record with unexpected keys ({keys}); not a layer profile.",
+                                      "Pass the file written by `trtexec --exportProfile=<file>`.")
+    frame = pd.DataFrame({
+        "name": [r["name"] for r in rows],
+        "total_ms": [r.get("timeMs", np.nan) for r in rows],
+        "avg_ms": [r.get("averageMs", np.nan) for r in rows],
+        "median_ms": [r.get("medianMs", np.nan) for r in rows],
+        "latency_share_pct": [r.get("percentage", np.nan) for r in rows],
+    }, columns=list(PROFILE_COLUMNS))
+    for col in PROFILE_COLUMNS[1:]:
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+    if frame["avg_ms"].isna().all() and iterations:
+        frame["avg_ms"] = frame["total_ms"] / iterations
+    return LayerProfile(frame=frame, iterations=iterations)
+
+
+def _merge_profiles(parsed: list[LayerProfile], path: str | Path) -> LayerProfile:
+    """Merge arrays from repeated runs: sum time and iterations, weight averages."""
+    counts = [p.iterations or 1 for p in parsed]
+    total_iterations = sum(counts)
+    stacked = pd.concat([p.frame.assign(_runs=c, _key=p.frame.groupby("name").cumcount())
+                         for p, c in zip(parsed, counts)], ignore_index=True)
+    stacked["_weighted_avg"] = stacked["avg_ms"] * stacked["_runs"]
+    grouped = stacked.groupby(["name", "_key"], sort=False)
+    merged = grouped.agg(total_ms=("total_ms", "sum"), _weighted_avg=("_weighted_avg", "sum"),
+                         _runs=("_runs", "sum"), median_ms=("median_ms", "median")).reset_index()
+    merged["avg_ms"] = merged["_weighted_avg"] / merged["_runs"]
+    merged["latency_share_pct"] = 100.0 * merged["total_ms"] / merged["total_ms"].sum()
+    frame = merged[list(PROFILE_COLUMNS)]
+    warning = (f"{Path(path).name}: {len(parsed)} profile arrays in one file; merged by layer name "
+               f"over {total_iterations} iterations.")
+    return LayerProfile(frame=frame, iterations=total_iterations, warnings=[warning])

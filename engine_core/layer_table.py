@@ -1,0 +1,159 @@
+"""Build the canonical layer table from inspector-shaped records and a profile.
+
+This is the hot path for large engines, so it works column by column: one list
+comprehension per raw field, then vectorised pandas/regex passes. No Python
+object is created per layer beyond what ``json`` already made; the tensor
+lists in ``inputs``/``outputs`` are TensorRT's own dicts (``Name``,
+``Dimensions``, ``Format/Datatype``), shared, not copied.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from engine_core import precision as prec
+from engine_core.importers.profile import LayerProfile
+from engine_core.schema import conform, empty_layer_table
+
+_PROFILE_SUFFIX = re.compile(r" ?\[profile (\d+)\]$")
+# TensorRT >= 8.6 writes "[ONNX Layer: a]\x1e[ONNX Layer: b]"; the one-line text
+# dump may print the separator raw or drop it (issue #2779, TREx fix_metadata).
+_ONNX_LAYER = re.compile(r"\[ONNX Layer: (.*?)\](?=[\x1e\x1f]|\[ONNX Layer: |$)")
+_FUSED_SPLIT = re.compile(r" \+ | \|\| ")
+_FOREIGN = re.compile(r"^\{ForeignNode\[(.*)\]\}$")
+_WRAPPER = re.compile(r"^(?:PWN|Reformat)\((.*)\)$")
+
+_DATA_MOVEMENT_TYPES = {"Reformat", "Shuffle", "Slice", "Padding", "NoOp", "Concatenation", "Gather",
+                        "Copy", "Identity", "shape_call", "reshape", "TrainStation", "signal", "wait"}
+_MYELIN_TYPES = {"Myelin", "kgen", "gemm", "shape_call", "reshape", "MyelinGraph"}
+
+
+def layer_table_from_records(records: list[dict], profile: LayerProfile | None = None) -> pd.DataFrame:
+    """Canonical layer table (see :mod:`engine_core.schema`) from raw records.
+
+    Args:
+        records: inspector-style dicts (from JSON or parsed text).
+        profile: per-layer times to join by layer name, or None.
+    """
+    if not records:
+        return empty_layer_table()
+    n = len(records)
+    get = _getter(records)
+    names = pd.Series([str(r.get("Name", "")) for r in records], dtype=object)
+    layer_type = pd.Series(get("LayerType"), dtype=object)
+    parameter_type = pd.Series(get("ParameterType"), dtype=object)
+    inputs = [r.get("Inputs") or () for r in records]
+    outputs = [r.get("Outputs") or () for r in records]
+    input_format = pd.Series([_tensor_format(t[0]) if t else None for t in inputs], dtype=object)
+    output_format = pd.Series([_tensor_format(t[0]) if t else None for t in outputs], dtype=object)
+    weights = [r.get("Weights") if isinstance(r.get("Weights"), dict) else {} for r in records]
+    bias = [r.get("Bias") if isinstance(r.get("Bias"), dict) else {} for r in records]
+    tactic_name = pd.Series(get("TacticName"), dtype=object).replace("", None)
+
+    frame = pd.DataFrame({"order": np.arange(n), "name": names, "layer_type": layer_type,
+                          "parameter_type": parameter_type, "inputs": inputs, "outputs": outputs,
+                          "input_format": input_format, "output_format": output_format,
+                          "tactic_name": tactic_name,
+                          "tactic_value": pd.Series(get("TacticValue"), dtype=object),
+                          "origin": pd.Series(get("Origin"), dtype=object),
+                          "stream_id": pd.array(_ints_or_none(get("StreamId")), dtype="Int64")})
+    frame["input_precision"] = prec.precisions_from_datatypes(input_format)
+    frame["output_precision"] = prec.precisions_from_datatypes(output_format)
+    _add_weights(frame, weights, bias)
+    tactic_precision = prec.precisions_from_tactics(tactic_name)
+    frame["compute_precision"], frame["compute_precision_source"] = prec.compute_precision(
+        tactic_precision, frame["weights_precision"], frame["input_precision"])
+    frame["wide_output"] = prec.tactics_with_wide_output(tactic_name) & (frame["compute_precision"] == "INT8")
+    frame["onnx_nodes"] = [_onnx_nodes(name, meta) for name, meta in zip(names, get("Metadata"))]
+    frame["profile_index"] = names.str.extract(_PROFILE_SUFFIX, expand=False).fillna(0).astype("int64")
+    _add_flags(frame)
+    _join_profile(frame, profile)
+    return conform(frame)
+
+
+def _getter(records: list[dict]):
+    def get(key: str) -> list:
+        return [r.get(key) for r in records]
+    return get
+
+
+def _ints_or_none(values: list) -> list:
+    return [v if isinstance(v, int) and not isinstance(v, bool) else None for v in values]
+
+
+def _tensor_format(tensor) -> str | None:
+    if not isinstance(tensor, dict):
+        return None
+    # The trt-perf-analysis skill also accepts split Datatype/Format keys.
+    return tensor.get("Format/Datatype") or tensor.get("Datatype") or tensor.get("Format")
+
+
+def _add_weights(frame: pd.DataFrame, weights: list[dict], bias: list[dict]) -> None:
+    for prefix, blobs in (("weights", weights), ("bias", bias)):
+        types = pd.Series([b.get("Type") for b in blobs], dtype=object)
+        counts = pd.to_numeric(pd.Series([b.get("Count", 0) for b in blobs]), errors="coerce").fillna(0)
+        precision = prec.precisions_from_datatypes(types)
+        sizes = precision.map(prec.ELEMENT_BYTES).fillna(0.0).astype(float)
+        frame[f"{prefix}_precision"] = precision.where(counts > 0, "NONE")
+        frame[f"{prefix}_count"] = counts.astype("int64")
+        # INT4/FP4 pack two elements per byte; round a trailing half byte up.
+        frame[f"{prefix}_bytes"] = np.ceil(counts.to_numpy() * sizes.to_numpy()).astype("int64")
+
+
+def _onnx_nodes(name: str, metadata) -> tuple[str, ...]:
+    """ONNX nodes from ``Metadata`` when present, else from the fused layer name."""
+    if metadata:
+        found = _ONNX_LAYER.findall(str(metadata))
+        if found:
+            return tuple(found)
+    if name.startswith("Reformatting CopyNode") or name.startswith("__my"):
+        return ()
+    base = _PROFILE_SUFFIX.sub("", name)
+    foreign = _FOREIGN.match(base)
+    if foreign:
+        # "{ForeignNode[first...last]}" names only the two ends of the fused span.
+        return tuple(p for p in foreign.group(1).split("...") if p)
+    parts = []
+    for part in _FUSED_SPLIT.split(base):
+        wrapped = _WRAPPER.match(part)
+        parts.append(wrapped.group(1) if wrapped else part)
+    return tuple(p for p in parts if p)
+
+
+def _add_flags(frame: pd.DataFrame) -> None:
+    lt = frame["layer_type"].fillna("")
+    pt = frame["parameter_type"].fillna("")
+    name = frame["name"]
+    frame["is_reformat"] = (lt == "Reformat") | (pt == "Reformat") | name.str.startswith("Reformatting CopyNode")
+    frame["is_noop"] = lt == "NoOp"
+    frame["is_data_movement"] = lt.isin(_DATA_MOVEMENT_TYPES) | pt.isin(_DATA_MOVEMENT_TYPES)
+    frame["is_myelin"] = lt.isin(_MYELIN_TYPES) | name.str.contains("{ForeignNode[", regex=False)
+
+
+def _join_profile(frame: pd.DataFrame, profile: LayerProfile | None) -> None:
+    """Join per-layer times by name; repeated names match in order of appearance."""
+    if profile is None or profile.frame.empty:
+        for col in ("avg_ms", "median_ms", "total_ms", "latency_share_pct"):
+            frame[col] = math.nan
+        return
+    left = pd.DataFrame({"name": frame["name"], "_k": frame.groupby("name").cumcount()})
+    right = profile.frame.assign(_k=profile.frame.groupby("name").cumcount())
+    joined = left.merge(right, on=["name", "_k"], how="left")
+    for col in ("avg_ms", "median_ms", "total_ms", "latency_share_pct"):
+        frame[col] = joined[col].to_numpy()
+
+
+def layer_table_from_profile(profile: LayerProfile) -> pd.DataFrame:
+    """A table with names and times only, for engines known only by their profile."""
+    records = [{"Name": n} for n in profile.frame["name"]]
+    return layer_table_from_records(records, profile)
+
+
+def unmatched_profile_names(frame: pd.DataFrame, profile: LayerProfile) -> list[str]:
+    """Profile rows that matched no layer (a sign the profile is from another engine)."""
+    known = set(frame["name"])
+    return [n for n in profile.frame["name"] if n not in known]

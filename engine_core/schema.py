@@ -1,0 +1,88 @@
+"""The canonical per-layer table: one row per engine layer, defined once here.
+
+Every importer produces this table and every analysis consumes it. Column names
+are ``snake_case`` and carry their unit (``_ms``, ``_bytes``, ``_pct``); display
+labels exist only in the dashboard. Nothing here imports TensorRT or Streamlit.
+
+Bump :data:`SCHEMA_VERSION` whenever a column changes meaning; the run store
+records it in every manifest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: str
+    doc: str
+
+
+LAYER_COLUMNS: tuple[Column, ...] = (
+    Column("order", "int64", "Position in the engine's layer list (execution order), from 0."),
+    Column("name", "object", "Layer name as TensorRT wrote it (fused names joined by ' + ')."),
+    Column("layer_type", "object", "Implementation type (LayerType), e.g. CaskConvolution, kgen, Reformat."),
+    Column("parameter_type", "object", "Logical type (ParameterType), e.g. Convolution, Pooling; None when absent."),
+    Column("onnx_nodes", "object", "Tuple of ONNX node names the layer came from (Metadata, else the fused name)."),
+    Column("inputs", "object", "Tuple of input tensors: dicts with name, precision, format, dims."),
+    Column("outputs", "object", "Tuple of output tensors: dicts with name, precision, format, dims."),
+    Column("input_precision", "object", "Precision class of the first input tensor."),
+    Column("output_precision", "object", "Precision class of the first output tensor."),
+    Column("input_format", "object", "Format/Datatype string of the first input, as written."),
+    Column("output_format", "object", "Format/Datatype string of the first output, as written."),
+    Column("compute_precision", "object", "Precision the layer's math runs in (see engine_core.precision)."),
+    Column("compute_precision_source", "object", "Which evidence decided compute_precision: tactic, weights, input, none."),
+    Column("wide_output", "bool", "INT8 tactic that writes FP16/FP32 output (i8f16, i8f32)."),
+    Column("weights_precision", "object", "Precision class of the Weights, 'NONE' without weights."),
+    Column("weights_count", "int64", "Number of weight elements."),
+    Column("weights_bytes", "int64", "Bytes of weights: count x element size (INT4/FP4 pack two per byte)."),
+    Column("bias_precision", "object", "Precision class of the Bias, 'NONE' without bias."),
+    Column("bias_count", "int64", "Number of bias elements."),
+    Column("bias_bytes", "int64", "Bytes of bias."),
+    Column("tactic_name", "object", "Kernel name (TacticName); None when not exported."),
+    Column("tactic_value", "object", "Tactic id (TacticValue) as written, e.g. '0x9fc2bcaa51428a78'."),
+    Column("origin", "object", "Reformat origin: 'QDQ' or 'REFORMAT'; None otherwise."),
+    Column("stream_id", "Int64", "CUDA stream the layer runs on (TensorRT >= 10); <NA> when not exported."),
+    Column("profile_index", "int64", "Optimization profile from a '[profile N]' suffix; 0 without one."),
+    Column("avg_ms", "float64", "Average time per inference (averageMs), NaN without a profile."),
+    Column("median_ms", "float64", "Median time per inference (medianMs), NaN when not exported."),
+    Column("total_ms", "float64", "Time summed over all profiled iterations (timeMs)."),
+    Column("latency_share_pct", "float64", "Share of the summed per-layer time, in percent."),
+    Column("is_reformat", "bool", "A reformat/copy layer inserted at a format or precision boundary."),
+    Column("is_noop", "bool", "A NoOp layer (no kernel launched)."),
+    Column("is_data_movement", "bool", "Moves or reshapes data without math: reformat, shuffle, slice, pad, concat, NoOp."),
+    Column("is_myelin", "bool", "An opaque Myelin/ForeignNode fusion or one of its kgen/gemm kernels."),
+)
+
+LAYER_COLUMN_NAMES = tuple(c.name for c in LAYER_COLUMNS)
+
+
+def empty_layer_table() -> pd.DataFrame:
+    """A zero-row layer table with the declared dtypes."""
+    return pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in LAYER_COLUMNS})
+
+
+def conform(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with exactly the schema's columns, in order, cast to their dtypes."""
+    out = {}
+    n = len(frame)
+    for col in LAYER_COLUMNS:
+        if col.name in frame:
+            series = frame[col.name]
+        else:
+            series = pd.Series([None] * n, index=frame.index, dtype=object)
+        if col.dtype == "object":
+            out[col.name] = series.astype(object)
+        elif col.dtype == "bool":
+            out[col.name] = series.fillna(False).astype(bool)
+        elif col.dtype == "int64":
+            out[col.name] = pd.to_numeric(series, errors="coerce").fillna(0).astype("int64")
+        else:
+            out[col.name] = pd.to_numeric(series, errors="coerce").astype(col.dtype)
+    return pd.DataFrame(out, index=frame.index)

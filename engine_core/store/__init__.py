@@ -1,0 +1,17 @@
+"""The local run store: one folder per engine run, with a manifest.
+
+Layout (``~/.layerlens/runs`` by default, or ``$LAYERLENS_RUNS``)::
+
+    <run_id>/manifest.json     schema version, name, source, TensorRT version, GPU, ...
+    <run_id>/artifacts/...     the artifact files exactly as imported or built
+
+Imports, the dashboard, and (later) GPU builds all write here, and everything
+that reads a run re-imports its artifacts, so one importer serves every source.
+Writes are atomic (a temporary folder renamed into place) and a run id is a
+hash of its content, so importing the same files twice stores them once and a
+failed import never damages a stored run. Must not import TensorRT or Streamlit.
+"""
+
+from engine_core.store.runs import RunManifest, RunStore, default_store_root
+
+__all__ = ["RunManifest", "RunStore", "default_store_root"]

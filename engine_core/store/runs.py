@@ -1,0 +1,157 @@
+"""Run folders and manifests (see the package docstring)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from engine_core.engine import Artifact, Engine, engine_from_artifacts
+from engine_core.errors import StoreError
+from engine_core.importers.sniff import ArtifactKind, sniff_file
+from engine_core.schema import SCHEMA_VERSION
+
+MANIFEST = "manifest.json"
+ARTIFACTS = "artifacts"
+
+
+def default_store_root() -> Path:
+    """``$LAYERLENS_RUNS`` or ``~/.layerlens/runs``."""
+    return Path(os.environ.get("LAYERLENS_RUNS") or Path.home() / ".layerlens" / "runs")
+
+
+@dataclass
+class RunManifest:
+    run_id: str
+    name: str
+    source: str                      # "import", "build" (GPU), "estimate" (model lens)
+    files: list[str]                 # paths relative to artifacts/
+    created_utc: str
+    schema_version: int = SCHEMA_VERSION
+    tensorrt_version: str | None = None
+    device: str | None = None
+    build_precision: str | None = None
+    layer_count: int = 0
+    status: str = "ok"
+    is_estimate: bool = False
+    labels: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunManifest":
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class RunStore:
+    """A folder of runs. Cheap to create; touches disk only when asked."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_store_root()
+
+    def list_runs(self) -> list[RunManifest]:
+        """Every readable run, newest first; unreadable folders are skipped."""
+        if not self.root.is_dir():
+            return []
+        runs = []
+        for folder in self.root.iterdir():
+            manifest = folder / MANIFEST
+            if folder.name.startswith(".") or not manifest.is_file():
+                continue
+            try:
+                runs.append(RunManifest.from_dict(json.loads(manifest.read_text())))
+            except (OSError, ValueError, TypeError):
+                continue
+        return sorted(runs, key=lambda r: (r.created_utc, r.run_id), reverse=True)
+
+    def manifest(self, run_id: str) -> RunManifest:
+        path = self._run_dir(run_id) / MANIFEST
+        try:
+            return RunManifest.from_dict(json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError) as exc:
+            raise StoreError(f"Run '{run_id}' cannot be read from {self.root} ({exc}).",
+                             "Pick another run, or delete the folder and import it again.") from None
+
+    def load(self, run_id: str) -> Engine:
+        """Re-import a stored run's artifacts into an :class:`Engine`."""
+        manifest = self.manifest(run_id)
+        folder = self._run_dir(run_id) / ARTIFACTS
+        artifacts = [Artifact(folder / f, sniff_file(folder / f)) for f in manifest.files]
+        artifacts = [a for a in artifacts if a.kind is not ArtifactKind.UNKNOWN]
+        return engine_from_artifacts(manifest.name, artifacts)
+
+    def add(self, engine: Engine, source: str = "import", labels: dict | None = None) -> tuple[RunManifest, bool]:
+        """Store an engine's artifact files as a run.
+
+        Returns:
+            ``(manifest, created)``; ``created`` is False when identical files were stored before.
+
+        Raises:
+            StoreError: the store folder cannot be written.
+        """
+        paths = [Path(f) for f in engine.files]
+        run_id = _run_id(engine.name, paths)
+        if (self._run_dir(run_id) / MANIFEST).is_file():
+            return self.manifest(run_id), False
+        names = _unique_names(paths)
+        manifest = RunManifest(
+            run_id=run_id, name=engine.name, source=source, files=names,
+            created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            tensorrt_version=engine.tensorrt_version, device=engine.device,
+            build_precision=engine.build_precision, layer_count=int(len(engine.layers)),
+            status=engine.status, is_estimate=source == "estimate", labels=dict(labels or {}))
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+            (staging / ARTIFACTS).mkdir()
+            for src, name in zip(paths, names):
+                shutil.copyfile(src, staging / ARTIFACTS / name)
+            (staging / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2))
+            os.rename(staging, self._run_dir(run_id))
+        except OSError as exc:
+            shutil.rmtree(locals().get("staging", ""), ignore_errors=True)
+            if (self._run_dir(run_id) / MANIFEST).is_file():  # a concurrent import won the race
+                return self.manifest(run_id), False
+            raise StoreError(f"Cannot write run '{engine.name}' to {self.root} ({exc.strerror}).",
+                             "Check free disk space and permissions, or set LAYERLENS_RUNS to another folder.") from None
+        return manifest, True
+
+    def delete(self, run_id: str) -> None:
+        folder = self._run_dir(run_id)
+        if folder.is_dir():
+            shutil.rmtree(folder)
+
+    def _run_dir(self, run_id: str) -> Path:
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", run_id) or run_id.startswith("."):
+            raise StoreError(f"'{run_id}' is not a valid run id.", "Use an id from `layerlens runs`.")
+        return self.root / run_id
+
+
+def _run_id(name: str, paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for p in sorted(paths, key=lambda p: p.name):
+        digest.update(p.name.encode())
+        with open(p, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:60] or "run"
+    return f"{slug}-{digest.hexdigest()[:10]}"
+
+
+def _unique_names(paths: list[Path]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for p in paths:
+        name = p.name
+        if name in seen:
+            seen[name] += 1
+            name = f"{p.stem}-{seen[p.name]}{p.suffix}"
+        else:
+            seen[name] = 0
+        out.append(name)
+    return out

@@ -1,0 +1,77 @@
+"""The `layerlens` CLI as a user runs it: a subprocess, real fixtures, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import DATA, FIXTURES, REPO
+
+
+def run(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "engine_core", *map(str, args)], capture_output=True, text=True,
+                          cwd=REPO, env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_summary_json_contract_on_qat():
+    proc = run("summary", FIXTURES / "trex-rtx3090" / "qat", "--json")
+    assert proc.returncode == 0, proc.stderr
+    engine = json.loads(proc.stdout)["engines"][0]
+    assert set(engine) >= {"name", "files", "tensorrt_version", "device", "build_precision", "layers", "weights",
+                           "latency_ms", "engine_size_bytes", "status", "warnings"}
+    assert engine["layers"]["count"] == 63
+    assert engine["weights"]["count_by_dtype"] == {"INT8": 25502912}
+    assert set(engine["latency_ms"]) >= {"gpu_compute_median", "gpu_compute_mean", "per_layer_sum", "profile_iterations"}
+
+
+def test_summary_text_on_h100_logs():
+    proc = run("summary", FIXTURES / "h100-trt10-logs")
+    assert proc.returncode == 0, proc.stderr
+    for name in ("result-01", "result-02", "result-03", "result-04", "result-05"):
+        assert name in proc.stdout
+    assert "NVIDIA H100 PCIe" in proc.stdout and "10.16.1" in proc.stdout
+
+
+@pytest.mark.parametrize("path,needle", [
+    (DATA / "bad" / "truncated.graph.json", "truncated"),
+    (DATA / "bad" / "not_an_artifact.json", "not a TensorRT artifact"),
+    ("/nonexistent/file.json", "does not exist"),
+])
+def test_bad_input_exits_1_with_one_line(path, needle):
+    proc = run("summary", path)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("layerlens: error:") and needle in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_layers_csv_and_sorting(tmp_path):
+    out = tmp_path / "layers.csv"
+    proc = run("layers", FIXTURES / "trex-rtx3090" / "qat", "--csv", out)
+    assert proc.returncode == 0, proc.stderr
+    lines = out.read_text().splitlines()
+    assert len(lines) == 64 and lines[0].startswith("order,name,layer_type")
+    proc = run("layers", FIXTURES / "trex-rtx3090" / "qat", "--sort", "avg_ms")
+    first_row = proc.stdout.splitlines()[1]
+    assert "CaskConvolution" in first_row
+
+
+def test_layers_needs_engine_choice_when_several():
+    proc = run("layers", FIXTURES / "trex-rtx3090")
+    assert proc.returncode == 1 and "--engine" in proc.stderr
+
+
+def test_import_then_runs(tmp_path):
+    store = tmp_path / "runs"
+    proc = run("import", FIXTURES / "trex-rtx3090", "--store", store)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("stored:") == 3
+    again = run("import", FIXTURES / "trex-rtx3090" / "qat", "--store", store)
+    assert "already stored" in again.stdout
+    listing = json.loads(run("runs", "--store", store, "--json").stdout)
+    assert sorted(r["layer_count"] for r in listing) == [63, 86, 103]

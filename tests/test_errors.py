@@ -1,0 +1,102 @@
+"""Bad input: every failure is one actionable line, never a traceback, and stored runs survive."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+
+import pytest
+
+from conftest import DATA, FIXTURES
+from engine_core.archive import extract_zip
+from engine_core.discover import load_engines
+from engine_core.errors import ArtifactFormatError, ArtifactTooLargeError, UnsupportedArtifactError
+
+BAD = DATA / "bad"
+
+
+def test_truncated_layer_json_names_file_and_fix():
+    with pytest.raises(ArtifactFormatError) as err:
+        load_engines([BAD / "truncated.graph.json"])
+    msg = str(err.value)
+    assert "truncated.graph.json" in msg and "truncated" in msg and "Re-export" in msg
+
+
+def test_wrong_kind_file_is_rejected_with_supported_list():
+    with pytest.raises(UnsupportedArtifactError) as err:
+        load_engines([BAD / "not_an_artifact.json"])
+    assert "not a TensorRT artifact" in str(err.value) and "--exportLayerInfo" in str(err.value)
+
+
+def test_folder_skips_unknown_files_but_reads_the_rest(tmp_path):
+    shutil.copytree(FIXTURES / "trex-rtx3090" / "fp16", tmp_path / "run")
+    shutil.copy(BAD / "notes.csv", tmp_path / "run" / "notes.csv")
+    engines, skipped = load_engines([tmp_path / "run"])
+    assert [e.name for e in engines] == ["resnet"] and skipped == [str(tmp_path / "run" / "notes.csv")]
+
+
+def test_mismatched_profile_is_an_error(tmp_path):
+    shutil.copy(FIXTURES / "trex-rtx3090" / "qat" / "resnet-qat.onnx.engine.graph.json", tmp_path / "e.graph.json")
+    shutil.copy(BAD / "other_engine.profile.json", tmp_path / "e.profile.json")
+    with pytest.raises(ArtifactFormatError) as err:
+        load_engines([tmp_path])
+    msg = str(err.value)
+    assert "e.profile.json" in msg and "matches only 0 of 2" in msg and "same engine" in msg
+
+
+def test_profile_file_with_wrong_records(tmp_path):
+    path = tmp_path / "x.profile.json"
+    path.write_text(json.dumps([{"count": 3}, {"layer": "a", "ms": 1}]))
+    with pytest.raises(ArtifactFormatError, match="unexpected keys"):
+        load_engines([path])
+
+
+def test_binary_engine_file_explains_how_to_export(tmp_path):
+    path = tmp_path / "model.engine"
+    path.write_bytes(b"ftrt\x00\x00\x00\x01" + bytes(200))
+    with pytest.raises(UnsupportedArtifactError):
+        load_engines([path])
+
+
+def test_huge_file_is_refused(tmp_path, monkeypatch):
+    import engine_core.importers.jsonio as jsonio
+
+    monkeypatch.setattr(jsonio, "MAX_ARTIFACT_BYTES", 1000)
+    src = FIXTURES / "trex-rtx3090" / "qat" / "resnet-qat.onnx.engine.graph.json"
+    with pytest.raises(ArtifactTooLargeError, match="over the 0 MiB limit|LAYERLENS_MAX_ARTIFACT_MB"):
+        load_engines([src])
+
+
+def _zip(path, members: dict[str, bytes], compress=zipfile.ZIP_DEFLATED):
+    with zipfile.ZipFile(path, "w", compress) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_zip_slip_is_refused(tmp_path):
+    archive = _zip(tmp_path / "evil.zip", {"../../etc/evil.json": b"{}"})
+    with pytest.raises(ArtifactFormatError, match="unsafe member path"):
+        extract_zip(archive, tmp_path / "out")
+    assert not (tmp_path.parent / "etc").exists()
+
+
+def test_zip_bomb_is_refused(tmp_path):
+    archive = _zip(tmp_path / "bomb.zip", {"big.json": b"0" * (20 * 2**20)})
+    with pytest.raises(ArtifactTooLargeError, match="compression ratio"):
+        extract_zip(archive, tmp_path / "out")
+
+
+def test_not_a_zip(tmp_path):
+    archive = tmp_path / "fake.zip"
+    archive.write_text("not a zip")
+    with pytest.raises(ArtifactFormatError, match="not a readable zip"):
+        extract_zip(archive, tmp_path / "out")
+
+
+def test_zip_of_real_artifacts_loads(tmp_path):
+    folder = FIXTURES / "trex-rtx3090" / "qat"
+    archive = _zip(tmp_path / "qat.zip", {f"qat/{p.name}": p.read_bytes() for p in folder.iterdir()})
+    engines, _ = load_engines([archive], scratch=tmp_path)
+    assert len(engines) == 1 and len(engines[0].layers) == 63

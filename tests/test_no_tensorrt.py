@@ -1,0 +1,39 @@
+"""Polygraphy's rule: every module imports and every --help runs with TensorRT unavailable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import REPO
+
+SCRIPT = r"""
+import sys
+sys.modules["tensorrt"] = None  # any `import tensorrt` now raises ImportError
+import importlib, pkgutil, contextlib, io
+import engine_core
+names = [m.name for m in pkgutil.walk_packages(engine_core.__path__, "engine_core.") if m.name != "engine_core.__main__"]
+for name in names:
+    importlib.import_module(name)
+from engine_core.cli import build_parser, main
+parser = build_parser()
+commands = [None] + sorted(parser._subparsers._group_actions[0].choices)
+for cmd in commands:
+    argv = ([cmd] if cmd else []) + ["--help"]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            main(argv)
+        except SystemExit as exc:
+            assert exc.code == 0, (argv, exc.code)
+    assert "usage: layerlens" in out.getvalue(), argv
+assert "tensorrt" not in {k for k, v in sys.modules.items() if v is not None}
+print(len(names), len(commands))
+"""
+
+
+def test_every_module_and_help_without_tensorrt():
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    modules, commands = map(int, proc.stdout.split())
+    assert modules >= 15 and commands >= 6
