@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
     p.add_argument("--headless", action="store_true", help="do not open a browser")
 
+    from engine_core.analysis.cli import add_commands  # compare, diagnose
+
+    add_commands(sub, _add_paths)
     return parser
 
 

@@ -60,14 +60,15 @@ def layer_table_from_records(records: list[dict], profile: LayerProfile | None =
                           "tactic_name": tactic_name,
                           "tactic_value": pd.Series(get("TacticValue"), dtype=object),
                           "origin": pd.Series(get("Origin"), dtype=object),
-                          "stream_id": pd.array(_ints_or_none(get("StreamId")), dtype="Int64")})
+                          "stream_id": pd.array(_ints_or_none(get("StreamId")), dtype="Int64"),
+                          "record": records})
     frame["input_precision"] = prec.precisions_from_datatypes(input_format)
     frame["output_precision"] = prec.precisions_from_datatypes(output_format)
     _add_weights(frame, weights, bias)
     tactic_precision = prec.precisions_from_tactics(tactic_name)
     frame["compute_precision"], frame["compute_precision_source"] = prec.compute_precision(
         tactic_precision, frame["weights_precision"], frame["input_precision"])
-    frame["wide_output"] = prec.tactics_with_wide_output(tactic_name) & (frame["compute_precision"] == "INT8")
+    frame["wide_output"] = prec.wide_outputs(frame["compute_precision"], frame["output_precision"], tactic_name)
     frame["onnx_nodes"] = [_onnx_nodes(name, meta) for name, meta in zip(names, get("Metadata"))]
     frame["profile_index"] = names.str.extract(_PROFILE_SUFFIX, expand=False).fillna(0).astype("int64")
     _add_flags(frame)

@@ -140,10 +140,18 @@ def precisions_from_tactics(tactics: pd.Series) -> pd.Series:
     return out
 
 
-def tactics_with_wide_output(tactics: pd.Series) -> pd.Series:
-    """True where an INT8 tactic writes a higher-precision output (``i8f16``)."""
+def wide_outputs(compute: pd.Series, output: pd.Series, tactics: pd.Series) -> pd.Series:
+    """True where quantized math writes a wider float output.
+
+    Evidence is either the tactic token (``i8f16``, ``i8f32``) or the output
+    format itself: Turing's ``turing_fp16_i8816cudnn_int8_...`` kernels run INT8
+    and write "Thirty-two wide channel vectorized row major FP16 format" with no
+    ``i8f16`` in the name (TREx mobilenet QAT fixture).
+    """
     low = tactics.fillna("").astype(str).str.lower().str.replace(_HEX_HASH, " ", regex=True)
-    return low.str.contains(_WIDE_OUTPUT, regex=True)
+    quantized = compute.isin(["INT8", "FP8", "INT4", "FP4"])
+    wider = output.map(PRECISION_RANK).fillna(-1) > compute.map(PRECISION_RANK).fillna(99)
+    return quantized & (wider | low.str.contains(_WIDE_OUTPUT, regex=True))
 
 
 def compute_precision(tactic_precision: pd.Series, weights_precision: pd.Series,

@@ -58,6 +58,7 @@ LAYER_COLUMNS: tuple[Column, ...] = (
     Column("is_noop", "bool", "A NoOp layer (no kernel launched)."),
     Column("is_data_movement", "bool", "Moves or reshapes data without math: reformat, shuffle, slice, pad, concat, NoOp."),
     Column("is_myelin", "bool", "An opaque Myelin/ForeignNode fusion or one of its kgen/gemm kernels."),
+    Column("record", "object", "The layer's raw TensorRT record (shared, not copied): Kernel, Stride, Weights, ..."),
 )
 
 LAYER_COLUMN_NAMES = tuple(c.name for c in LAYER_COLUMNS)

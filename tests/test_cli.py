@@ -75,3 +75,22 @@ def test_import_then_runs(tmp_path):
     assert "already stored" in again.stdout
     listing = json.loads(run("runs", "--store", store, "--json").stdout)
     assert sorted(r["layer_count"] for r in listing) == [63, 86, 103]
+
+
+def test_diagnose_cli_qat_vs_fp16():
+    proc = run("diagnose", FIXTURES / "trex-rtx3090" / "qat", "--baseline", FIXTURES / "trex-rtx3090" / "fp16")
+    assert proc.returncode == 0, proc.stderr
+    assert "1.83x faster" in proc.stdout and "fix:" in proc.stdout
+    data = json.loads(run("diagnose", FIXTURES / "trex-rtx3090" / "fp32", "--json").stdout)
+    assert data["findings"][0]["kind"] == "fp32_is_tf32"
+
+
+def test_compare_cli_json_and_errors():
+    proc = run("compare", FIXTURES / "trex-rtx3090" / "fp16", FIXTURES / "trex-rtx3090" / "qat", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert round(out["speedup"], 2) == 1.83 and len(out["groups"]) == 53
+    one = run("compare", FIXTURES / "trex-rtx3090" / "fp16")
+    assert one.returncode == 1 and "at least two engines" in one.stderr
+    many = run("compare", FIXTURES / "trex-rtx3090", FIXTURES / "trex-rtx3090" / "qat")
+    assert many.returncode == 1 and "holds 3 engines" in many.stderr

@@ -1,0 +1,189 @@
+"""``diagnose``: one engine (or a pair) turned into a short, ranked list of findings.
+
+Each finding carries its measured impact, the layers that are the evidence, and
+a fix. Impacts are profiled per-layer milliseconds unless a finding says it is
+an estimate (roofline). Sources: :mod:`fallback`, :mod:`lint`,
+:mod:`latency`, :mod:`roofline`, :mod:`size` and :mod:`compare`.
+"""
+
+from __future__ import annotations
+
+from engine_core.analysis.compare import compare_engines
+from engine_core.analysis.fallback import RESIDUAL_ADD_EVIDENCE, explain_fallbacks, summarize_fallbacks
+from engine_core.analysis.findings import Finding, rank_findings
+from engine_core.analysis.gpus import GpuSpec, gpu_for_engine
+from engine_core.analysis.latency import reconcile
+from engine_core.analysis.lint import _pct, lint_fairness, lint_layers, lint_pair
+from engine_core.analysis.requested import requested_precision
+from engine_core.analysis.roofline import best_case_ms, roofline_table
+from engine_core.analysis.size import account_bytes, diff_bytes
+from engine_core.engine import Engine
+
+_FIXES = {
+    "integer_data": "Nothing to quantize: these are shape/index ops. Keep them off the hot path (constant-fold shapes, static shapes).",
+    "precision_ignored": "Set --precisionConstraints=obey (BuilderFlag.OBEY_PRECISION_CONSTRAINTS) to force the requested precision and measure whether it is really slower.",
+    "missing_dynamic_range": "Calibrate with data that reaches these tensors, or add Q/DQ around them (ModelOpt).",
+    "int8_wide_output": "Add Q/DQ on the consumer's input (for a residual Add, on both branches) so the kernel can write INT8.",
+    "myelin_fusion": "Profile with --profilingVerbosity=detailed --dumpProfile --separateProfileRun and capture NVTX in Nsight Systems to see inside.",
+    "no_qdq": "Quantize these ops too (ModelOpt Q/DQ placement) or accept them in float; each float island adds reformats.",
+    "no_low_precision_kernel": "Enable FP16 next to INT8 so these layers fall back to FP16, not FP32.",
+    "tactic_choice": "Implicit INT8 is opportunistic: use explicit Q/DQ (ModelOpt) to pin precision, or accept the faster tactic.",
+    "quantize_boundary": "Nothing to fix: this is where data enters the quantized region.",
+    "unknown": "Re-export with --profilingVerbosity=detailed and a --verbose build log for more evidence.",
+}
+
+
+def diagnose(engine: Engine, baseline: Engine | None = None, gpu: GpuSpec | None = None) -> list[Finding]:
+    """Ranked findings for ``engine`` (optionally against ``baseline``)."""
+    gpu = gpu or gpu_for_engine(engine.device, engine.metadata.device_information)
+    findings: list[Finding] = []
+    findings += _fallback_findings(engine, gpu)
+    # The wide-output lint repeats the int8_wide_output fallback finding.
+    findings += [f for f in lint_layers(engine) if f.kind != "qdq_wide_output"]
+    findings += lint_fairness(engine)
+    findings += _myelin_finding(engine)
+    findings += _reconcile_finding(engine)
+    findings += _size_finding(engine)
+    if baseline is not None:
+        findings += lint_fairness(baseline)
+        findings += lint_pair(baseline, engine)
+        findings += _baseline_findings(baseline, engine)
+    return rank_findings(_dedupe(findings))
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen, out = set(), []
+    for f in findings:
+        key = (f.kind, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _fallback_findings(engine: Engine, gpu: GpuSpec | None) -> list[Finding]:
+    fallbacks = explain_fallbacks(engine)
+    if fallbacks.empty:
+        return []
+    requested, source = requested_precision(engine)
+    gains = {}
+    if gpu is not None and engine.layers["avg_ms"].notna().any():
+        roof = roofline_table(engine.layers, gpu)
+        best = best_case_ms(roof, engine.layers, gpu, requested)
+        saving = (engine.layers["avg_ms"] - best * (engine.layers["avg_ms"] / roof["roofline_ms"]).clip(lower=1.0))
+        gains = dict(zip(engine.layers["name"], saving.clip(lower=0).fillna(0)))
+    out = []
+    for row in summarize_fallbacks(fallbacks).itertuples():
+        if row.reason == "quantize_boundary":
+            continue
+        subset = fallbacks[fallbacks["reason"] == row.reason]
+        ms = float(subset["avg_ms"].sum()) if subset["avg_ms"].notna().any() else None
+        precisions = ", ".join(f"{n} {p}" for p, n in _shown_precisions(subset, requested).value_counts().items())
+        message = (f"{row.layers} layers are not {requested} ({precisions}). Why: {row.reason_text}"
+                   + (f"; they take {ms:.3f} ms" if ms is not None else "") + ".")
+        if row.reason == "int8_wide_output":
+            message = _wide_output_message(subset, requested, ms)
+        estimate = False
+        if gains and ms:
+            saving = sum(gains.get(n, 0.0) for n in subset["name"])
+            if saving > 0:
+                message += f" At {requested} on {gpu.name} they could save up to {saving:.3f} ms (roofline estimate)."
+                estimate = True
+        severity = "info" if row.reason == "integer_data" else "medium"
+        out.append(Finding(f"fallback:{row.reason}", message, _FIXES[row.reason], ms, _pct(engine, ms) if ms else None,
+                           list(subset["name"]), severity, "; ".join(subset["evidence"].head(3)) + f" (requested {requested} from {source})",
+                           estimate))
+    return out
+
+
+def _wide_output_message(subset, requested: str, ms: float | None) -> str:
+    outs = ", ".join(sorted(set(subset["output_precision"])))
+    kind = "convs" if subset["layer_type"].str.contains("Convolution").all() else "layers"
+    residual = subset["evidence"].str.startswith(RESIDUAL_ADD_EVIDENCE)
+    took = f"; they take {ms:.3f} ms" if ms is not None else ""
+    if residual.any():
+        return (f"{len(subset)} {requested} {kind} write {outs} instead of {requested}; {int(residual.sum())} of them because "
+                f"the residual Add they feed has no Q/DQ on that input, so TensorRT keeps it in float and re-quantizes "
+                f"with a separate reformat{took}.")
+    return f"{len(subset)} {requested} {kind} write {outs} because their consumers are not quantized{took}."
+
+
+def _shown_precisions(subset, requested: str):
+    """The precision that is off: compute, or the output when the compute matches the request."""
+    return subset["compute_precision"].where(subset["compute_precision"] != requested,
+                                             subset["output_precision"] + " output")
+
+
+def _myelin_finding(engine: Engine) -> list[Finding]:
+    myelin = engine.layers[engine.layers["is_myelin"] & engine.layers["avg_ms"].notna()]
+    if myelin.empty:
+        return []
+    ms = float(myelin["avg_ms"].sum())
+    share = _pct(engine, ms)
+    if share is None or share < 20:
+        return []
+    return [Finding("opaque_myelin", f"{len(myelin)} Myelin/ForeignNode layers take {ms:.3f} ms ({share:.0f}%): "
+                    "TensorRT does not break them down per ONNX op.", _FIXES["myelin_fusion"], ms, share,
+                    list(myelin["name"]), "medium")]
+
+
+def _reconcile_finding(engine: Engine) -> list[Finding]:
+    rec = reconcile(engine)
+    if rec.gap_pct is None or abs(rec.gap_pct) < 5:
+        return []
+    return [Finding("reconciliation", rec.explanation,
+                    "Read per-layer times as relative weights; quote end-to-end numbers from --exportTimes with --useCudaGraph.",
+                    severity="info", evidence=f"{rec.streams} CUDA streams" if rec.streams else "StreamId not exported")]
+
+
+def _size_finding(engine: Engine) -> list[Finding]:
+    if engine.layers.empty or not engine.layers["weights_bytes"].any():
+        return []
+    account = account_bytes(engine)
+    return [Finding("engine_bytes", account.statement,
+                    "Compare builds with `layerlens compare` to see which layers changed weight precision.",
+                    severity="info")]
+
+
+def _baseline_findings(baseline: Engine, engine: Engine) -> list[Finding]:
+    cmp = compare_engines([baseline, engine])
+    out = []
+    if cmp.speedup:
+        basis = "GPU compute median" if cmp.speedup_basis == "gpu_compute_median" else "per-layer sum"
+        a = cmp.summaries[0][cmp.speedup_basis]
+        b = cmp.summaries[1][cmp.speedup_basis]
+        changes = cmp.groups["precision_change"].value_counts()
+        moved = "; ".join(f"{n} groups {c}" for c, n in changes.items()) or "no precision changes"
+        gained = cmp.groups[cmp.groups["delta_ms"] < 0]
+        lost = cmp.groups[cmp.groups["delta_ms"] > 0]
+        faster = "faster" if cmp.speedup >= 1 else "slower"
+        msg = (f"'{engine.name}' is {cmp.speedup:.2f}x {faster} than '{baseline.name}' ({basis} {a:.4f} -> {b:.4f} ms). "
+               f"{moved}; {len(gained)} groups got faster ({-gained['delta_ms'].sum():.3f} ms), "
+               f"{len(lost)} slower ({lost['delta_ms'].sum():.3f} ms).")
+        top = cmp.groups.nsmallest(3, "delta_ms")
+        evidence = "; ".join(f"{'/'.join(g.onnx_nodes)[:60]}: {g.a_ms:.3f}->{g.b_ms:.3f} ms ({g.precision_change or 'same'})"
+                             for g in top.itertuples())
+        out.append(Finding("speedup", msg, "Open the Compare page to see the speedup attribution per ONNX group.",
+                           abs(a - b), 100.0 * abs(a - b) / a if a else None,
+                           [n for g in top.itertuples() for n in g.b_layers], "info", evidence))
+        slow = lost.nlargest(3, "delta_ms")
+        if not slow.empty and slow["delta_ms"].sum() > 0.05 * (a or 1):
+            out.append(Finding("slower_groups", f"{len(lost)} ONNX groups got slower in '{engine.name}', worst: "
+                               + "; ".join(f"{'/'.join(g.onnx_nodes)[:50]} +{g.delta_ms:.3f} ms ({g.precision_change or 'same precision'})"
+                                           for g in slow.itertuples()),
+                               "Check these groups for reformats and wide outputs on the Compare page.",
+                               float(slow["delta_ms"].sum()), _pct(engine, float(slow["delta_ms"].sum())),
+                               [n for g in slow.itertuples() for n in g.b_layers], "medium"))
+    moved_bytes = diff_bytes(cmp.groups)
+    if not moved_bytes.empty:
+        delta = int(moved_bytes["delta_bytes"].sum())
+        out.append(Finding("bytes_moved", f"{len(moved_bytes)} aligned groups changed weight storage: "
+                           f"{delta / 2**20:+.2f} MiB of weights ({int(cmp.groups['a_weights_bytes'].sum()) / 2**20:.2f} -> "
+                           f"{int(cmp.groups['b_weights_bytes'].sum()) / 2**20:.2f} MiB in matched groups).",
+                           "The Size page shows the per-layer byte diff.", severity="info"))
+    return out
+
+
+def findings_json(findings: list[Finding]) -> list[dict]:
+    return [f.to_dict() for f in findings]
+

@@ -1,0 +1,170 @@
+"""Why is a layer not in the precision the user asked for?
+
+For every layer whose compute or output precision is wider than the lowest
+precision the build enabled, :func:`explain_fallbacks` gives one reason from a
+closed vocabulary (:data:`REASONS`), first match wins, with the evidence that
+decided it:
+
+1. ``integer_data``: the layer works on INT32/INT64/BOOL data (shapes, indices);
+   TensorRT never quantizes those.
+2. ``precision_ignored``: the verbose build log says the builder chose "a
+   non-conforming implementation ... because it resulted in faster network
+   performance" for this layer (NVIDIA/TensorRT#2407).
+3. ``missing_dynamic_range``: the log says a tensor of this layer has no scale
+   ("Missing scale and zero-point for tensor", #2031/#2114) or a ForeignNode got
+   default quantization params (#3754).
+4. ``int8_wide_output``: an INT8 kernel (``i8f16``/``i8f32``) writes FP16/FP32
+   because its consumer is not quantized: the QAT residual-add case.
+5. ``myelin_fusion``: inside a Myelin/ForeignNode fusion, which picks its own
+   precisions and hides per-op detail (#3889, #4157).
+6. ``no_qdq``: in an explicitly quantized (Q/DQ) network, no Q/DQ surrounds the
+   op, so TensorRT must run it in float (explicit quantization is honoured
+   exactly: developer guide, "Explicit Quantization").
+7. ``no_low_precision_kernel``: TensorRT has no INT8 implementation for the
+   layer type (softmax, resize, normalization, ...).
+8. ``tactic_choice``: implicit (calibrated) INT8 or weakly typed FP16 are
+   permissions, not orders; the builder timed a wider kernel as faster
+   ("uses INT8 opportunistically", developer guide 8.x).
+9. ``unknown``: none of the above had evidence.
+
+A Q/DQ reformat that *produces* the requested precision (a QuantizeLinear TensorRT
+could not fuse) reads float by definition; it gets ``quantize_boundary``, so
+every non-requested layer carries a reason, but it is not a fallback.
+
+Pure pandas; no TensorRT, no Streamlit.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from engine_core.analysis.requested import is_explicitly_quantized, requested_precision
+from engine_core.engine import Engine
+from engine_core.precision import DATA_PRECISIONS, PRECISION_RANK
+
+REASONS: dict[str, str] = {
+    "integer_data": "Integer or bool data (shapes, indices) cannot be quantized",
+    "precision_ignored": "The builder ignored the requested precision and chose a faster implementation",
+    "missing_dynamic_range": "The build log says this layer's tensors have no quantization scale",
+    "int8_wide_output": "INT8 kernel writes a wider output because its consumer is not quantized",
+    "myelin_fusion": "Inside an opaque Myelin/ForeignNode fusion that picks its own precision",
+    "no_qdq": "No Q/DQ around this op in an explicitly quantized network",
+    "no_low_precision_kernel": "TensorRT has no implementation of this layer type at the requested precision",
+    "tactic_choice": "The builder timed a wider-precision kernel as faster",
+    "unknown": "No evidence for a cause",
+    "quantize_boundary": "Quantize node: converts float input into the quantized region (not a fallback)",
+}
+
+# Layer types with no INT8 kernel in TensorRT <= 10 (operator support matrix,
+# https://docs.nvidia.com/deeplearning/tensorrt/latest/getting-started/support-matrix.html).
+_NO_INT8_TYPES = {"SoftMax", "Softmax", "CudaSoftMax", "Resize", "TopK", "Reduce", "Normalization", "LayerNorm",
+                  "Einsum", "NonZero", "Scatter", "Cast", "RaggedSoftMax", "Unary", "Assertion", "Fill", "Sort"}
+
+# A fused elementwise Add in a consumer's name: the residual join of a ResNet/MobileNetV2 block.
+_RESIDUAL_ADD = re.compile(r"(?:^|[ /_])(?:Add|add)(?:_\d+)?(?:$| )")
+RESIDUAL_ADD_EVIDENCE = "residual Add without Q/DQ"
+
+FALLBACK_COLUMNS = ("order", "name", "layer_type", "compute_precision", "output_precision", "requested_precision",
+                    "reason", "reason_text", "evidence", "avg_ms", "weights_bytes")
+
+
+def explain_fallbacks(engine: Engine) -> pd.DataFrame:
+    """One row per layer above the requested precision, with reason and evidence.
+
+    Returns an empty frame with :data:`FALLBACK_COLUMNS` when the requested
+    precision is unknown or every layer meets it.
+    """
+    layers = engine.layers
+    requested, _ = requested_precision(engine)
+    if requested is None or layers.empty:
+        return pd.DataFrame(columns=list(FALLBACK_COLUMNS))
+    flagged = layers[_above_requested(layers, requested)]
+    explicit = is_explicitly_quantized(layers)
+    consumers = _consumers(layers)
+    ignored = {e.subject for e in engine.events if e.kind == "precision_ignored"}
+    no_range = {e.subject for e in engine.events if e.kind in ("missing_dynamic_range", "default_quantization")}
+    events = {e.subject: e for e in engine.events}
+    rows = []
+    for layer in flagged.itertuples(index=False):
+        reason, evidence = _reason(layer, requested, explicit, consumers, ignored, no_range, events)
+        rows.append((layer.order, layer.name, layer.layer_type, layer.compute_precision, layer.output_precision,
+                     requested, reason, REASONS[reason], evidence, layer.avg_ms, layer.weights_bytes))
+    return pd.DataFrame(rows, columns=list(FALLBACK_COLUMNS))
+
+
+def summarize_fallbacks(fallbacks: pd.DataFrame) -> pd.DataFrame:
+    """Per reason: layers, time and weights bytes at stake, most time first."""
+    if fallbacks.empty:
+        return pd.DataFrame(columns=["reason", "reason_text", "layers", "time_ms", "weights_bytes"])
+    grouped = fallbacks.groupby(["reason", "reason_text"], sort=False).agg(
+        layers=("name", "size"), time_ms=("avg_ms", "sum"), weights_bytes=("weights_bytes", "sum")).reset_index()
+    return grouped.sort_values(["time_ms", "layers"], ascending=False, ignore_index=True)
+
+
+def _above_requested(layers: pd.DataFrame, requested: str) -> pd.Series:
+    rank = PRECISION_RANK[requested]
+    compute_rank = layers["compute_precision"].map(PRECISION_RANK)
+    output_rank = layers["output_precision"].map(PRECISION_RANK)
+    wider = (compute_rank > rank) | (output_rank > rank)
+    integer = layers["compute_precision"].isin(DATA_PRECISIONS) & (rank < PRECISION_RANK["FP32"])
+    return wider | integer
+
+
+def _consumers(layers: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
+    """Tensor name -> [(consumer layer name, its compute precision)]."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for name, inputs, precision in zip(layers["name"], layers["inputs"], layers["compute_precision"]):
+        for t in inputs or ():
+            out.setdefault(t.get("Name"), []).append((name, precision))
+    return out
+
+
+def _tensor_names(layer) -> list[str]:
+    return [t.get("Name") for t in (layer.inputs or ())] + [t.get("Name") for t in (layer.outputs or ())]
+
+
+def _reason(layer, requested, explicit, consumers, ignored, no_range, events) -> tuple[str, str]:
+    if layer.origin == "QDQ" and PRECISION_RANK.get(layer.output_precision, 99) <= PRECISION_RANK[requested]:
+        return "quantize_boundary", f"Q/DQ reformat {layer.input_precision}->{layer.output_precision}"
+    if layer.compute_precision in DATA_PRECISIONS:
+        return "integer_data", f"{layer.compute_precision} data ({layer.input_format or 'no input'})"
+    if layer.name in ignored:
+        e = events[layer.name]
+        return "precision_ignored", f"build log line {e.line_no}: {e.message[:160]}"
+    hit = next((t for t in _tensor_names(layer) if t in no_range), None) or (layer.name if layer.name in no_range else None)
+    if hit:
+        e = events[hit]
+        return "missing_dynamic_range", f"build log line {e.line_no}: {e.message[:160]}"
+    if layer.wide_output:
+        out_name = layer.outputs[0].get("Name") if layer.outputs else ""
+        users = consumers.get(out_name, [])
+        adds = [n for n, _ in users if _RESIDUAL_ADD.search(n)]
+        if adds:
+            return "int8_wide_output", (f"{RESIDUAL_ADD_EVIDENCE}: output {layer.output_precision} feeds {adds[0][-60:]!r} "
+                                        f"unquantized; tactic {layer.tactic_name}")
+        who = ", ".join(f"{n[:60]} ({p})" for n, p in users[:3]) or "the network output"
+        return "int8_wide_output", f"output {layer.output_precision} feeds {who}; tactic {layer.tactic_name}"
+    if layer.is_myelin:
+        return "myelin_fusion", f"{layer.layer_type} layer {layer.name[:80]}"
+    if explicit and requested in ("INT8", "FP8", "INT4", "FP4"):
+        first_input = layer.inputs[0].get("Name") if layer.inputs else "?"
+        return "no_qdq", f"input {first_input!r} is {layer.input_precision}: no QuantizeLinear feeds this op"
+    if requested in ("INT8", "FP8") and (layer.layer_type in _NO_INT8_TYPES or layer.parameter_type in _NO_INT8_TYPES):
+        return "no_low_precision_kernel", f"{layer.parameter_type or layer.layer_type} has no {requested} kernel"
+    if layer.compute_precision_source == "tactic" or layer.tactic_name or layer.tactic_value:
+        tactic = layer.tactic_name or layer.tactic_value
+        return "tactic_choice", f"chosen tactic {tactic} runs {layer.compute_precision}"
+    return "unknown", f"compute {layer.compute_precision} (from {layer.compute_precision_source})"
+
+
+def requested_share(engine: Engine) -> float | np.floating:
+    """Share of measured per-layer time already in the requested precision (0-100)."""
+    requested, _ = requested_precision(engine)
+    layers = engine.layers
+    total = layers["avg_ms"].sum()
+    if requested is None or not total:
+        return np.nan
+    return 100.0 * layers.loc[layers["compute_precision"] == requested, "avg_ms"].sum() / total
