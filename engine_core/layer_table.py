@@ -132,7 +132,7 @@ def _add_flags(frame: pd.DataFrame) -> None:
     frame["is_reformat"] = (lt == "Reformat") | (pt == "Reformat") | name.str.startswith("Reformatting CopyNode")
     frame["is_noop"] = lt == "NoOp"
     frame["is_data_movement"] = lt.isin(_DATA_MOVEMENT_TYPES) | pt.isin(_DATA_MOVEMENT_TYPES)
-    frame["is_myelin"] = lt.isin(_MYELIN_TYPES) | name.str.contains("{ForeignNode[", regex=False)
+    frame["is_myelin"] = lt.isin(_MYELIN_TYPES) | (name.str.startswith("{ForeignNode[") & ~frame["is_reformat"])
 
 
 def _join_profile(frame: pd.DataFrame, profile: LayerProfile | None) -> None:

@@ -56,11 +56,13 @@ def test_every_non_int8_layer_of_qat_has_a_reason(qat):
 
 def test_mobilenet_residual_add_without_qdq_vs_fixed():
     plain, fixed = mobilenet("mobilenet.qat"), mobilenet("mobilenet_v2_residuals.qat")
-    wide_plain = explain_fallbacks(plain).query("reason == 'int8_wide_output'")
-    wide_fixed = explain_fallbacks(fixed).query("reason == 'int8_wide_output'")
+    wide_plain = explain_fallbacks(plain).query("reason == 'int8_wide_output' and inherited_from.isna()")
+    wide_fixed = explain_fallbacks(fixed).query("reason == 'int8_wide_output' and inherited_from.isna()")
     assert len(wide_plain) == 17 and len(wide_fixed) == 2
     assert wide_plain["evidence"].str.startswith("residual Add without Q/DQ").sum() == 10
     assert (wide_plain["output_precision"] == "FP16").sum() == 13
+    inherited = explain_fallbacks(fixed).dropna(subset=["inherited_from"])
+    assert list(inherited["name"]) == ["Reformatting CopyNode for Input Tensor 0 to GlobalAveragePool_747"]
 
 
 def test_reformat_boundaries_exact():

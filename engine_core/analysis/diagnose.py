@@ -27,7 +27,8 @@ _FIXES = {
     "myelin_fusion": "Profile with --profilingVerbosity=detailed --dumpProfile --separateProfileRun and capture NVTX in Nsight Systems to see inside.",
     "no_qdq": "Quantize these ops too (ModelOpt Q/DQ placement) or accept them in float; each float island adds reformats.",
     "no_low_precision_kernel": "Enable FP16 next to INT8 so these layers fall back to FP16, not FP32.",
-    "tactic_choice": "Implicit INT8 is opportunistic: use explicit Q/DQ (ModelOpt) to pin precision, or accept the faster tactic.",
+    "tactic_choice": "Under weak typing a precision flag is a permission, not an order: pin precision with explicit Q/DQ "
+                     "(ModelOpt) or strong typing and measure, or accept the faster tactic.",
     "quantize_boundary": "Nothing to fix: this is where data enters the quantized region.",
     "unknown": "Re-export with --profilingVerbosity=detailed and a --verbose build log for more evidence.",
 }
@@ -84,7 +85,7 @@ def _fallback_findings(engine: Engine, gpu: GpuSpec | None) -> list[Finding]:
         if row.reason == "int8_wide_output":
             message = _wide_output_message(subset, requested, ms)
         estimate = False
-        if gains and ms:
+        if gains and ms and row.reason != "int8_wide_output":  # those already compute at the requested precision
             saving = sum(gains.get(n, 0.0) for n in subset["name"])
             if saving > 0:
                 message += f" At {requested} on {gpu.name} they could save up to {saving:.3f} ms (roofline estimate)."
@@ -97,10 +98,13 @@ def _fallback_findings(engine: Engine, gpu: GpuSpec | None) -> list[Finding]:
 
 
 def _wide_output_message(subset, requested: str, ms: float | None) -> str:
+    inherited = int(subset["inherited_from"].notna().sum())
+    subset = subset[subset["inherited_from"].isna()]
     outs = ", ".join(sorted(set(subset["output_precision"])))
     kind = "convs" if subset["layer_type"].str.contains("Convolution").all() else "layers"
     residual = subset["evidence"].str.startswith(RESIDUAL_ADD_EVIDENCE)
-    took = f"; they take {ms:.3f} ms" if ms is not None else ""
+    took = (f" (+{inherited} reformats at these boundaries)" if inherited else "") + (
+        f"; together {ms:.3f} ms" if ms is not None else "")
     if residual.any():
         return (f"{len(subset)} {requested} {kind} write {outs} instead of {requested}; {int(residual.sum())} of them because "
                 f"the residual Add they feed has no Q/DQ on that input, so TensorRT keeps it in float and re-quantizes "

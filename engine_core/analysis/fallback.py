@@ -66,9 +66,10 @@ _NO_INT8_TYPES = {"SoftMax", "Softmax", "CudaSoftMax", "Resize", "TopK", "Reduce
 # A fused elementwise Add in a consumer's name: the residual join of a ResNet/MobileNetV2 block.
 _RESIDUAL_ADD = re.compile(r"(?:^|[ /_])(?:Add|add)(?:_\d+)?(?:$| )")
 RESIDUAL_ADD_EVIDENCE = "residual Add without Q/DQ"
+_REFORMAT_TARGET = re.compile(r"^Reformatting CopyNode for (?:Input|Output) Tensor \d+ to (.+)$")
 
 FALLBACK_COLUMNS = ("order", "name", "layer_type", "compute_precision", "output_precision", "requested_precision",
-                    "reason", "reason_text", "evidence", "avg_ms", "weights_bytes")
+                    "reason", "reason_text", "evidence", "inherited_from", "avg_ms", "weights_bytes")
 
 
 def explain_fallbacks(engine: Engine) -> pd.DataFrame:
@@ -87,12 +88,37 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
     ignored = {e.subject for e in engine.events if e.kind == "precision_ignored"}
     no_range = {e.subject for e in engine.events if e.kind in ("missing_dynamic_range", "default_quantization")}
     events = {e.subject: e for e in engine.events}
+    decided: dict[str, tuple[str, str, str | None]] = {}
+    for layer in flagged.itertuples(index=False):
+        if not (layer.is_reformat and layer.origin != "QDQ"):
+            decided[layer.name] = (*_reason(layer, requested, explicit, consumers, ignored, no_range, events), None)
+    producers = _producers(layers)
     rows = []
     for layer in flagged.itertuples(index=False):
-        reason, evidence = _reason(layer, requested, explicit, consumers, ignored, no_range, events)
+        if layer.name not in decided:  # a reformat exists because of the layer on its wide side
+            decided[layer.name] = _reformat_reason(layer, decided, producers) or (
+                *_reason(layer, requested, explicit, consumers, ignored, no_range, events), None)
+        reason, evidence, inherited = decided[layer.name]
         rows.append((layer.order, layer.name, layer.layer_type, layer.compute_precision, layer.output_precision,
-                     requested, reason, REASONS[reason], evidence, layer.avg_ms, layer.weights_bytes))
+                     requested, reason, REASONS[reason], evidence, inherited, layer.avg_ms, layer.weights_bytes))
     return pd.DataFrame(rows, columns=list(FALLBACK_COLUMNS))
+
+
+def _producers(layers: pd.DataFrame) -> dict[str, str]:
+    """Tensor name -> the layer that writes it."""
+    return {t.get("Name"): name for name, outputs in zip(layers["name"], layers["outputs"]) for t in outputs or ()}
+
+
+def _reformat_reason(layer, decided, producers) -> tuple[str, str, str] | None:
+    """A reformat inherits the reason of the fallback layer it converts from or into."""
+    source = producers.get(layer.inputs[0].get("Name")) if layer.inputs else None
+    target = _REFORMAT_TARGET.match(layer.name)
+    for neighbour, side in ((source, "after"), (target.group(1) if target else None, "before")):
+        if neighbour in decided and decided[neighbour][0] != "quantize_boundary":
+            reason = decided[neighbour][0]
+            return reason, (f"{layer.input_precision}->{layer.output_precision} reformat {side} "
+                            f"{neighbour[:80]!r}, which is {reason}"), neighbour
+    return None
 
 
 def summarize_fallbacks(fallbacks: pd.DataFrame) -> pd.DataFrame:

@@ -118,6 +118,8 @@ def _misaligned(layers: pd.DataFrame) -> list[tuple[str, int, int, str]]:
             continue  # depthwise/grouped convs do not map onto tensor-core GEMMs the same way
         c, k = dims[1], (record or {}).get("OutMaps", 0)
         need = _ALIGNMENT[precision]
+        if c <= 4:
+            continue  # an image input (RGB): TensorRT pads it to a vector of 4, and nothing upstream can change it
         if c > 0 and k and (c % need or k % need):
             out.append((name, c, k, precision))
     return out
@@ -162,8 +164,9 @@ def lint_fairness(engine: Engine) -> list[Finding]:
             "Measure at the batch size you deploy with, or the largest that fits latency; INT8 pays off with work to do.",
             severity="medium", evidence=f"input shapes {engine.input_shapes or 'batch 1'}"))
     inference = engine.metadata.inference_options
+    measured = engine.gpu_compute is not None or engine.per_layer_sum_ms is not None
     missing = [k for k in ("CUDA Graph", "Spin-wait") if inference.get(k) == "Disabled"]
-    if missing:
+    if missing and measured:
         out.append(Finding(
             "measurement_setup", f"Measured without {' and '.join(missing)}: launch overhead and timer jitter are in the numbers.",
             "Re-measure with --useCudaGraph --useSpinWait (and --noDataTransfers for GPU-only time).",
