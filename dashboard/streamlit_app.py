@@ -1,19 +1,65 @@
-"""LayerLens dashboard entry point (placeholder until the dashboard issue lands).
+"""LayerLens dashboard: the router. Pages live in app_pages/; caching in data.py; state keys in state.py.
 
-Lists the runs found in the run store so `make run` shows something real.
+Run: ``streamlit run dashboard/streamlit_app.py [-- --store DIR]`` (or ``make run``).
+Errors a user can act on are shown in the page; unexpected ones are logged to
+the console and summarised, never shown as a traceback.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
+from pathlib import Path
+
 import streamlit as st
 
-from engine_core.store import RunStore
+if __package__ in (None, ""):  # `streamlit run dashboard/streamlit_app.py` runs this file as a script
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-st.set_page_config(page_title="LayerLens", layout="wide")
-st.title("LayerLens")
-store = RunStore()
-runs = store.list_runs()
-if not runs:
-    st.info(f"No runs in `{store.root}` yet. Import artifacts with `layerlens import PATH`.")
-else:
-    st.dataframe([{"run": r.run_id, "layers": r.layer_count, "precision": r.build_precision, "GPU": r.device} for r in runs])
+from dashboard import data, state  # noqa: E402
+from dashboard.components.common import provenance_text, render_export_button  # noqa: E402
+from dashboard.components.sidebar import render_sidebar  # noqa: E402
+from engine_core.errors import LayerLensError  # noqa: E402
+
+log = logging.getLogger("layerlens.dashboard")
+
+st.set_page_config(page_title="LayerLens", page_icon=":material/layers:", layout="wide")
+state.init_from_url()
+st.session_state[state.VIEW_ITEMS] = []
+
+PAGES = {
+    "Engine": [
+        st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("app_pages/layers.py", title="Layers", icon=":material/table_rows:"),
+        st.Page("app_pages/precision.py", title="Precision", icon=":material/tune:"),
+        st.Page("app_pages/size.py", title="Size", icon=":material/database:"),
+        st.Page("app_pages/latency.py", title="Latency", icon=":material/timer:"),
+    ],
+    "Across builds": [st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:")],
+    "Data": [
+        st.Page("app_pages/import_page.py", title="Import", icon=":material/upload:"),
+        st.Page("app_pages/models.py", title="Models", icon=":material/account_tree:"),
+    ],
+}
+
+runs = data.load_runs()
+render_sidebar(runs)
+page = st.navigation(PAGES)
+try:
+    page.run()
+except LayerLensError as exc:
+    st.error(str(exc), icon=":material/error:")
+except Exception as exc:  # noqa: BLE001 - the last guard before a traceback would reach the browser
+    if type(exc).__module__.startswith("streamlit"):
+        raise  # st.rerun / st.stop / page switches are control flow, not errors
+    log.exception("page %s failed", page.title)
+    st.error(f"Something went wrong on this page ({type(exc).__name__}). The details are in the server log; "
+             "please report it with the artifacts you imported.", icon=":material/bug_report:")
+run_id = st.session_state.get(state.RUN)
+if run_id and st.session_state.get(state.VIEW_ITEMS):
+    try:
+        with st.sidebar:
+            render_export_button(page.title, provenance_text(data.load_engine(run_id)))
+    except LayerLensError:
+        pass
+state.push_to_url()

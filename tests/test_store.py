@@ -44,3 +44,13 @@ def test_unwritable_store_is_a_store_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(StoreError, match="Cannot write run"):
         RunStore(blocker / "runs").add(load_one(FIXTURES / "trex-rtx3090" / "fp16"))
+
+
+def test_run_with_missing_artifacts_is_a_store_error(tmp_path):
+    import shutil
+
+    store = RunStore(tmp_path)
+    manifest, _ = store.add(load_one(FIXTURES / "trex-rtx3090" / "fp16"))
+    shutil.rmtree(tmp_path / manifest.run_id / "artifacts")
+    with pytest.raises(StoreError, match="missing its artifact files"):
+        store.load(manifest.run_id)

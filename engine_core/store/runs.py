@@ -81,6 +81,10 @@ class RunStore:
         """Re-import a stored run's artifacts into an :class:`Engine`."""
         manifest = self.manifest(run_id)
         folder = self._run_dir(run_id) / ARTIFACTS
+        missing = [f for f in manifest.files if not (folder / f).is_file()]
+        if missing:
+            raise StoreError(f"Run '{run_id}' is missing its artifact files ({', '.join(missing[:3])}).",
+                             f"Delete {self._run_dir(run_id)} and import the artifacts again.")
         artifacts = [Artifact(folder / f, sniff_file(folder / f)) for f in manifest.files]
         artifacts = [a for a in artifacts if a.kind is not ArtifactKind.UNKNOWN]
         return engine_from_artifacts(manifest.name, artifacts)

@@ -1,0 +1,115 @@
+"""Import: drop artifacts (or a zip, or pasted text) and they become runs in the store."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import data, state
+from engine_core.discover import SUPPORTED_HELP, load_engines
+from engine_core.errors import LayerLensError
+from engine_core.importers.jsonio import MAX_ARTIFACT_BYTES
+
+st.title("Import")
+st.markdown("Drop any mix of TensorRT artifacts for one or more engines. Files that share a stem "
+            "(`model.graph.json`, `model.profile.json`, …) or that a log's own command exported become one engine.")
+st.caption(SUPPORTED_HELP)
+
+
+def import_paths(paths: list[Path], scratch: Path) -> list[tuple[str, str]]:
+    """Read and store; returns (level, message) pairs for the page. Nothing stored is touched on failure."""
+    try:
+        engines, skipped = load_engines(paths, scratch=scratch)
+    except LayerLensError as exc:  # name the user's file, not our temporary folder
+        return [("error", str(exc).replace(f"{scratch}/upload/", "").replace(f"{scratch}/", ""))]
+    if not engines:
+        return [("error", "No TensorRT artifacts found in what you gave. " + SUPPORTED_HELP)]
+    messages = [("warning", f"Skipped {Path(s).name}: not a TensorRT artifact.") for s in skipped]
+    store = data.store()
+    stored = []
+    for engine in engines:
+        try:
+            manifest, created = store.add(engine)
+        except LayerLensError as exc:
+            messages.append(("error", str(exc)))
+            continue
+        verb = "Imported" if created else "Already in the store:"
+        detail = f"{manifest.layer_count} layers, {manifest.build_precision or 'precision ?'}, {manifest.device or 'GPU ?'}"
+        messages.append(("success", f"{verb} **{engine.name}** ({detail}) as `{manifest.run_id}`"))
+        for w in engine.warnings[:3]:
+            messages.append(("info", f"{engine.name}: {w}"))
+        stored.append((engine, manifest.run_id))
+    data.clear_run_list()
+    if stored:
+        # Baseline first: the build that enabled the widest precision (FP32 before FP16 before INT8).
+        ordered = sorted(stored, key=lambda pair: -_narrowest_rank(pair[0]))
+        compare = [run for _, run in ordered] if len(ordered) >= 2 else None
+        state.request_selection(run=ordered[-1][1], compare=compare)
+        if compare:
+            messages.append(("info", f"Comparing **{ordered[0][0].name}** (baseline) with "
+                             + ", ".join(f"**{e.name}**" for e, _ in ordered[1:]) + ": open **Compare** or **Overview**."))
+    return messages
+
+
+def _narrowest_rank(engine) -> int:
+    from engine_core.analysis.requested import requested_precision
+    from engine_core.precision import PRECISION_RANK
+
+    precision, _ = requested_precision(engine)
+    return PRECISION_RANK.get(precision, 5)
+
+
+def _import_and_report(write_inputs) -> None:
+    scratch = Path(tempfile.mkdtemp(prefix="layerlens-import-"))
+    try:
+        st.session_state[state.IMPORT_RESULTS] = import_paths(write_inputs(scratch), scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    st.rerun()
+
+
+uploads = st.file_uploader("Artifacts", accept_multiple_files=True,
+                           type=["json", "log", "txt", "zip"], key="import.files",
+                           help=f"Up to {MAX_ARTIFACT_BYTES // 2**20} MiB per artifact; zips are checked for unsafe paths and bombs.")
+if uploads and st.button("Import files", type="primary", key="import.go"):
+    def _write_uploads(scratch: Path) -> list[Path]:
+        folder = scratch / "upload"
+        folder.mkdir()
+        paths = []
+        for up in uploads:
+            target = folder / Path(up.name).name
+            target.write_bytes(up.getbuffer())
+            paths.append(target)
+        return paths
+    _import_and_report(_write_uploads)
+
+st.markdown("**Or paste text** — a `--dumpProfile` table, verbose `Layer(...)` lines or a whole trtexec log from an issue:")
+name = st.text_input("Name for the pasted engine", value="pasted", key="import.paste_name")
+pasted = st.text_area("trtexec output", height=180, key="import.paste",
+                      placeholder="=== Profile (2310 iterations ) ===\n   Time(ms)     Avg.(ms)   Median(ms)   Time(%)   Layer\n…")
+if st.button("Import pasted text", key="import.paste_go", disabled=not pasted.strip()):
+    def _write_paste(scratch: Path) -> list[Path]:
+        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name.strip()) or "pasted"
+        target = scratch / f"{safe}.log"
+        target.write_text(pasted)
+        return [target]
+    _import_and_report(_write_paste)
+
+if data.demo_available():
+    with st.expander("Try it with real TensorRT outputs (ResNet-50 on an RTX 3090, MobileNet QAT, H100 logs)"):
+        st.caption(f"From `{data.DEMO_FIXTURES}`: real trtexec/TREx artifacts, Apache-2.0.")
+        if st.button("Import the example runs", key="import.demo"):
+            def _demo(scratch: Path) -> list[Path]:
+                return [data.DEMO_FIXTURES / d for d in ("trex-rtx3090", "trex-mobilenet", "rtx3060-trt10", "h100-trt10-logs")]
+            _import_and_report(_demo)
+
+results = st.session_state.get(state.IMPORT_RESULTS, [])
+for level, message in results:
+    getattr(st, level)(message)
+if any(level == "success" for level, _ in results):
+    c1, c2 = st.columns(2)
+    c1.page_link("app_pages/overview.py", label="Open the Overview", icon=":material/dashboard:")
+    c2.page_link("app_pages/compare.py", label="Open Compare", icon=":material/compare_arrows:")

@@ -1,0 +1,87 @@
+"""Latency: waterfall (aggregated for big engines), top layers, groupings, reconciliation, streams, roofline."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data, state
+from dashboard.components.common import current_engine, plot, provenance_text, record, render_provenance
+from dashboard.figures import (MAX_BARS, make_bucket_waterfall_figure, make_reconcile_figure, make_roofline_figure,
+                               make_stream_lanes_figure, make_time_by_figure, make_top_layers_figure, make_waterfall_figure)
+from engine_core.analysis.latency import aggregate_waterfall, reconcile, reformat_boundaries, time_by, top_layers
+from engine_core.analysis.roofline import best_case_ms
+
+st.title("Latency")
+engine = current_engine()
+if engine is not None:
+    render_provenance(engine)
+    prov = provenance_text(engine)
+    run_id = st.session_state[state.RUN]
+    layers = engine.layers
+    wf = data.load_waterfall(run_id)
+    if wf.empty:
+        st.info("No per-layer times in these artifacts. Add the profile: `trtexec --loadEngine=<engine> "
+                "--exportProfile=model.profile.json --separateProfileRun`, or paste a --dumpProfile table on the Import page.")
+        st.stop()
+    n = len(wf)
+    if n > MAX_BARS:
+        lo, hi = int(wf["order"].min()), int(wf["order"].max())
+        st.caption(f"{n:,} timed layers: the overview groups consecutive layers; narrow the range to zoom in.")
+        start, end = st.slider("Layer range (execution order)", lo, hi, (lo, hi), key=state.WATERFALL_RANGE)
+        window = wf[(wf["order"] >= start) & (wf["order"] <= end)]
+        if len(window) <= MAX_BARS:
+            plot(make_waterfall_figure(window, prov), "Latency waterfall (zoomed)")
+        else:
+            plot(make_bucket_waterfall_figure(aggregate_waterfall(layers[layers["order"].between(start, end)]), prov),
+                 "Latency waterfall")
+    else:
+        plot(make_waterfall_figure(wf, prov), "Latency waterfall")
+
+    left, right = st.columns(2)
+    with left:
+        plot(make_top_layers_figure(top_layers(layers, 15), prov), "Top layers")
+    with right:
+        plot(make_time_by_figure(time_by(layers, "compute_precision"), "compute_precision", prov), "Time by precision")
+        plot(make_time_by_figure(time_by(layers, "layer_type").head(15), "layer_type", prov), "Time by layer type")
+
+    st.subheader("Reformat layers")
+    boundaries = reformat_boundaries(layers)
+    if boundaries.empty:
+        st.caption("No timed reformat layers.")
+    else:
+        total = boundaries["time_ms"].sum()
+        st.markdown(f"**{int(boundaries['layers'].sum())}** reformat layers take **{total:.4f} ms** "
+                    f"({boundaries['share_pct'].sum():.1f}% of per-layer time).")
+        st.dataframe(boundaries.drop(columns="names"), hide_index=True, width="stretch")
+        record("Reformats by boundary", table=boundaries.drop(columns="names"))
+
+    st.subheader("Reconciliation with end-to-end time")
+    rec = reconcile(engine)
+    st.write(rec.explanation)
+    record("Reconciliation", text=rec.explanation)
+    if rec.gap_ms is not None:
+        plot(make_reconcile_figure(rec.per_layer_sum_ms, rec.gpu_compute_median_ms, prov), "Reconciliation")
+    if layers["stream_id"].notna().any():
+        plot(make_stream_lanes_figure(layers, prov), "Stream lanes")
+
+    st.subheader("Roofline (estimate)")
+    names = [""] + data.gpu_names()
+    gpu_name = st.selectbox("GPU for the roofline", names, key=state.GPU,
+                            format_func=lambda n: n or f"this engine's GPU ({engine.device or 'unknown'})",
+                            help="Peaks from NVIDIA datasheets (dense). Another GPU shows best-case times there: estimates.")
+    gpu = data.engine_gpu(engine, gpu_name or None)
+    roof = data.load_roofline(run_id, gpu_name)
+    if gpu is None or roof is None:
+        st.info(f"'{engine.device or 'unknown GPU'}' is not in the GPU catalog and its device information is missing: "
+                "pick a GPU above to see estimates.")
+    else:
+        st.caption(f"Peaks: {gpu.source}. Measured times are real; rooflines and best cases are **estimates**.")
+        plot(make_roofline_figure(roof, gpu, prov), "Roofline")
+        best = {p: best_case_ms(roof, layers, gpu, p).sum() for p in ("FP32", "FP16", "INT8")}
+        cols = st.columns(3)
+        for col, (p, ms) in zip(cols, best.items()):
+            col.metric(f"Best case at {p} on {gpu.name} (estimate)", f"{ms:.4f} ms" if ms == ms else "—")
+        bound = roof.groupby("bound")["avg_ms"].sum()
+        if bound.sum():
+            st.caption(f"{100 * bound.get('memory', 0) / bound.sum():.0f}% of measured time is in memory-bound layers, "
+                       "where narrower math only helps through fewer bytes.")

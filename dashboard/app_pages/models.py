@@ -1,0 +1,56 @@
+"""Models: the ONNX files in sample_models/ and the user's own, with basic structure and Q/DQ facts."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data
+from engine_core.errors import LayerLensError
+from engine_core.models.onnx_info import read_onnx_info
+
+st.title("Models")
+st.caption("ONNX models and what TensorRT will see in them. The model lens (predicted engine, size and "
+           "roofline latency per GPU) builds on this page.")
+
+models = sorted(data.SAMPLE_MODELS.glob("*.onnx"))
+user_dir = data.store_root().parent / "models"
+if user_dir.is_dir():
+    models += sorted(user_dir.glob("*.onnx"))
+upload = st.file_uploader("Open your own ONNX model", type=["onnx"], key="models.upload")
+if upload is not None:
+    target = Path(tempfile.gettempdir()) / f"layerlens-{Path(upload.name).name}"
+    target.write_bytes(upload.getbuffer())
+    models = [target] + models
+if not models:
+    st.info("No ONNX models found. Add some to `sample_models/` or upload one above.")
+    st.stop()
+choice = st.selectbox("Model", models, format_func=lambda p: p.name, key="models.choice")
+try:
+    info = read_onnx_info(choice)
+except LayerLensError as exc:
+    st.error(str(exc))
+    st.stop()
+cols = st.columns(4)
+cols[0].metric("Nodes", f"{info.node_count:,}")
+cols[1].metric("Parameters", f"{info.parameter_count:,}")
+cols[2].metric("Opset", info.opset or "?")
+cols[3].metric("Q/DQ nodes", info.qdq_nodes)
+if info.explicitly_quantized:
+    st.success(f"Explicitly quantized: {len(info.quantized_ops)} ops are fed by a DequantizeLinear "
+               f"({', '.join(info.quantized_ops[:8])}). TensorRT 11 builds these in INT8 strongly typed.")
+else:
+    st.info("No Q/DQ nodes: on TensorRT 11 this builds in the ONNX types (FP32). Quantize with ModelOpt "
+            "to get INT8/FP8 layers; on TensorRT ≤ 10, --int8 with calibration is the implicit route.")
+left, right = st.columns(2)
+left.markdown("**Inputs / outputs**")
+left.dataframe(pd.DataFrame([(n, d, "x".join(map(str, s)), kind) for kind, rows in (("input", info.inputs), ("output", info.outputs))
+                             for n, d, s in rows], columns=["name", "dtype", "shape", "kind"]), hide_index=True, width="stretch")
+left.markdown("**Weights by dtype**")
+left.dataframe(pd.DataFrame(list(info.parameter_bytes_by_dtype.items()), columns=["dtype", "bytes"]), hide_index=True)
+right.markdown("**Operators**")
+right.dataframe(pd.DataFrame(list(info.op_counts.items()), columns=["op", "count"]), hide_index=True, width="stretch")
+st.caption(f"{info.path} · producer {info.producer or '?'} · IR {info.ir_version}")

@@ -1,0 +1,48 @@
+"""Precision: which layers are not in the requested precision, and why; time and bytes by precision."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data, state
+from dashboard.components.common import current_engine, plot, provenance_text, record, render_provenance
+from dashboard.figures import make_fallback_reasons_figure, make_precision_sunburst_figure
+from engine_core.analysis.fallback import summarize_fallbacks
+from engine_core.analysis.requested import requested_precision
+
+st.title("Precision")
+engine = current_engine()
+if engine is not None:
+    render_provenance(engine)
+    prov = provenance_text(engine)
+    requested, source = requested_precision(engine)
+    fallbacks = data.load_fallbacks(st.session_state[state.RUN])
+    if requested is None:
+        st.info("The requested precision is unknown (no build flags, no typed layers), so fallbacks cannot be judged.")
+    else:
+        n = fallbacks["inherited_from"].isna().sum() if not fallbacks.empty else 0
+        st.markdown(f"Requested precision: **{requested}** ({source}). "
+                    f"**{len(fallbacks)}** of {len(engine.layers)} layers compute or write something wider "
+                    f"({n} with their own cause, {len(fallbacks) - n} reformats inheriting a neighbour's).")
+    if not fallbacks.empty:
+        summary = summarize_fallbacks(fallbacks)
+        plot(make_fallback_reasons_figure(summary, prov), "Fallback reasons")
+        for row in summary.itertuples():
+            subset = fallbacks[fallbacks["reason"] == row.reason]
+            ms = f", {row.time_ms:.4f} ms" if row.time_ms == row.time_ms else ""
+            with st.expander(f"**{row.reason}** · {row.layers} layers{ms} — {row.reason_text}", expanded=row.Index == 0):
+                st.dataframe(subset[["order", "name", "layer_type", "compute_precision", "output_precision", "avg_ms", "evidence"]],
+                             hide_index=True, width="stretch",
+                             column_config={"avg_ms": st.column_config.NumberColumn("avg ms", format="%.4f")})
+        record("Fallback layers", table=fallbacks[["order", "name", "compute_precision", "output_precision", "reason", "evidence", "avg_ms"]])
+    elif requested:
+        st.success(f"Every layer computes and writes {requested} or narrower.")
+    left, right = st.columns(2)
+    with left:
+        if engine.layers["avg_ms"].notna().any():
+            plot(make_precision_sunburst_figure(engine.layers, "avg_ms", prov), "Time by precision and type")
+        else:
+            st.caption("No per-layer profile: time by precision needs --exportProfile or --dumpProfile.")
+    with right:
+        if engine.layers["weights_bytes"].any():
+            plot(make_precision_sunburst_figure(engine.layers, "weights_bytes", prov), "Bytes by precision and type")

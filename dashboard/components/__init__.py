@@ -1,0 +1,1 @@
+"""Reusable ``render_*`` components: the only place (besides pages) that calls Streamlit."""

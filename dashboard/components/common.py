@@ -1,0 +1,101 @@
+"""Provenance captions, KPI cards, findings, the share/export button, and empty states."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from dashboard import data, state
+from dashboard.export_html import ViewItem, build_html_report
+from engine_core.engine import Engine
+from engine_core.errors import LayerLensError
+
+SEVERITY_ICON = {"high": ":material/error:", "medium": ":material/warning:", "info": ":material/info:"}
+
+TRTEXEC_RECIPE = """trtexec --onnx=model.onnx --saveEngine=model.engine --fp16 --int8 \\
+        --profilingVerbosity=detailed \\
+        --exportLayerInfo=model.graph.json --exportProfile=model.profile.json \\
+        --exportTimes=model.timing.json --separateProfileRun --useCudaGraph 2>&1 | tee model.log"""
+
+
+def provenance_text(engine: Engine) -> str:
+    """Engine, GPU, TensorRT, build precision and input shapes: stamped on every chart."""
+    parts = [engine.name, engine.device or "GPU unknown", f"TensorRT {engine.tensorrt_version or 'unknown'}",
+             engine.build_precision or "precision flags unknown"]
+    if engine.input_shapes:
+        parts.append(engine.input_shapes)
+    return " · ".join(parts)
+
+
+def render_provenance(engine: Engine) -> None:
+    st.caption(":material/badge: " + provenance_text(engine))
+
+
+def record(title: str, figure=None, table=None, text: str = "") -> None:
+    """Remember what the page drew, for the HTML export of the current view."""
+    st.session_state.setdefault(state.VIEW_ITEMS, []).append(ViewItem(title, figure, table, text))
+
+
+def plot(fig, title: str, key: str | None = None) -> None:
+    """Draw a figure and record it for export. PNG: Plotly's camera button."""
+    st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False, "toImageButtonOptions": {"scale": 2}})
+    record(title, figure=fig)
+
+
+def render_export_button(page_title: str, provenance: str) -> None:
+    """One click: the current view as a self-contained HTML file (built only when clicked)."""
+    items = list(st.session_state.get(state.VIEW_ITEMS, []))
+    if not items:
+        return
+    slug = page_title.lower().replace(" ", "-")
+    st.download_button(
+        ":material/download: Export this view (HTML)",
+        data=lambda: build_html_report(f"LayerLens · {page_title}", provenance, items,
+                                       time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
+        file_name=f"layerlens-{slug}.html", mime="text/html", key=f"export-{slug}",
+        help="A single HTML file with every chart and table on this page; opens offline.")
+
+
+def render_findings(findings: list, limit: int = 6) -> None:
+    if not findings:
+        st.success("No findings: every layer runs in the requested precision and the setup looks fair.")
+        return
+    for f in findings[:limit]:
+        impact = (f"**{f.impact_ms:.3f} ms**" + (f" ({f.impact_pct:.0f}%)" if f.impact_pct is not None else "")
+                  if f.impact_ms is not None else f"*{f.severity}*")
+        estimate = " · *includes a roofline estimate*" if f.estimate else ""
+        with st.container(border=True):
+            st.markdown(f"{SEVERITY_ICON.get(f.severity, '')} {impact}{estimate} — {f.message}")
+            st.caption(f"Fix: {f.fix}")
+            if f.evidence:
+                with st.expander("Evidence"):
+                    st.write(f.evidence)
+                    if f.layers:
+                        st.write(", ".join(f.layers[:20]) + (" …" if len(f.layers) > 20 else ""))
+    record("Findings", text=" | ".join(f"{f.message} Fix: {f.fix}" for f in findings[:limit]))
+
+
+def render_empty_state(what: str = "engine") -> None:
+    """What to do when there is nothing to show yet."""
+    st.info(f"No {what} to show yet. Import TensorRT artifacts on the **Import** page, or from a shell: "
+            "`layerlens import PATH`.", icon=":material/upload_file:")
+    st.markdown("**Make artifacts with trtexec** (TensorRT ≤ 10; drop the `--fp16 --int8` flags on TensorRT 11, "
+                "where precision comes from the ONNX model):")
+    st.code(TRTEXEC_RECIPE, language="bash")
+    st.markdown("Any subset works: a trtexec log alone, the layer JSON alone, a TREx folder, a zip, or a "
+                "`--dumpProfile` table pasted from a GitHub issue.")
+    st.page_link("app_pages/import_page.py", label="Go to Import", icon=":material/upload:")
+
+
+def current_engine() -> Engine | None:
+    """The engine picked in the sidebar, or None (after showing why)."""
+    run_id = st.session_state.get(state.RUN)
+    if not run_id:
+        render_empty_state()
+        return None
+    try:
+        return data.load_engine(run_id)
+    except LayerLensError as exc:
+        st.error(f"This run cannot be read: {exc}", icon=":material/error:")
+        return None

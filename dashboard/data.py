@@ -1,0 +1,152 @@
+"""All caching and all reads of the run store for the dashboard live here.
+
+Loaded engines are cached as resources (large, shared, never mutated) keyed by
+run id, which is a content hash, so a cached engine can never go stale.
+Analyses are cached per (run ids, GPU). Every cache is bounded. Nothing here
+draws; pages call ``load_*`` and render.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from engine_core.analysis import compare as compare_mod
+from engine_core.analysis import diagnose as diagnose_mod
+from engine_core.analysis import fallback, latency, lint, roofline, size
+from engine_core.analysis.gpus import CATALOG, GpuSpec, gpu_by_name, gpu_for_engine
+from engine_core.engine import Engine
+from engine_core.store import RunManifest, RunStore
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_MODELS = REPO / "sample_models"
+DEMO_FIXTURES = REPO.parent / "shared" / "fixtures"
+
+
+def store_root() -> Path:
+    """``--store DIR`` after ``streamlit run app.py --``, else ``$LAYERLENS_RUNS``, else ``~/.layerlens/runs``."""
+    argv = sys.argv[1:]
+    if "--store" in argv and argv.index("--store") + 1 < len(argv):
+        return Path(argv[argv.index("--store") + 1]).expanduser()
+    return RunStore().root
+
+
+def store() -> RunStore:
+    return RunStore(store_root())
+
+
+def _store_stamp(root: Path) -> float:
+    try:
+        return root.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _runs(root: str, stamp: float) -> list[RunManifest]:
+    return RunStore(root).list_runs()
+
+
+def load_runs() -> list[RunManifest]:
+    root = store_root()
+    return _runs(str(root), _store_stamp(root))
+
+
+def clear_run_list() -> None:
+    _runs.clear()
+
+
+@st.cache_resource(max_entries=24, show_spinner="Loading engine…")
+def _engine(root: str, run_id: str) -> Engine:
+    return RunStore(root).load(run_id)
+
+
+def load_engine(run_id: str) -> Engine:
+    """The stored run as an Engine (raises LayerLensError for unreadable runs)."""
+    return _engine(str(store_root()), run_id)
+
+
+def engine_gpu(engine: Engine, override: str | None = None) -> GpuSpec | None:
+    if override:
+        return gpu_by_name(override)
+    return gpu_for_engine(engine.device, engine.metadata.device_information)
+
+
+def gpu_names() -> list[str]:
+    return [g.name for g in CATALOG]
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _diagnosis(root: str, run_id: str, baseline_id: str | None) -> list:
+    engine = _engine(root, run_id)
+    baseline = _engine(root, baseline_id) if baseline_id else None
+    return diagnose_mod.diagnose(engine, baseline)
+
+
+def load_diagnosis(run_id: str, baseline_id: str | None = None) -> list:
+    return _diagnosis(str(store_root()), run_id, baseline_id)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _fallbacks(root: str, run_id: str) -> pd.DataFrame:
+    return fallback.explain_fallbacks(_engine(root, run_id))
+
+
+def load_fallbacks(run_id: str) -> pd.DataFrame:
+    return _fallbacks(str(store_root()), run_id)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _fairness(root: str, run_id: str) -> list:
+    return lint.lint_fairness(_engine(root, run_id))
+
+
+def load_fairness(run_id: str) -> list:
+    return _fairness(str(store_root()), run_id)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _bytes(root: str, run_id: str) -> size.ByteAccount:
+    return size.account_bytes(_engine(root, run_id))
+
+
+def load_byte_account(run_id: str) -> size.ByteAccount:
+    return _bytes(str(store_root()), run_id)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _roofline(root: str, run_id: str, gpu_name: str) -> pd.DataFrame | None:
+    engine = _engine(root, run_id)
+    gpu = engine_gpu(engine, gpu_name or None)
+    return roofline.roofline_table(engine.layers, gpu) if gpu else None
+
+
+def load_roofline(run_id: str, gpu_name: str = "") -> pd.DataFrame | None:
+    return _roofline(str(store_root()), run_id, gpu_name)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Aligning engines by ONNX origin…")
+def _comparison(root: str, run_ids: tuple[str, ...]) -> compare_mod.Comparison:
+    return compare_mod.compare_engines([_engine(root, r) for r in run_ids])
+
+
+def load_comparison(run_ids: list[str]) -> compare_mod.Comparison:
+    return _comparison(str(store_root()), tuple(run_ids))
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _waterfall(root: str, run_id: str) -> pd.DataFrame:
+    return latency.waterfall(_engine(root, run_id).layers)
+
+
+def load_waterfall(run_id: str) -> pd.DataFrame:
+    return _waterfall(str(store_root()), run_id)
+
+
+def demo_available() -> bool:
+    """The real TensorRT fixtures beside a source checkout (for `make run` on a fresh machine)."""
+    return (DEMO_FIXTURES / "trex-rtx3090").is_dir() and os.environ.get("LAYERLENS_NO_DEMO") != "1"

@@ -1,0 +1,229 @@
+"""Pure Plotly figure builders: DataFrame in, ``go.Figure`` out. No Streamlit here.
+
+Every figure carries its provenance (engine, GPU, TensorRT, precision, shapes)
+in a subtitle, so a PNG from Plotly's camera button is self-explaining when it
+is pasted into an issue. Estimated quantities say "estimate" in their titles.
+Bar charts never draw more than :data:`MAX_BARS` bars: callers aggregate first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+MAX_BARS = 300
+PRECISION_COLORS = {
+    "INT4": "#1b7837", "FP4": "#1b7837", "INT8": "#5aae61", "FP8": "#a6dba0", "FP16": "#4393c3", "BF16": "#92c5de",
+    "TF32": "#f4a582", "FP32": "#d6604d", "INT32": "#8c8c8c", "INT64": "#6e6e6e", "BOOL": "#b0b0b0", "NONE": "#d9d9d9",
+}
+PRECISION_ORDER = list(PRECISION_COLORS)
+
+
+def _titled(fig: go.Figure, title: str, provenance: str = "") -> go.Figure:
+    text = f"{title}<br><sup>{provenance}</sup>" if provenance else title
+    fig.update_layout(title=dict(text=text, x=0.0, xanchor="left"), margin=dict(t=70, l=10, r=10, b=10),
+                      template="plotly_white", legend=dict(orientation="h", y=-0.15))
+    return fig
+
+
+def _color(precision: str) -> str:
+    return PRECISION_COLORS.get(precision, "#d9d9d9")
+
+
+def make_precision_share_figure(by_precision: pd.DataFrame, provenance: str = "") -> go.Figure:
+    """One stacked horizontal bar: share of per-layer time per compute precision."""
+    frame = by_precision.assign(_rank=by_precision["compute_precision"].map(PRECISION_ORDER.index))
+    fig = go.Figure()
+    for row in frame.sort_values("_rank").itertuples():
+        fig.add_trace(go.Bar(y=["time"], x=[row.share_pct], name=row.compute_precision, orientation="h",
+                             marker_color=_color(row.compute_precision),
+                             text=f"{row.compute_precision} {row.share_pct:.0f}%", textposition="inside",
+                             hovertemplate=f"{row.compute_precision}: {row.time_ms:.4f} ms ({row.share_pct:.1f}%), "
+                                           f"{row.layers} layers<extra></extra>"))
+    fig.update_layout(barmode="stack", height=170, xaxis=dict(title="% of per-layer time", range=[0, 100]),
+                      yaxis=dict(visible=False), showlegend=False)
+    return _titled(fig, "Share of time per compute precision", provenance)
+
+
+def make_waterfall_figure(waterfall: pd.DataFrame, provenance: str = "") -> go.Figure:
+    """Per-layer waterfall in execution order; bars start where the previous layer ended.
+
+    ``waterfall`` is :func:`engine_core.analysis.latency.waterfall` output (at most
+    :data:`MAX_BARS` rows: aggregate with ``aggregate_waterfall`` first).
+    """
+    if len(waterfall) > MAX_BARS:
+        raise ValueError(f"{len(waterfall)} bars: aggregate to at most {MAX_BARS} first")
+    fig = go.Figure()
+    for precision, part in waterfall.groupby("compute_precision", sort=False):
+        fig.add_trace(go.Bar(
+            x=part["order"], y=part["avg_ms"], base=part["start_ms"], name=precision, marker_color=_color(precision),
+            customdata=np.stack([part["name"], part["layer_type"], part["end_ms"]], axis=-1),
+            hovertemplate="#%{x} %{customdata[0]}<br>%{customdata[1]}: %{y:.4f} ms<br>cumulative %{customdata[2]:.4f} ms<extra></extra>"))
+    fig.update_layout(barmode="overlay", bargap=0.05, xaxis_title="layer (execution order)", yaxis_title="cumulative ms", height=420)
+    return _titled(fig, "Latency waterfall", provenance)
+
+
+def make_bucket_waterfall_figure(buckets: pd.DataFrame, provenance: str = "") -> go.Figure:
+    """Aggregated waterfall for big engines: one bar per bucket of consecutive layers."""
+    labels = [f"{a}-{b}" for a, b in zip(buckets["first_order"], buckets["last_order"])]
+    fig = go.Figure(go.Bar(
+        x=labels, y=buckets["avg_ms"], base=buckets["start_ms"], marker_color="#4393c3",
+        customdata=np.stack([buckets["layers"], buckets["top_layer"]], axis=-1),
+        hovertemplate="layers %{x} (%{customdata[0]})<br>%{y:.4f} ms<br>largest: %{customdata[1]}<extra></extra>"))
+    fig.update_layout(xaxis_title="layers (execution order buckets)", yaxis_title="cumulative ms", height=420, bargap=0.05)
+    return _titled(fig, f"Latency waterfall ({buckets['layers'].sum()} layers in {len(buckets)} buckets)", provenance)
+
+
+def make_time_by_figure(by: pd.DataFrame, column: str, provenance: str = "", title: str | None = None) -> go.Figure:
+    """Bars of time per group (layer type or precision), largest first."""
+    frame = by.head(MAX_BARS).iloc[::-1]
+    colors = [_color(v) for v in frame[column]] if column == "compute_precision" else "#4393c3"
+    fig = go.Figure(go.Bar(x=frame["time_ms"], y=frame[column].astype(str), orientation="h", marker_color=colors,
+                           text=[f"{s:.1f}%" for s in frame["share_pct"]], textposition="outside",
+                           customdata=frame["layers"], hovertemplate="%{y}: %{x:.4f} ms, %{customdata} layers<extra></extra>"))
+    fig.update_layout(xaxis_title="ms (per-layer profile)", height=max(220, 28 * len(frame) + 100))
+    return _titled(fig, title or f"Time by {column.replace('_', ' ')}", provenance)
+
+
+def make_top_layers_figure(top: pd.DataFrame, provenance: str = "") -> go.Figure:
+    frame = top.iloc[::-1]
+    labels = [f"#{o} {n[:60]}" for o, n in zip(frame["order"], frame["name"])]
+    fig = go.Figure(go.Bar(x=frame["avg_ms"], y=labels, orientation="h",
+                           marker_color=[_color(p) for p in frame["compute_precision"]],
+                           hovertemplate="%{y}: %{x:.4f} ms<extra></extra>"))
+    fig.update_layout(xaxis_title="ms", height=max(260, 26 * len(frame) + 100))
+    return _titled(fig, f"Top {len(frame)} layers by time", provenance)
+
+
+def make_precision_sunburst_figure(layers: pd.DataFrame, value: str, provenance: str = "") -> go.Figure:
+    """Sunburst of precision -> layer type, sized by ``value`` (avg_ms or weights_bytes)."""
+    frame = layers.assign(amount=layers[value].fillna(0)).groupby(["compute_precision", "layer_type"], dropna=False)["amount"].sum().reset_index()
+    frame = frame[frame["amount"] > 0]
+    ids, labels, parents, values, colors = [], [], [], [], []
+    for precision, part in frame.groupby("compute_precision"):
+        ids.append(precision)
+        labels.append(precision)
+        parents.append("")
+        values.append(part["amount"].sum())
+        colors.append(_color(precision))
+        for row in part.itertuples():
+            ids.append(f"{precision}/{row.layer_type}")
+            labels.append(str(row.layer_type))
+            parents.append(precision)
+            values.append(row.amount)
+            colors.append(_color(precision))
+    fig = go.Figure(go.Sunburst(ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
+                                marker=dict(colors=colors), hovertemplate="%{label}: %{value:.4g}<extra></extra>"))
+    fig.update_layout(height=420)
+    what = "time (ms)" if value == "avg_ms" else "weight bytes"
+    return _titled(fig, f"{what.capitalize()} by precision and layer type", provenance)
+
+
+def make_fallback_reasons_figure(summary: pd.DataFrame, provenance: str = "") -> go.Figure:
+    frame = summary.iloc[::-1]
+    fig = go.Figure(go.Bar(x=frame["layers"], y=frame["reason"], orientation="h", marker_color="#d6604d",
+                           customdata=np.stack([frame["time_ms"].fillna(0), frame["reason_text"]], axis=-1),
+                           hovertemplate="%{y}: %{x} layers, %{customdata[0]:.4f} ms<br>%{customdata[1]}<extra></extra>"))
+    fig.update_layout(xaxis_title="layers", height=max(220, 34 * len(frame) + 100))
+    return _titled(fig, "Layers not in the requested precision, by reason", provenance)
+
+
+def make_size_components_figure(components: pd.DataFrame, ideal_bytes: int | None, requested: str | None,
+                                provenance: str = "") -> go.Figure:
+    """Stacked bar of what the engine file holds, beside the ideal weights at the requested precision."""
+    palette = ["#4393c3", "#92c5de", "#f4a582", "#bababa"]
+    fig = go.Figure()
+    for i, row in enumerate(components.itertuples()):
+        fig.add_trace(go.Bar(x=["this engine"], y=[row.bytes / 2**20], name=row.component, marker_color=palette[i % 4],
+                             hovertemplate=f"{row.component}: %{{y:.2f}} MiB<extra></extra>"))
+    if ideal_bytes is not None and requested:
+        fig.add_trace(go.Bar(x=[f"weights at {requested}"], y=[ideal_bytes / 2**20], name=f"ideal weights at {requested}",
+                             marker_color="#5aae61", hovertemplate="%{y:.2f} MiB<extra></extra>"))
+    fig.update_layout(barmode="stack", yaxis_title="MiB", height=400)
+    return _titled(fig, "Where the engine's bytes go", provenance)
+
+
+def make_bytes_by_figure(by: pd.DataFrame, column: str, provenance: str = "") -> go.Figure:
+    frame = by.head(MAX_BARS).iloc[::-1]
+    colors = [_color(v) for v in frame[column]] if column == "precision" else "#4393c3"
+    total = (frame["weights_bytes"] + frame["bias_bytes"]) / 2**20
+    fig = go.Figure(go.Bar(x=total, y=frame[column].astype(str), orientation="h", marker_color=colors,
+                           customdata=frame["layers"], hovertemplate="%{y}: %{x:.3f} MiB, %{customdata} layers<extra></extra>"))
+    fig.update_layout(xaxis_title="MiB (weights + bias)", height=max(220, 30 * len(frame) + 100))
+    return _titled(fig, f"Weight bytes by {column.replace('_', ' ')}", provenance)
+
+
+def make_bytes_diff_figure(diff: pd.DataFrame, a_name: str, b_name: str, provenance: str = "", top: int = 25) -> go.Figure:
+    frame = diff.head(top).iloc[::-1]
+    labels = [" + ".join(n)[:60] for n in frame["onnx_nodes"]]
+    colors = ["#5aae61" if d < 0 else "#d6604d" for d in frame["delta_bytes"]]
+    fig = go.Figure(go.Bar(x=frame["delta_bytes"] / 2**20, y=labels, orientation="h", marker_color=colors,
+                           customdata=np.stack([frame["a_weights_precision"], frame["b_weights_precision"]], axis=-1),
+                           hovertemplate="%{y}: %{x:+.3f} MiB (%{customdata[0]} -> %{customdata[1]})<extra></extra>"))
+    fig.update_layout(xaxis_title=f"MiB change ({b_name} - {a_name})", height=max(260, 24 * len(frame) + 100))
+    return _titled(fig, f"Weight bytes moved: {a_name} -> {b_name}", provenance)
+
+
+def make_reconcile_figure(per_layer_ms: float, e2e_ms: float, provenance: str = "") -> go.Figure:
+    fig = go.Figure(go.Bar(x=["sum of per-layer times", "GPU compute median (end to end)"], y=[per_layer_ms, e2e_ms],
+                           marker_color=["#92c5de", "#4393c3"], text=[f"{per_layer_ms:.4f} ms", f"{e2e_ms:.4f} ms"],
+                           textposition="outside"))
+    fig.update_layout(yaxis_title="ms", height=330)
+    return _titled(fig, "Reconciliation: per-layer sum vs end-to-end", provenance)
+
+
+def make_stream_lanes_figure(layers: pd.DataFrame, provenance: str = "") -> go.Figure:
+    """Gantt-like lanes per CUDA stream, layers laid end to end within each stream (profile order)."""
+    timed = layers[layers["stream_id"].notna() & layers["avg_ms"].notna()].sort_values("order")
+    fig = go.Figure()
+    for stream, part in timed.groupby("stream_id"):
+        starts = part["avg_ms"].cumsum() - part["avg_ms"]
+        fig.add_trace(go.Bar(y=[f"stream {stream}"] * len(part), x=part["avg_ms"], base=starts, orientation="h",
+                             name=f"stream {stream}", marker_color=[_color(p) for p in part["compute_precision"]],
+                             customdata=part["name"], hovertemplate="%{customdata}: %{x:.4f} ms<extra></extra>"))
+    fig.update_layout(barmode="overlay", xaxis_title="ms within stream", height=120 + 50 * max(1, timed["stream_id"].nunique()),
+                      showlegend=False)
+    return _titled(fig, "Stream lanes", provenance)
+
+
+def make_roofline_figure(roof: pd.DataFrame, gpu, provenance: str = "") -> go.Figure:
+    """Achieved TFLOP/s against arithmetic intensity, under the GPU's rooflines (estimate)."""
+    frame = roof[(roof["flops"] > 0) & (roof["avg_ms"] > 0) & roof["arithmetic_intensity"].notna()]
+    fig = go.Figure()
+    if not frame.empty:
+        ai = np.logspace(np.log10(max(frame["arithmetic_intensity"].min() / 2, 1e-2)),
+                         np.log10(frame["arithmetic_intensity"].max() * 2), 60)
+        for precision in [p for p in ("INT8", "FP16", "TF32", "FP32") if p in set(frame["compute_precision"]) or p == "FP32"]:
+            peak = gpu.peak(precision)
+            if peak:
+                fig.add_trace(go.Scatter(x=ai, y=np.minimum(peak, ai * gpu.bandwidth) / 1e12, mode="lines",
+                                         name=f"{precision} roof", line=dict(color=_color(precision), dash="dot")))
+        for precision, part in frame.groupby("compute_precision"):
+            fig.add_trace(go.Scatter(
+                x=part["arithmetic_intensity"], y=part["achieved_tflops"], mode="markers", name=precision,
+                marker=dict(color=_color(precision), size=8, line=dict(width=0.5, color="#333")),
+                customdata=np.stack([part["name"], part["fraction_of_peak_pct"], part["bound"]], axis=-1),
+                hovertemplate="%{customdata[0]}<br>%{y:.2f} TFLOP/s at %{x:.1f} FLOP/B<br>"
+                              "%{customdata[1]:.0f}% of roofline, %{customdata[2]}-bound<extra></extra>"))
+    fig.update_layout(xaxis=dict(type="log", title="arithmetic intensity (FLOP/byte)"),
+                      yaxis=dict(type="log", title="achieved TFLOP/s"), height=460)
+    label = f"{gpu.name}{' (derived from device info)' if gpu.derived else ''}"
+    return _titled(fig, f"Roofline on {label}: estimate", provenance)
+
+
+def make_speedup_waterfall_figure(groups: pd.DataFrame, a_name: str, b_name: str, a_total: float,
+                                  top: int = 15, provenance: str = "") -> go.Figure:
+    """Which ONNX groups made B faster or slower than A: A's total, per-group deltas, B's total."""
+    ordered = groups.reindex(groups["delta_ms"].abs().sort_values(ascending=False).index)
+    shown = ordered.head(top)
+    rest = ordered.iloc[top:]["delta_ms"].sum()
+    labels = [" + ".join(n)[:40] for n in shown["onnx_nodes"]]
+    x = [f"{a_name} (matched groups)"] + labels + (["other groups"] if len(ordered) > top else []) + [f"{b_name} (matched groups)"]
+    y = [a_total] + list(shown["delta_ms"]) + ([rest] if len(ordered) > top else []) + [0]
+    measure = ["absolute"] + ["relative"] * (len(x) - 2) + ["total"]
+    fig = go.Figure(go.Waterfall(x=x, y=y, measure=measure, decreasing=dict(marker=dict(color="#5aae61")),
+                                 increasing=dict(marker=dict(color="#d6604d")), totals=dict(marker=dict(color="#4393c3")),
+                                 hovertemplate="%{x}: %{y:+.4f} ms<extra></extra>"))
+    fig.update_layout(yaxis_title="ms (matched groups, per-layer profile)", height=460, xaxis=dict(tickangle=-35))
+    return _titled(fig, f"Speedup attribution: {a_name} -> {b_name}", provenance)

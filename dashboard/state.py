@@ -1,0 +1,64 @@
+"""Session-state keys ("page.thing") and their mirror in the URL (``st.query_params``).
+
+The selection lives in the URL so a teammate who opens a shared link sees the
+same engine, comparison and GPU. Only this module reads or writes query params.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+RUN = "nav.run"                  # run id of the engine being explored
+COMPARE = "nav.compare"          # run ids for the Compare and Size diff views (A first)
+GPU = "latency.gpu"              # GPU catalog name for roofline estimates ("" = the engine's own)
+LAYER_SEARCH = "layers.search"
+LAYER_TYPES = "layers.types"
+LAYER_PRECISIONS = "layers.precisions"
+WATERFALL_RANGE = "latency.range"
+IMPORT_RESULTS = "import.results"
+VIEW_ITEMS = "share.items"       # what the current page drew, for the HTML export
+PENDING = "nav.pending"          # selection to apply before the sidebar widgets exist (after an import)
+
+_URL_KEYS = {RUN: "run", COMPARE: "compare", GPU: "gpu"}
+
+
+def init_from_url() -> None:
+    """Seed session state from the URL once per session (a shared link)."""
+    if st.session_state.get("_url_loaded"):
+        return
+    params = st.query_params
+    if "run" in params:
+        st.session_state[RUN] = params["run"]
+    if "compare" in params:
+        st.session_state[COMPARE] = [r for r in params["compare"].split(",") if r]
+    if "gpu" in params:
+        st.session_state[GPU] = params["gpu"]
+    st.session_state["_url_loaded"] = True
+
+
+def push_to_url() -> None:
+    """Write the current selection to the URL (called after the page ran)."""
+    for key, param in _URL_KEYS.items():
+        value = st.session_state.get(key)
+        if isinstance(value, list):
+            value = ",".join(value)
+        if value:
+            if st.query_params.get(param) != value:
+                st.query_params[param] = value
+        elif param in st.query_params:
+            del st.query_params[param]
+
+
+def request_selection(run: str | None = None, compare: list[str] | None = None) -> None:
+    """Ask for a new selection; applied at the start of the next run (widget keys are locked once drawn)."""
+    st.session_state[PENDING] = {"run": run, "compare": compare}
+
+
+def apply_pending_selection() -> None:
+    pending = st.session_state.pop(PENDING, None)
+    if not pending:
+        return
+    if pending.get("run"):
+        st.session_state[RUN] = pending["run"]
+    if pending.get("compare") is not None:
+        st.session_state[COMPARE] = pending["compare"]

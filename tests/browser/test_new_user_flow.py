@@ -1,0 +1,51 @@
+"""A new user's first minutes, in chromium: empty store, drag in FP16 + QAT artifacts, see why INT8 is faster."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser.conftest import screenshot, wait_for_app
+from conftest import FIXTURES
+
+pytestmark = pytest.mark.browser
+
+
+def test_empty_store_shows_what_to_do(page, empty_app_url):
+    page.goto(empty_app_url)
+    wait_for_app(page)
+    body = page.locator("[data-testid='stMain']").inner_text()
+    assert "No engine to show yet" in body and "--exportLayerInfo" in body
+    screenshot(page, "empty-overview")
+
+
+def test_drag_in_fp16_and_qat_then_compare(page, empty_app_url):
+    files = sorted(str(p) for d in ("fp16", "qat") for p in (FIXTURES / "trex-rtx3090" / d).iterdir())
+    page.goto(f"{empty_app_url}/import_page")
+    wait_for_app(page)
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(files)
+    page.get_by_role("button", name="Import files").click()
+    page.wait_for_selector("text=Imported", timeout=60000)
+    wait_for_app(page)
+    body = page.locator("[data-testid='stMain']").inner_text()
+    assert "Imported resnet (86 layers" in body and "Imported resnet-qat (63 layers" in body
+    assert "Comparing resnet (baseline) with resnet-qat" in body
+    screenshot(page, "import-done")
+
+    page.get_by_role("link", name="Open Compare").first.click()
+    wait_for_app(page)
+    page.wait_for_selector(".js-plotly-plot", timeout=30000)
+    main = page.locator("[data-testid='stMain']").inner_text()
+    assert "1.83x" in main and "FP16->INT8" in main
+    assert "compare=" in page.url  # the view is shareable as a link
+    screenshot(page, "new-user-compare")
+
+    page.get_by_role("link", name="Overview").first.click()
+    wait_for_app(page)
+    main = page.locator("[data-testid='stMain']").inner_text()
+    assert "1.83x faster than 'resnet'" in main
+    screenshot(page, "new-user-overview")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export this view (HTML)").click()
+    html = open(download.value.path(), encoding="utf-8").read()
+    assert "<!DOCTYPE html>" in html and "1.83x faster" in html and "resnet-qat" in html

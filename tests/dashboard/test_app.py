@@ -1,0 +1,184 @@
+"""AppTest: the whole app from streamlit_app.py, every page, on a store seeded from the real fixtures."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import DATA, FIXTURES, REPO
+from dashboard import state
+
+APP = str(REPO / "dashboard" / "streamlit_app.py")
+
+
+@pytest.fixture(scope="module")
+def store_root(tmp_path_factory):
+    from engine_core.discover import load_engines
+    from engine_core.store import RunStore
+
+    root = tmp_path_factory.mktemp("runs")
+    engines, _ = load_engines([FIXTURES / "trex-rtx3090", FIXTURES / "trex-mobilenet", FIXTURES / "h100-trt10-logs"])
+    for e in engines:
+        RunStore(root).add(e)
+    return root
+
+
+@pytest.fixture
+def runs(store_root):
+    from engine_core.store import RunStore
+
+    return {r.name: r.run_id for r in RunStore(store_root).list_runs()}
+
+
+@pytest.fixture
+def app(store_root, monkeypatch):
+    monkeypatch.setenv("LAYERLENS_RUNS", str(store_root))
+    monkeypatch.setenv("LAYERLENS_NO_DEMO", "1")
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def open_page(app, page, run=None, compare=None):
+    if run:
+        app.session_state[state.RUN] = run
+    if compare:
+        app.session_state[state.COMPARE] = compare
+    app.run()
+    if page != "overview":
+        app.switch_page(f"app_pages/{page}.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def texts(app) -> str:
+    parts = [m.value for m in app.markdown] + [c.value for c in app.caption] + [i.value for i in app.info]
+    parts += [e.label for e in app.expander] + [s.value for s in app.success] + [w.value for w in app.warning]
+    parts += [e.value for e in app.error]
+    return "\n".join(str(p) for p in parts)
+
+
+def metrics(app) -> dict:
+    return {m.label: m.value for m in app.metric}
+
+
+def test_overview_of_qat_engine(app, runs):
+    open_page(app, "overview", runs["resnet-qat"])
+    m = metrics(app)
+    assert m["GPU compute median"] == "2.1964 ms" and m["Layers"] == "63" and m["Weights"] == "24.32 MiB"
+    assert m["Requested precision"] == "INT8" and m["Engine size"] == "unknown"
+    body = texts(app)
+    assert "3 layers are not INT8" in body and "No fair-comparison warnings" in body
+    assert "resnet-qat · NVIDIA GeForce RTX 3090" in body  # provenance caption
+
+
+def test_overview_flags_fp32_as_tf32(app, runs):
+    open_page(app, "overview", runs["fp32/resnet"])
+    assert any("is TF32 on NVIDIA GeForce RTX 3090" in e.value for e in app.error)
+
+
+def test_overview_with_baseline_explains_the_speedup(app, runs):
+    open_page(app, "overview", runs["resnet-qat"], [runs["fp16/resnet"], runs["resnet-qat"]])
+    assert "1.83x faster than 'fp16/resnet'" in texts(app)
+
+
+def test_layers_search_and_record(app, runs):
+    open_page(app, "layers", runs["resnet-qat"])
+    assert "63 of 63 layers" in texts(app)
+    app.text_input(key=state.LAYER_SEARCH).input("i8f32").run()
+    assert "1 of 63 layers" in texts(app)
+    app.multiselect(key=state.LAYER_PRECISIONS).set_value(["FP32"]).run()
+    assert "0 of 63 layers" in texts(app)
+
+
+def test_precision_page_groups_reasons(app, runs):
+    open_page(app, "precision", runs["mobilenet.qat"])
+    body = texts(app)
+    assert "Requested precision: **INT8** (build flags)" in body
+    assert "**int8_wide_output** · 18 layers" in body and "**no_qdq**" in body
+
+
+def test_size_page_and_diff(app, runs):
+    open_page(app, "size", runs["resnet-qat"], [runs["fp16/resnet"], runs["resnet-qat"]])
+    body = texts(app)
+    assert "24.32 MiB of weights" in body
+    assert "49** aligned ONNX groups changed weight storage; net **-24.31 MiB**" in body
+
+
+def test_size_page_reconciles_engine_file(app, runs):
+    open_page(app, "size", runs["result-04"])
+    assert "12.58 MiB engine" in texts(app)
+
+
+def test_latency_page_reconciles_and_estimates_other_gpu(app, runs):
+    open_page(app, "latency", runs["resnet-qat"])
+    body = texts(app) + "\n".join(t.value for t in app.get("text")) + "\n".join(m.value for m in app.markdown)
+    assert "**2** reformat layers take **0.0389 ms**" in body
+    app.selectbox(key=state.GPU).set_value("A100 40GB").run()
+    assert not app.exception
+    m = metrics(app)
+    assert "Best case at INT8 on A100 40GB (estimate)" in m
+    assert float(m["Best case at INT8 on A100 40GB (estimate)"].split()[0]) > 0
+
+
+def test_latency_page_without_profile_says_what_to_do(app, runs):
+    open_page(app, "latency", runs["result-01"])
+    assert "No per-layer times" in texts(app)
+
+
+def test_compare_page(app, runs):
+    open_page(app, "compare", runs["resnet-qat"], [runs["fp16/resnet"], runs["resnet-qat"]])
+    m = metrics(app)
+    assert m["Speedup resnet-qat vs fp16/resnet"] == "1.83x"
+    assert m["fp16/resnet"] == "4.0222 ms" and m["resnet-qat"] == "2.1964 ms"
+    assert "**53** aligned ONNX groups" in texts(app)
+
+
+def test_compare_page_needs_two_engines(app, runs):
+    open_page(app, "compare", runs["resnet-qat"])
+    assert "Pick two or more engines" in texts(app)
+
+
+def test_import_pasted_text_and_bad_paste(app, runs, store_root):
+    open_page(app, "import_page", runs["resnet-qat"])
+    app.text_input(key="import.paste_name").input("issue-1234").run()
+    app.text_area(key="import.paste").input((DATA / "logs" / "pasted_issue_fragment.txt").read_text()).run()
+    app.button(key="import.paste_go").click().run()
+    assert not app.exception
+    assert any("Imported **issue-1234**" in s.value for s in app.success)
+    assert app.session_state[state.RUN].startswith("issue-1234-")
+    app.text_area(key="import.paste").input("hello, this is not a log").run()
+    app.button(key="import.paste_go").click().run()
+    errors = [e.value for e in app.error]
+    assert any(e.startswith("issue-1234.log: is not a TensorRT artifact") for e in errors), errors
+    assert not any("/tmp" in e for e in errors)
+
+
+def test_models_page_reads_sample_qdq_model(app, runs):
+    open_page(app, "models", runs["resnet-qat"])
+    app.selectbox(key="models.choice").select_index(1).run()  # tiny_cnn_qdq.onnx (sorted)
+    assert metrics(app)["Q/DQ nodes"] == "8"
+    assert any("Explicitly quantized" in s.value for s in app.success)
+
+
+def test_empty_store_explains_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERLENS_RUNS", str(tmp_path / "empty"))
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    assert not app.exception
+    assert "No engine to show yet" in texts(app)
+    assert any("--exportLayerInfo" in c.value for c in app.code)
+
+
+def test_unreadable_run_is_an_error_not_a_traceback(tmp_path, monkeypatch):
+    from engine_core.discover import load_engines
+    from engine_core.store import RunStore
+
+    store = RunStore(tmp_path)
+    manifest, _ = store.add(load_engines([FIXTURES / "trex-rtx3090" / "qat"])[0][0])
+    shutil.rmtree(tmp_path / manifest.run_id / "artifacts")
+    (tmp_path / manifest.run_id / "artifacts").mkdir()
+    monkeypatch.setenv("LAYERLENS_RUNS", str(tmp_path))
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    assert not app.exception
+    errors = [e.value for e in app.error]
+    assert len(errors) == 1 and "This run cannot be read" in errors[0] and "missing its artifact files" in errors[0]

@@ -1,0 +1,109 @@
+"""Figure builders without Streamlit: traces, axes, ordering, provenance, and the bar limit."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import FIXTURES, load_one
+from dashboard import figures
+from dashboard.export_html import ViewItem, build_html_report
+from engine_core.analysis.compare import compare_engines
+from engine_core.analysis.gpus import find_gpu
+from engine_core.analysis.latency import aggregate_waterfall, time_by, top_layers, waterfall
+from engine_core.analysis.roofline import roofline_table
+from engine_core.analysis.size import account_bytes
+
+PROV = "resnet-qat · NVIDIA GeForce RTX 3090 · TensorRT unknown · FP32+FP16+INT8"
+
+
+@pytest.fixture(scope="module")
+def qat():
+    return load_one(FIXTURES / "trex-rtx3090" / "qat")
+
+
+def test_precision_share_stacks_to_100_in_precision_order(qat):
+    fig = figures.make_precision_share_figure(time_by(qat.layers, "compute_precision"), PROV)
+    assert [t.name for t in fig.data] == ["INT8", "FP32"]
+    assert sum(t.x[0] for t in fig.data) == pytest.approx(100.0)
+    assert fig.layout.barmode == "stack" and PROV in fig.layout.title.text
+
+
+def test_waterfall_bars_start_where_previous_ended(qat):
+    wf = waterfall(qat.layers)
+    fig = figures.make_waterfall_figure(wf, PROV)
+    bars = {t.name: t for t in fig.data}
+    assert set(bars) == {"FP32", "INT8"}
+    int8 = bars["INT8"]
+    for order, base, height in zip(int8.x, int8.base, int8.y):
+        row = wf[wf["order"] == order].iloc[0]
+        assert base == pytest.approx(row["start_ms"]) and height == pytest.approx(row["avg_ms"])
+    assert fig.layout.xaxis.title.text == "layer (execution order)"
+
+
+def test_waterfall_refuses_too_many_bars():
+    big = pd.DataFrame({"order": range(301), "name": "x", "layer_type": "t", "compute_precision": "FP16",
+                        "avg_ms": 1.0, "start_ms": 0.0, "end_ms": 1.0, "share_pct": 0.1})
+    with pytest.raises(ValueError, match="aggregate"):
+        figures.make_waterfall_figure(big)
+
+
+def test_bucket_waterfall_keeps_total(qat):
+    buckets = aggregate_waterfall(qat.layers, max_bars=20)
+    fig = figures.make_bucket_waterfall_figure(buckets, PROV)
+    assert len(fig.data[0].x) == len(buckets) <= 20
+    assert sum(fig.data[0].y) == pytest.approx(qat.layers["avg_ms"].sum())
+
+
+def test_top_layers_largest_on_top(qat):
+    fig = figures.make_top_layers_figure(top_layers(qat.layers, 10), PROV)
+    x = list(fig.data[0].x)
+    assert x == sorted(x) and len(x) == 10  # horizontal bars: the last drawn is the top one
+
+
+def test_size_components_and_ideal(qat):
+    account = account_bytes(qat)
+    fig = figures.make_size_components_figure(account.components(), account.ideal_weights_bytes, "INT8", PROV)
+    names = [t.name for t in fig.data]
+    assert names == ["itemised weights", "bias", "ideal weights at INT8"]
+    assert fig.data[0].y[0] == pytest.approx(25502912 / 2**20)
+
+
+def test_roofline_is_labelled_estimate_with_log_axes(qat):
+    gpu = find_gpu("NVIDIA GeForce RTX 3090")
+    fig = figures.make_roofline_figure(roofline_table(qat.layers, gpu), gpu, PROV)
+    assert "estimate" in fig.layout.title.text
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+    roofs = [t for t in fig.data if t.name.endswith("roof")]
+    assert {t.name for t in roofs} >= {"INT8 roof", "FP32 roof"}
+    points = [t for t in fig.data if t.mode == "markers"]
+    assert {t.name for t in points} == {"INT8", "FP32"}
+
+
+def test_speedup_waterfall_runs_from_a_to_b():
+    fp16 = load_one(FIXTURES / "trex-rtx3090" / "fp16")
+    qat = load_one(FIXTURES / "trex-rtx3090" / "qat")
+    groups = compare_engines([fp16, qat]).groups
+    a_total = groups["a_ms"].sum()
+    fig = figures.make_speedup_waterfall_figure(groups, "fp16", "qat", a_total, top=10)
+    w = fig.data[0]
+    assert list(w.measure) == ["absolute"] + ["relative"] * 11 + ["total"]
+    assert w.y[0] == pytest.approx(a_total)
+    assert a_total + sum(w.y[1:-1]) == pytest.approx(groups["b_ms"].sum())
+
+
+def test_sunburst_parents_are_precisions(qat):
+    fig = figures.make_precision_sunburst_figure(qat.layers, "avg_ms", PROV)
+    sb = fig.data[0]
+    roots = [i for i, p in zip(sb.ids, sb.parents) if p == ""]
+    assert set(roots) == {"INT8", "FP32"}
+    assert sum(v for v, p in zip(sb.values, sb.parents) if p == "") == pytest.approx(qat.layers["avg_ms"].sum())
+
+
+def test_html_report_is_self_contained(qat):
+    fig = figures.make_precision_share_figure(time_by(qat.layers, "compute_precision"), PROV)
+    html = build_html_report("LayerLens · Overview", PROV, [ViewItem("Share", figure=fig),
+                                                           ViewItem("Table", table=qat.layers[["name", "avg_ms"]].head(3))],
+                             "2026-11-25")
+    assert html.startswith("<!DOCTYPE html>") and "Plotly" in html and "cdn.plot.ly" not in html.split("</script>", 1)[0][:200]
+    assert PROV in html and "resnet50/conv1_pad/Pad" in html and "estimates" in html
