@@ -173,23 +173,46 @@ def make_reconcile_figure(per_layer_ms: float, e2e_ms: float, provenance: str = 
     return _titled(fig, "Reconciliation: per-layer sum vs end-to-end", provenance)
 
 
-def make_stream_lanes_figure(layers: pd.DataFrame, provenance: str = "") -> go.Figure:
-    """Gantt-like lanes per CUDA stream, layers laid end to end within each stream (profile order)."""
+def make_stream_lanes_figure(layers: pd.DataFrame, provenance: str = "", max_segments: int = 150) -> go.Figure:
+    """Lanes per CUDA stream, layers laid end to end within each stream (profile order).
+
+    A lane with more than ``max_segments`` layers is drawn as buckets of
+    consecutive layers (coloured by their dominant precision), never one bar per layer.
+    """
     timed = layers[layers["stream_id"].notna() & layers["avg_ms"].notna()].sort_values("order")
     fig = go.Figure()
     for stream, part in timed.groupby("stream_id"):
-        starts = part["avg_ms"].cumsum() - part["avg_ms"]
-        fig.add_trace(go.Bar(y=[f"stream {stream}"] * len(part), x=part["avg_ms"], base=starts, orientation="h",
-                             name=f"stream {stream}", marker_color=[_color(p) for p in part["compute_precision"]],
-                             customdata=part["name"], hovertemplate="%{customdata}: %{x:.4f} ms<extra></extra>"))
+        size = max(1, int(np.ceil(len(part) / max_segments)))
+        bucket = np.arange(len(part)) // size
+        grouped = part.groupby(bucket)
+        seg = grouped.agg(ms=("avg_ms", "sum"), first=("order", "min"), last=("order", "max"), layers=("name", "size"))
+        seg["precision"] = grouped.apply(lambda g: g.groupby("compute_precision")["avg_ms"].sum().idxmax(), include_groups=False)
+        seg["label"] = np.where(seg["layers"] == 1, part.groupby(bucket)["name"].first(),
+                                "layers " + seg["first"].astype(str) + "-" + seg["last"].astype(str))
+        starts = seg["ms"].cumsum() - seg["ms"]
+        fig.add_trace(go.Bar(y=[f"stream {stream}"] * len(seg), x=seg["ms"], base=starts, orientation="h",
+                             name=f"stream {stream}", marker_color=[_color(p) for p in seg["precision"]],
+                             customdata=seg["label"], hovertemplate="%{customdata}: %{x:.4f} ms<extra></extra>"))
     fig.update_layout(barmode="overlay", xaxis_title="ms within stream", height=120 + 50 * max(1, timed["stream_id"].nunique()),
                       showlegend=False)
     return _titled(fig, "Stream lanes", provenance)
 
 
-def make_roofline_figure(roof: pd.DataFrame, gpu, provenance: str = "") -> go.Figure:
-    """Achieved TFLOP/s against arithmetic intensity, under the GPU's rooflines (estimate)."""
+MAX_POINTS = 1500
+
+
+def make_roofline_figure(roof: pd.DataFrame, gpu, provenance: str = "", max_points: int = MAX_POINTS) -> go.Figure:
+    """Achieved TFLOP/s against arithmetic intensity, under the GPU's rooflines (estimate).
+
+    Big engines show their ``max_points`` slowest layers: thousands of SVG markers
+    take seconds to draw, and the slowest layers carry nearly all the time.
+    """
     frame = roof[(roof["flops"] > 0) & (roof["avg_ms"] > 0) & roof["arithmetic_intensity"].notna()]
+    note = ""
+    if len(frame) > max_points:
+        kept = frame.nlargest(max_points, "avg_ms")
+        note = f" ({max_points:,} slowest of {len(frame):,} layers, {100 * kept['avg_ms'].sum() / frame['avg_ms'].sum():.0f}% of time)"
+        frame = kept
     fig = go.Figure()
     if not frame.empty:
         ai = np.logspace(np.log10(max(frame["arithmetic_intensity"].min() / 2, 1e-2)),
@@ -209,7 +232,7 @@ def make_roofline_figure(roof: pd.DataFrame, gpu, provenance: str = "") -> go.Fi
     fig.update_layout(xaxis=dict(type="log", title="arithmetic intensity (FLOP/byte)"),
                       yaxis=dict(type="log", title="achieved TFLOP/s"), height=460)
     label = f"{gpu.name}{' (derived from device info)' if gpu.derived else ''}"
-    return _titled(fig, f"Roofline on {label}: estimate", provenance)
+    return _titled(fig, f"Roofline on {label}: estimate{note}", provenance)
 
 
 def make_speedup_waterfall_figure(groups: pd.DataFrame, a_name: str, b_name: str, a_total: float,

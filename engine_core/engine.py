@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from engine_core.errors import ArtifactFormatError
+from engine_core.importers.jsonio import paused_gc
 from engine_core.importers.layer_info import LayerInfo, read_layer_info
 from engine_core.importers.polygraphy_text import read_polygraphy_inspect
 from engine_core.importers.profile import LayerProfile, read_profile_json
@@ -28,7 +29,7 @@ from engine_core.importers.sniff import ArtifactKind
 from engine_core.importers.times import InferenceTimes, TimingStats, read_times_json
 from engine_core.importers.trex_metadata import EngineMetadata, read_trex_metadata
 from engine_core.importers.trtexec_log import LogEvent, TrtexecLog, read_trtexec_log
-from engine_core.layer_table import layer_table_from_profile, layer_table_from_records, unmatched_profile_names
+from engine_core.layer_table import join_profile, layer_table_from_profile, layer_table_from_records, unmatched_profile_names
 from engine_core.schema import empty_layer_table
 
 #: Below this share of profile rows matching layer names, the profile is from another engine.
@@ -102,6 +103,11 @@ def engine_from_artifacts(name: str, artifacts: list[Artifact]) -> Engine:
     Raises:
         ArtifactFormatError: a file is malformed, or the profile belongs to another engine.
     """
+    with paused_gc():
+        return _engine_from_artifacts(name, artifacts)
+
+
+def _engine_from_artifacts(name: str, artifacts: list[Artifact]) -> Engine:
     engine = Engine(name=name, files=[str(a.path) for a in artifacts])
     by_kind: dict[ArtifactKind, list[Path]] = {}
     for a in artifacts:
@@ -183,7 +189,8 @@ def _layers_with_profile(records, profile: LayerProfile | None, by_kind, engine:
             "(trtexec --loadEngine=<engine> --exportProfile=... --exportLayerInfo=...).")
     if unmatched:
         engine.warnings.append(f"{len(unmatched)} profile rows match no layer (e.g. {unmatched[0]!r})")
-    return layer_table_from_records(records, profile)
+    join_profile(table, profile)
+    return table
 
 
 def _merge_log(engine: Engine, log: TrtexecLog) -> None:

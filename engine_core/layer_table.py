@@ -43,19 +43,19 @@ def layer_table_from_records(records: list[dict], profile: LayerProfile | None =
         return empty_layer_table()
     n = len(records)
     get = _getter(records)
-    names = pd.Series([str(r.get("Name", "")) for r in records], dtype=object)
-    layer_type = pd.Series(get("LayerType"), dtype=object)
-    parameter_type = pd.Series(get("ParameterType"), dtype=object)
+    names = [str(r.get("Name", "")) for r in records]
     inputs = [r.get("Inputs") or () for r in records]
     outputs = [r.get("Outputs") or () for r in records]
+    weights = [w if isinstance(w := r.get("Weights"), dict) else _NO_BLOB for r in records]
+    bias = [b if isinstance(b := r.get("Bias"), dict) else _NO_BLOB for r in records]
+    tactic_name = pd.Series([t or None for t in get("TacticName")], dtype=object)
     input_format = pd.Series([_tensor_format(t[0]) if t else None for t in inputs], dtype=object)
     output_format = pd.Series([_tensor_format(t[0]) if t else None for t in outputs], dtype=object)
-    weights = [r.get("Weights") if isinstance(r.get("Weights"), dict) else {} for r in records]
-    bias = [r.get("Bias") if isinstance(r.get("Bias"), dict) else {} for r in records]
-    tactic_name = pd.Series(get("TacticName"), dtype=object).replace("", None)
 
-    frame = pd.DataFrame({"order": np.arange(n), "name": names, "layer_type": layer_type,
-                          "parameter_type": parameter_type, "inputs": inputs, "outputs": outputs,
+    frame = pd.DataFrame({"order": np.arange(n, dtype="int64"), "name": pd.Series(names, dtype=object),
+                          "layer_type": pd.Series(get("LayerType"), dtype=object),
+                          "parameter_type": pd.Series(get("ParameterType"), dtype=object),
+                          "inputs": inputs, "outputs": outputs,
                           "input_format": input_format, "output_format": output_format,
                           "tactic_name": tactic_name,
                           "tactic_value": pd.Series(get("TacticValue"), dtype=object),
@@ -70,10 +70,23 @@ def layer_table_from_records(records: list[dict], profile: LayerProfile | None =
         tactic_precision, frame["weights_precision"], frame["input_precision"])
     frame["wide_output"] = prec.wide_outputs(frame["compute_precision"], frame["output_precision"], tactic_name)
     frame["onnx_nodes"] = [_onnx_nodes(name, meta) for name, meta in zip(names, get("Metadata"))]
-    frame["profile_index"] = names.str.extract(_PROFILE_SUFFIX, expand=False).fillna(0).astype("int64")
+    frame["profile_index"] = _profile_indices(names)
     _add_flags(frame)
-    _join_profile(frame, profile)
+    join_profile(frame, profile)
     return conform(frame)
+
+
+_NO_BLOB: dict = {}
+
+
+def _profile_indices(names: list[str]) -> np.ndarray:
+    """``[profile N]`` suffixes (TREx ``filter_profiles``); 0 for the first profile, which has none."""
+    out = np.zeros(len(names), dtype="int64")
+    for i, name in enumerate(names):
+        if name.endswith("]") and "[profile" in name:
+            m = _PROFILE_SUFFIX.search(name)
+            out[i] = int(m.group(1)) if m else 0
+    return out
 
 
 def _getter(records: list[dict]):
@@ -96,7 +109,8 @@ def _tensor_format(tensor) -> str | None:
 def _add_weights(frame: pd.DataFrame, weights: list[dict], bias: list[dict]) -> None:
     for prefix, blobs in (("weights", weights), ("bias", bias)):
         types = pd.Series([b.get("Type") for b in blobs], dtype=object)
-        counts = pd.to_numeric(pd.Series([b.get("Count", 0) for b in blobs]), errors="coerce").fillna(0)
+        counts = pd.Series(np.fromiter((c if isinstance(c := b.get("Count", 0), int) else 0 for b in blobs),
+                                       dtype="int64", count=len(blobs)))
         precision = prec.precisions_from_datatypes(types)
         sizes = precision.map(prec.ELEMENT_BYTES).fillna(0.0).astype(float)
         frame[f"{prefix}_precision"] = precision.where(counts > 0, "NONE")
@@ -135,7 +149,7 @@ def _add_flags(frame: pd.DataFrame) -> None:
     frame["is_myelin"] = lt.isin(_MYELIN_TYPES) | (name.str.startswith("{ForeignNode[") & ~frame["is_reformat"])
 
 
-def _join_profile(frame: pd.DataFrame, profile: LayerProfile | None) -> None:
+def join_profile(frame: pd.DataFrame, profile: LayerProfile | None) -> None:
     """Join per-layer times by name; repeated names match in order of appearance."""
     if profile is None or profile.frame.empty:
         for col in ("avg_ms", "median_ms", "total_ms", "latency_share_pct"):

@@ -77,16 +77,16 @@ def precision_from_datatype(text: str | None) -> str:
     return "NONE"
 
 
+def _map_unique(values: pd.Series, classify) -> pd.Series:
+    """Apply ``classify`` once per distinct string: engines repeat a few dozen datatype and tactic strings."""
+    keys = values.astype(object).where(values.notna(), None)
+    table = {v: classify(v) for v in pd.unique(keys.to_numpy())}
+    return pd.Series([table[v] for v in keys.to_numpy()], index=values.index, dtype=object)
+
+
 def precisions_from_datatypes(values: pd.Series) -> pd.Series:
     """Vectorised :func:`precision_from_datatype` over a Series of strings."""
-    low = values.fillna("").astype(str).str.lower()
-    out = pd.Series("NONE", index=values.index, dtype=object)
-    undecided = np.ones(len(values), dtype=bool)
-    for pattern, cls in _DTYPE_PATTERNS:
-        hit = undecided & low.str.contains(pattern, regex=True).to_numpy()
-        out[hit] = cls
-        undecided &= ~hit
-    return out
+    return _map_unique(values, precision_from_datatype)
 
 
 def element_bytes(precision: str) -> float:
@@ -121,23 +121,20 @@ _HEX_HASH = re.compile(r"0x[0-9a-f]+|[0-9a-f]{16,}")
 _WIDE_OUTPUT = re.compile(r"i8f16|i8f32|i8bf16")
 
 
-def precisions_from_tactics(tactics: pd.Series) -> pd.Series:
-    """Classify tactic (kernel) names; ``None`` where no token decides.
-
-    Args:
-        tactics: Series of ``TacticName`` strings (may hold NaN/None).
-
-    Returns:
-        Series of precision classes or ``None``, aligned with ``tactics``.
-    """
-    low = tactics.fillna("").astype(str).str.lower().str.replace(_HEX_HASH, " ", regex=True)
-    out = pd.Series(None, index=tactics.index, dtype=object)
-    undecided = np.ones(len(tactics), dtype=bool)
+def precision_from_tactic(tactic: str | None) -> str | None:
+    """Precision a tactic (kernel) name reveals, or None when no token decides."""
+    if not tactic:
+        return None
+    low = _HEX_HASH.sub(" ", tactic.lower())
     for pattern, cls in _TACTIC_PATTERNS:
-        hit = undecided & low.str.contains(pattern, regex=True).to_numpy()
-        out[hit] = cls
-        undecided &= ~hit
-    return out
+        if pattern.search(low):
+            return cls
+    return None
+
+
+def precisions_from_tactics(tactics: pd.Series) -> pd.Series:
+    """Classify tactic names (see :data:`_TACTIC_RULES`); ``None`` where no token decides."""
+    return _map_unique(tactics, precision_from_tactic)
 
 
 def wide_outputs(compute: pd.Series, output: pd.Series, tactics: pd.Series) -> pd.Series:
@@ -148,10 +145,10 @@ def wide_outputs(compute: pd.Series, output: pd.Series, tactics: pd.Series) -> p
     and write "Thirty-two wide channel vectorized row major FP16 format" with no
     ``i8f16`` in the name (TREx mobilenet QAT fixture).
     """
-    low = tactics.fillna("").astype(str).str.lower().str.replace(_HEX_HASH, " ", regex=True)
+    token = _map_unique(tactics, lambda t: bool(t) and bool(_WIDE_OUTPUT.search(_HEX_HASH.sub(" ", t.lower())))).astype(bool)
     quantized = compute.isin(["INT8", "FP8", "INT4", "FP4"])
     wider = output.map(PRECISION_RANK).fillna(-1) > compute.map(PRECISION_RANK).fillna(99)
-    return quantized & (wider | low.str.contains(_WIDE_OUTPUT, regex=True))
+    return quantized & (wider | token)
 
 
 def compute_precision(tactic_precision: pd.Series, weights_precision: pd.Series,

@@ -9,10 +9,17 @@ path and a fix, never a bare ``JSONDecodeError``.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 from pathlib import Path
 from typing import Any
+
+try:  # optional C parser: about 1.5x faster than json on layer JSON
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a declared dependency, but stay importable without it
+    orjson = None
 
 from engine_core.errors import ArtifactFormatError, ArtifactTooLargeError
 
@@ -22,7 +29,30 @@ MAX_ARTIFACT_BYTES = int(os.environ.get("LAYERLENS_MAX_ARTIFACT_MB", "512")) * 1
 _DECODER = json.JSONDecoder()
 
 
-def read_text(path: str | Path, limit: int | None = None) -> str:
+@contextlib.contextmanager
+def paused_gc():
+    """Pause the cyclic garbage collector while building millions of small objects.
+
+    Parsing a 50k-layer JSON creates ~2M dicts/lists/strings; each allocation
+    burst triggers generational collections that find nothing to free (the
+    objects are all alive) and triple the load time. Re-entrant.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def read_bytes(path: str | Path, limit: int | None = None) -> bytes:
+    """Read an artifact's bytes, enforcing the size limit and refusing binary files.
+
+    Raises:
+        ArtifactTooLargeError: the file is over ``limit`` bytes.
+        ArtifactFormatError: the file is missing or binary (e.g. an .engine plan).
+    """
     """Read a text artifact, enforcing the size limit.
 
     Raises:
@@ -45,7 +75,27 @@ def read_text(path: str | Path, limit: int | None = None) -> str:
             str(path), "is a binary file, not a TensorRT text/JSON artifact.",
             "Engine (.engine/.plan) files cannot be read without TensorRT: export "
             "`trtexec --loadEngine=<engine> --exportLayerInfo=layers.json --profilingVerbosity=detailed` instead.")
-    return data.decode("utf-8", errors="replace")
+    return data
+
+
+def read_text(path: str | Path, limit: int | None = None) -> str:
+    """Read a text artifact (see :func:`read_bytes`), decoding invalid UTF-8 leniently."""
+    return read_bytes(path, limit).decode("utf-8", errors="replace")
+
+
+def read_json_documents(path: str | Path) -> list[Any]:
+    """Read a JSON artifact: orjson for the common single document, json for the rest.
+
+    The fallback handles several documents back to back, ``NaN``/``Infinity``
+    tokens, and gives the precise error message.
+    """
+    data = read_bytes(path)
+    if orjson is not None:
+        try:
+            return [orjson.loads(data)]
+        except orjson.JSONDecodeError:
+            pass
+    return parse_json_documents(data.decode("utf-8", errors="replace"), path)
 
 
 def parse_json_documents(text: str, path: str | Path) -> list[Any]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine_core.errors import ArtifactFormatError
-from engine_core.importers.jsonio import parse_json_documents, read_text
+from engine_core.importers.jsonio import read_json_documents
 
 DETAILED_HINT = ("Rebuild or re-export with `--profilingVerbosity=detailed` "
                  "(ProfilingVerbosity.DETAILED) to get types, tensors and tactics.")
@@ -38,7 +38,7 @@ def read_layer_info(path: str | Path) -> LayerInfo:
     Raises:
         ArtifactFormatError: not JSON, or JSON without layer records.
     """
-    return layer_info_from_documents(parse_json_documents(read_text(path), path), path)
+    return layer_info_from_documents(read_json_documents(path), path)
 
 
 def layer_info_from_documents(docs: list, path: str | Path) -> LayerInfo:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from engine_core.errors import ArtifactFormatError
-from engine_core.importers.jsonio import parse_json_documents, read_text
+from engine_core.importers.jsonio import read_json_documents
 
 PROFILE_COLUMNS = ("name", "total_ms", "avg_ms", "median_ms", "latency_share_pct")
 
@@ -37,7 +37,7 @@ def read_profile_json(path: str | Path) -> LayerProfile:
     Raises:
         ArtifactFormatError: not a profile (wrong keys) or malformed JSON.
     """
-    docs = parse_json_documents(read_text(path), path)
+    docs = read_json_documents(path)
     arrays = [d for d in docs if isinstance(d, list)]
     if not arrays or len(arrays) != len(docs):
         raise ArtifactFormatError(str(path), "is not a trtexec profile (expected a JSON list).",

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from engine_core.errors import ArtifactFormatError
-from engine_core.importers.jsonio import parse_json_documents, read_text
+from engine_core.importers.jsonio import read_json_documents
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def read_times_json(path: str | Path) -> InferenceTimes:
     Raises:
         ArtifactFormatError: not a times trace, or an empty one.
     """
-    docs = parse_json_documents(read_text(path), path)
+    docs = read_json_documents(path)
     records = [r for d in docs if isinstance(d, list) for r in d]
     if not records or not all(isinstance(r, dict) and "computeMs" in r for r in records):
         raise ArtifactFormatError(str(path), "is not a trtexec timing trace (no computeMs records).",

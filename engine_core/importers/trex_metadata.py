@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine_core.errors import ArtifactFormatError
-from engine_core.importers.jsonio import parse_json_documents, read_text
+from engine_core.importers.jsonio import read_json_documents
 from engine_core.importers.times import TimingStats
 
 
@@ -35,7 +35,7 @@ def read_trex_metadata(path: str | Path) -> EngineMetadata:
     Raises:
         ArtifactFormatError: not JSON, or none of the expected sections.
     """
-    docs = parse_json_documents(read_text(path), path)
+    docs = read_json_documents(path)
     doc = docs[0] if len(docs) == 1 else None
     sections = ("model_options", "build_options", "performance_summary", "inference_options", "device_information")
     if not isinstance(doc, dict) or not any(k in doc for k in sections):

@@ -107,3 +107,27 @@ def test_html_report_is_self_contained(qat):
                              "2026-11-25")
     assert html.startswith("<!DOCTYPE html>") and "Plotly" in html and "cdn.plot.ly" not in html.split("</script>", 1)[0][:200]
     assert PROV in html and "resnet50/conv1_pad/Pad" in html and "estimates" in html
+
+
+def test_roofline_caps_points_for_big_engines(qat):
+    gpu = find_gpu("NVIDIA GeForce RTX 3090")
+    roof = roofline_table(qat.layers, gpu)
+    fig = figures.make_roofline_figure(roof, gpu, PROV, max_points=10)
+    points = sum(len(t.x) for t in fig.data if t.mode == "markers")
+    assert points == 10 and "10 slowest of" in fig.layout.title.text
+
+
+def test_stream_lanes_never_draw_a_bar_per_layer():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from synthetic import make_layers
+
+    from engine_core.layer_table import layer_table_from_records
+
+    layers = layer_table_from_records(make_layers(3000)).assign(avg_ms=0.01)
+    fig = figures.make_stream_lanes_figure(layers, max_segments=100)
+    assert {t.name for t in fig.data} == {"stream 0", "stream 1"}
+    assert all(len(t.x) <= 100 for t in fig.data)
+    assert sum(sum(t.x) for t in fig.data) == pytest.approx(30.0)
