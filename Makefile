@@ -30,7 +30,7 @@ browser:
 	  else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser tests"; fi; }
 
 run: setup
-	$(BIN)/python -m streamlit run dashboard/streamlit_app.py --server.port $(PORT)
+	$(BIN)/python -m engine_core dashboard --port $(PORT)
 
 test: setup browser
 	$(BIN)/python -m pytest -q

@@ -91,31 +91,34 @@ def load_diagnosis(run_id: str, baseline_id: str | None = None) -> list:
     return _diagnosis(str(store_root()), run_id, baseline_id)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _fallbacks(root: str, run_id: str) -> pd.DataFrame:
-    return fallback.explain_fallbacks(_engine(root, run_id))
+# Single-engine analyses, one bounded cache for all of them (keyed by run id, a content hash).
+_ENGINE_ANALYSES = {
+    "fallbacks": fallback.explain_fallbacks,
+    "fairness": lint.lint_fairness,
+    "bytes": size.account_bytes,
+    "waterfall": lambda engine: latency.waterfall(engine.layers),
+}
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def _analysis(root: str, run_id: str, kind: str):
+    return _ENGINE_ANALYSES[kind](_engine(root, run_id))
 
 
 def load_fallbacks(run_id: str) -> pd.DataFrame:
-    return _fallbacks(str(store_root()), run_id)
-
-
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _fairness(root: str, run_id: str) -> list:
-    return lint.lint_fairness(_engine(root, run_id))
+    return _analysis(str(store_root()), run_id, "fallbacks")
 
 
 def load_fairness(run_id: str) -> list:
-    return _fairness(str(store_root()), run_id)
-
-
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _bytes(root: str, run_id: str) -> size.ByteAccount:
-    return size.account_bytes(_engine(root, run_id))
+    return _analysis(str(store_root()), run_id, "fairness")
 
 
 def load_byte_account(run_id: str) -> size.ByteAccount:
-    return _bytes(str(store_root()), run_id)
+    return _analysis(str(store_root()), run_id, "bytes")
+
+
+def load_waterfall(run_id: str) -> pd.DataFrame:
+    return _analysis(str(store_root()), run_id, "waterfall")
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -136,15 +139,6 @@ def _comparison(root: str, run_ids: tuple[str, ...]) -> compare_mod.Comparison:
 
 def load_comparison(run_ids: list[str]) -> compare_mod.Comparison:
     return _comparison(str(store_root()), tuple(run_ids))
-
-
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _waterfall(root: str, run_id: str) -> pd.DataFrame:
-    return latency.waterfall(_engine(root, run_id).layers)
-
-
-def load_waterfall(run_id: str) -> pd.DataFrame:
-    return _waterfall(str(store_root()), run_id)
 
 
 def demo_available() -> bool:

@@ -18,7 +18,7 @@ from engine_core import __version__
 from engine_core.errors import LayerLensError
 
 EXPORT_HINT = """\
-Make artifacts with trtexec (TensorRT <= 10):
+Make artifacts with trtexec (TensorRT <= 10; for INT8 add --int8 and --calib=<cache> unless the ONNX has Q/DQ):
   trtexec --onnx=model.onnx --saveEngine=model.engine --fp16 --profilingVerbosity=detailed \\
           --exportLayerInfo=model.graph.json --exportProfile=model.profile.json \\
           --exportTimes=model.timing.json --separateProfileRun 2>&1 | tee model.log
@@ -202,6 +202,9 @@ def _cmd_runs(args) -> int:
 
 def _cmd_dashboard(args) -> int:
     import subprocess
+    import time
+    import urllib.request
+    import webbrowser
 
     app = Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py"
     if not app.is_file():
@@ -210,10 +213,27 @@ def _cmd_dashboard(args) -> int:
     env = dict(os.environ)
     if args.store:
         env["LAYERLENS_RUNS"] = str(Path(args.store).resolve())
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port)]
-    if args.headless:
-        cmd += ["--server.headless", "true"]
-    return subprocess.call(cmd, env=env)
+    url = f"http://localhost:{args.port}"
+    # Headless always: a non-headless first run blocks on Streamlit's e-mail prompt on a fresh $HOME.
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
+           "--server.headless", "true"]
+    proc = subprocess.Popen(cmd, env=env, cwd=app.parent.parent)
+    try:
+        for _ in range(120):
+            if proc.poll() is not None:
+                break
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                    print(f"LayerLens dashboard: {url}  (store: {env.get('LAYERLENS_RUNS') or '~/.layerlens/runs'}; Ctrl+C stops)")
+                    if not args.headless:
+                        webbrowser.open(url)
+                    break
+            except OSError:
+                time.sleep(0.5)
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        return 0
 
 
 if __name__ == "__main__":

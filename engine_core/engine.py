@@ -94,7 +94,7 @@ class Engine:
     def per_layer_sum_ms(self) -> float | None:
         if self.layers.empty or self.layers["avg_ms"].isna().all():
             return None
-        return float(self.layers["avg_ms"].sum())
+        return round(float(self.layers["avg_ms"].sum()), 9)  # drop float-summation noise (0.0833000...03)
 
 
 def engine_from_artifacts(name: str, artifacts: list[Artifact]) -> Engine:

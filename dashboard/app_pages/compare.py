@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 from dashboard import data, state
@@ -75,5 +77,6 @@ record("Aligned groups", table=table)
 with st.expander("Unmatched layers"):
     for name, layer_names in cmp.unmatched.items():
         st.markdown(f"**{name}**: " + (", ".join(layer_names[:40]) or "none"))
-st.download_button(":material/download: Comparison JSON", data=lambda: __import__("json").dumps(cmp.to_json(), indent=2),
-                   file_name="layerlens-compare.json", mime="application/json", key="compare.json")
+st.download_button(":material/download: Comparison JSON", data=lambda: json.dumps(cmp.to_json(), indent=2),
+                   file_name="layerlens-compare.json", mime="application/json", key="compare.json",
+                   on_click="ignore")

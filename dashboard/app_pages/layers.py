@@ -45,7 +45,7 @@ if engine is not None:
                                         "weights_bytes": st.column_config.NumberColumn("weights B", format="%d")})
     record("Layer table", table=table.head(500))
     st.download_button(":material/download: Download CSV (all columns)", data=lambda: layer_table_csv(shown),
-                       file_name=f"{engine.name}-layers.csv", mime="text/csv", key="layers.csv")
+                       file_name=f"{engine.name}-layers.csv", mime="text/csv", key="layers.csv", on_click="ignore")
     rows = event.selection.rows if event is not None else []
     if rows:
         layer = shown.iloc[rows[0]]

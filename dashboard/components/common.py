@@ -13,7 +13,8 @@ from engine_core.errors import LayerLensError
 
 SEVERITY_ICON = {"high": ":material/error:", "medium": ":material/warning:", "info": ":material/info:"}
 
-TRTEXEC_RECIPE = """trtexec --onnx=model.onnx --saveEngine=model.engine --fp16 --int8 \\
+TRTEXEC_RECIPE = """# INT8: add --calib=<cache>, unless the ONNX already carries Q/DQ (QAT, ModelOpt)
+trtexec --onnx=model.onnx --saveEngine=model.engine --fp16 --int8 \\
         --profilingVerbosity=detailed \\
         --exportLayerInfo=model.graph.json --exportProfile=model.profile.json \\
         --exportTimes=model.timing.json --separateProfileRun --useCudaGraph 2>&1 | tee model.log"""
@@ -53,7 +54,7 @@ def render_export_button(page_title: str, provenance: str) -> None:
         ":material/download: Export this view (HTML)",
         data=lambda: build_html_report(f"LayerLens · {page_title}", provenance, items,
                                        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
-        file_name=f"layerlens-{slug}.html", mime="text/html", key=f"export-{slug}",
+        file_name=f"layerlens-{slug}.html", mime="text/html", key=f"export-{slug}", on_click="ignore",
         help="A single HTML file with every chart and table on this page; opens offline.")
 
 
@@ -85,7 +86,9 @@ def render_empty_state(what: str = "engine") -> None:
     st.code(TRTEXEC_RECIPE, language="bash")
     st.markdown("Any subset works: a trtexec log alone, the layer JSON alone, a TREx folder, a zip, or a "
                 "`--dumpProfile` table pasted from a GitHub issue.")
-    st.page_link("app_pages/import_page.py", label="Go to Import", icon=":material/upload:")
+    c1, c2 = st.columns(2)
+    c1.page_link("app_pages/import_page.py", label="Go to Import", icon=":material/upload:")
+    c2.page_link("app_pages/models.py", label="Look at the sample ONNX models", icon=":material/account_tree:")
 
 
 def current_engine() -> Engine | None:

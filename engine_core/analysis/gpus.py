@@ -52,17 +52,16 @@ _FALLBACK = {
 }
 
 _AMPERE_WP = "https://www.nvidia.com/content/PDF/nvidia-ampere-ga-102-gpu-architecture-whitepaper-v2.pdf"
+_A100_SHEET = "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf"
+_A100_PEAKS = {"FP32": 19.5, "TF32": 156, "FP16": 312, "BF16": 312, "INT8": 624, "INT4": 1248}  # the variants differ in bandwidth only
 CATALOG: tuple[GpuSpec, ...] = (
     GpuSpec("H100 SXM", r"H100.*(SXM|HBM3)|H100$", {"FP32": 67, "TF32": 494.7, "FP16": 989.4, "BF16": 989.4, "FP8": 1978.9, "INT8": 1978.9},
             3350, "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet (H100 SXM5)"),
     GpuSpec("H100 PCIe", r"H100.*PCIe", {"FP32": 51, "TF32": 378, "FP16": 756, "BF16": 756, "FP8": 1513, "INT8": 1513},
             2000, "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet (H100 PCIe)"),
-    GpuSpec("A100 80GB SXM", r"A100.*SXM.*80", {"FP32": 19.5, "TF32": 156, "FP16": 312, "BF16": 312, "INT8": 624, "INT4": 1248},
-            2039, "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf"),
-    GpuSpec("A100 80GB PCIe", r"A100.*80.*PCIe|A100.*PCIe.*80", {"FP32": 19.5, "TF32": 156, "FP16": 312, "BF16": 312, "INT8": 624, "INT4": 1248},
-            1935, "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf"),
-    GpuSpec("A100 40GB", r"A100", {"FP32": 19.5, "TF32": 156, "FP16": 312, "BF16": 312, "INT8": 624, "INT4": 1248},
-            1555, "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf"),
+    GpuSpec("A100 80GB SXM", r"A100.*SXM.*80", _A100_PEAKS, 2039, _A100_SHEET),
+    GpuSpec("A100 80GB PCIe", r"A100.*80.*PCIe|A100.*PCIe.*80", _A100_PEAKS, 1935, _A100_SHEET),
+    GpuSpec("A100 40GB", r"A100", _A100_PEAKS, 1555, _A100_SHEET),
     GpuSpec("L4", r"\bL4\b", {"FP32": 30.3, "TF32": 60, "FP16": 121, "BF16": 121, "FP8": 242.5, "INT8": 242.5},
             300, "https://resources.nvidia.com/en-us-data-center-overview/l4-gpu-datasheet"),
     GpuSpec("A10", r"\bA10\b(?!0)", {"FP32": 31.2, "TF32": 62.5, "FP16": 125, "BF16": 125, "INT8": 250, "INT4": 500},

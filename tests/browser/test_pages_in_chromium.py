@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from browser.conftest import screenshot, wait_for_app
 
@@ -35,9 +36,10 @@ def test_compare_page_from_shared_link(page, app_url, seeded_store):
     a, b = _run_id(seeded_store, "fp16/resnet"), _run_id(seeded_store, "resnet-qat")
     page.goto(f"{app_url}/compare?run={b}&compare={a},{b}")
     wait_for_app(page)
+    main = page.locator("[data-testid='stMain']")
+    expect(main).to_contain_text("1.83x", timeout=30000)
+    expect(main).to_contain_text("FP16->INT8")
     page.wait_for_selector(".js-plotly-plot", timeout=30000)
-    body = page.locator("[data-testid='stMain']").inner_text()
-    assert "1.83x" in body and "FP16->INT8" in body
     assert page.locator("[data-testid='stException']").count() == 0
     screenshot(page, "page-compare")
 
@@ -47,4 +49,4 @@ def test_selection_is_kept_in_the_url(page, app_url, seeded_store):
     page.goto(f"{app_url}/precision?run={run}")
     wait_for_app(page)
     assert f"run={run}" in page.url
-    assert "mobilenet.qat" in page.locator("[data-testid='stMain']").inner_text()
+    expect(page.locator("[data-testid='stMain']")).to_contain_text("mobilenet.qat", timeout=30000)
