@@ -24,6 +24,8 @@ _PROFILE_SUFFIX = re.compile(r" ?\[profile (\d+)\]$")
 # dump may print the separator raw or drop it (issue #2779, TREx fix_metadata).
 _ONNX_LAYER = re.compile(r"\[ONNX Layer: (.*?)\](?=[\x1e\x1f]|\[ONNX Layer: |$)")
 _FUSED_SPLIT = re.compile(r" \+ | \|\| ")
+#: TensorRT names inserted copies after the layer they feed: group 1 is that layer's name.
+REFORMAT_TARGET = re.compile(r"^Reformatting CopyNode for (?:Input|Output) Tensor \d+ to (.+)$")
 _FOREIGN = re.compile(r"^\{ForeignNode\[(.*)\]\}$")
 _WRAPPER = re.compile(r"^(?:PWN|Reformat)\((.*)\)$")
 

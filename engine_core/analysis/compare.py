@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 from engine_core.engine import Engine
+from engine_core.layer_table import REFORMAT_TARGET
 
 _NO_IDENTITY = re.compile(r"quantizelinear|dequantizelinear|quantlinearnode|dequantlinearnode|quantizeanddequantize|"
                           r"readvariableop|lastvaluequant|\.weight$|\.bias$|^onnxtrt_|^\(unnamed layer", re.I)
 _QUANT_SCOPE = re.compile(r"(^|/)quant_")
 _UNIQUIFIER = re.compile(r"(__\d+|:\d+)$")
-_REFORMAT_TARGET = re.compile(r"^Reformatting CopyNode for (?:Input|Output) Tensor \d+ to (.+)$")
 
 
 def normalize_node(name: str) -> str | None:
@@ -114,7 +114,7 @@ def compare_engines(engines: list[Engine]) -> Comparison:
             for k in keys:
                 uf.union(("onnx", k), node)
             keys_of_layer[(e_idx, order)] = keys
-            target = _REFORMAT_TARGET.match(name)
+            target = REFORMAT_TARGET.match(name)
             if target and target.group(1) in by_name:
                 uf.union(("layer", e_idx, by_name[target.group(1)]), node)
     members: dict = {}
@@ -122,7 +122,7 @@ def compare_engines(engines: list[Engine]) -> Comparison:
         for order in engine.layers["order"]:
             members.setdefault(uf.find(("layer", e_idx, order)), []).append((e_idx, order))
     rows, unmatched = [], {e.name: [] for e in engines}
-    for root, group in members.items():
+    for group in members.values():
         present = {e for e, _ in group}
         keys = sorted({k for e, o in group for k in keys_of_layer[(e, o)]})
         if len(present) < 2 or not keys:
@@ -141,7 +141,7 @@ def compare_engines(engines: list[Engine]) -> Comparison:
     summaries = [{"name": e.name, "gpu_compute_median": e.gpu_compute.median_ms if e.gpu_compute else None,
                   "per_layer_sum": e.per_layer_sum_ms, "device": e.device, "build_precision": e.build_precision,
                   "layers": int(len(e.layers))} for e in engines]
-    return Comparison([e.name for e in engines], groups, {k: v for k, v in unmatched.items()}, speedup, basis, summaries)
+    return Comparison([e.name for e in engines], groups, unmatched, speedup, basis, summaries)
 
 
 def _dominant(frame: pd.DataFrame, column: str) -> str | None:

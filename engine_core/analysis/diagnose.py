@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from engine_core.analysis.compare import compare_engines
 from engine_core.analysis.fallback import RESIDUAL_ADD_EVIDENCE, explain_fallbacks, summarize_fallbacks
-from engine_core.analysis.findings import Finding, rank_findings
+from engine_core.analysis.findings import Finding, rank_findings, share_of_time
 from engine_core.analysis.gpus import GpuSpec, gpu_for_engine
 from engine_core.analysis.latency import reconcile
-from engine_core.analysis.lint import _pct, lint_fairness, lint_layers, lint_pair
+from engine_core.analysis.lint import lint_fairness, lint_layers, lint_pair
 from engine_core.analysis.requested import requested_precision
 from engine_core.analysis.roofline import best_case_ms, roofline_table
 from engine_core.analysis.size import account_bytes, diff_bytes
@@ -91,7 +91,7 @@ def _fallback_findings(engine: Engine, gpu: GpuSpec | None) -> list[Finding]:
                 message += f" At {requested} on {gpu.name} they could save up to {saving:.3f} ms (roofline estimate)."
                 estimate = True
         severity = "info" if row.reason == "integer_data" else "medium"
-        out.append(Finding(f"fallback:{row.reason}", message, _FIXES[row.reason], ms, _pct(engine, ms) if ms else None,
+        out.append(Finding(f"fallback:{row.reason}", message, _FIXES[row.reason], ms, share_of_time(engine, ms) if ms else None,
                            list(subset["name"]), severity, "; ".join(subset["evidence"].head(3)) + f" (requested {requested} from {source})",
                            estimate))
     return out
@@ -123,7 +123,7 @@ def _myelin_finding(engine: Engine) -> list[Finding]:
     if myelin.empty:
         return []
     ms = float(myelin["avg_ms"].sum())
-    share = _pct(engine, ms)
+    share = share_of_time(engine, ms)
     if share is None or share < 20:
         return []
     return [Finding("opaque_myelin", f"{len(myelin)} Myelin/ForeignNode layers take {ms:.3f} ms ({share:.0f}%): "
@@ -176,7 +176,7 @@ def _baseline_findings(baseline: Engine, engine: Engine) -> list[Finding]:
                                + "; ".join(f"{'/'.join(g.onnx_nodes)[:50]} +{g.delta_ms:.3f} ms ({g.precision_change or 'same precision'})"
                                            for g in slow.itertuples()),
                                "Check these groups for reformats and wide outputs on the Compare page.",
-                               float(slow["delta_ms"].sum()), _pct(engine, float(slow["delta_ms"].sum())),
+                               float(slow["delta_ms"].sum()), share_of_time(engine, float(slow["delta_ms"].sum())),
                                [n for g in slow.itertuples() for n in g.b_layers], "medium"))
     moved_bytes = diff_bytes(cmp.groups)
     if not moved_bytes.empty:

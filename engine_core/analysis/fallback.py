@@ -38,11 +38,11 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pandas as pd
 
 from engine_core.analysis.requested import is_explicitly_quantized, requested_precision
 from engine_core.engine import Engine
+from engine_core.layer_table import REFORMAT_TARGET
 from engine_core.precision import DATA_PRECISIONS, PRECISION_RANK
 
 REASONS: dict[str, str] = {
@@ -66,7 +66,6 @@ _NO_INT8_TYPES = {"SoftMax", "Softmax", "CudaSoftMax", "Resize", "TopK", "Reduce
 # A fused elementwise Add in a consumer's name: the residual join of a ResNet/MobileNetV2 block.
 _RESIDUAL_ADD = re.compile(r"(?:^|[ /_])(?:Add|add)(?:_\d+)?(?:$| )")
 RESIDUAL_ADD_EVIDENCE = "residual Add without Q/DQ"
-_REFORMAT_TARGET = re.compile(r"^Reformatting CopyNode for (?:Input|Output) Tensor \d+ to (.+)$")
 
 FALLBACK_COLUMNS = ("order", "name", "layer_type", "compute_precision", "output_precision", "requested_precision",
                     "reason", "reason_text", "evidence", "inherited_from", "avg_ms", "weights_bytes")
@@ -112,7 +111,7 @@ def _producers(layers: pd.DataFrame) -> dict[str, str]:
 def _reformat_reason(layer, decided, producers) -> tuple[str, str, str] | None:
     """A reformat inherits the reason of the fallback layer it converts from or into."""
     source = producers.get(layer.inputs[0].get("Name")) if layer.inputs else None
-    target = _REFORMAT_TARGET.match(layer.name)
+    target = REFORMAT_TARGET.match(layer.name)
     for neighbour, side in ((source, "after"), (target.group(1) if target else None, "before")):
         if neighbour in decided and decided[neighbour][0] != "quantize_boundary":
             reason = decided[neighbour][0]
@@ -184,13 +183,3 @@ def _reason(layer, requested, explicit, consumers, ignored, no_range, events) ->
         tactic = layer.tactic_name or layer.tactic_value
         return "tactic_choice", f"chosen tactic {tactic} runs {layer.compute_precision}"
     return "unknown", f"compute {layer.compute_precision} (from {layer.compute_precision_source})"
-
-
-def requested_share(engine: Engine) -> float | np.floating:
-    """Share of measured per-layer time already in the requested precision (0-100)."""
-    requested, _ = requested_precision(engine)
-    layers = engine.layers
-    total = layers["avg_ms"].sum()
-    if requested is None or not total:
-        return np.nan
-    return 100.0 * layers.loc[layers["compute_precision"] == requested, "avg_ms"].sum() / total

@@ -35,6 +35,17 @@ class Finding:
         return d
 
 
+def share_of_time(engine, ms: float) -> float | None:
+    """Share of the per-layer sum (what the profile's percentages use), else of GPU compute time.
+
+    Impacts stay in profiled per-layer milliseconds, so every number traces back
+    to the raw profile; the reconciliation finding says how they relate to
+    end-to-end time.
+    """
+    total = engine.per_layer_sum_ms or (engine.gpu_compute.median_ms if engine.gpu_compute else None)
+    return 100.0 * ms / total if total else None
+
+
 def rank_findings(findings: list[Finding]) -> list[Finding]:
     """Most costly first; findings without a time impact after, by severity."""
     def key(f: Finding):

@@ -17,7 +17,7 @@ import re
 
 import pandas as pd
 
-from engine_core.analysis.findings import Finding
+from engine_core.analysis.findings import Finding, share_of_time
 from engine_core.analysis.latency import reformat_boundaries
 from engine_core.analysis.requested import is_explicitly_quantized
 from engine_core.engine import Engine
@@ -31,17 +31,6 @@ _REMOVED_IN_11 = ("--fp16", "--int8", "--best", "--bf16", "--fp8", "--calib", "-
                   "--layerOutputTypes", "--precisionConstraints")
 
 
-def _pct(engine: Engine, ms: float) -> float | None:
-    """Share of the per-layer sum (what the profile's percentages use), else of GPU compute time.
-
-    Impacts stay in profiled per-layer milliseconds, so every number traces back
-    to the raw profile; the reconciliation finding says how they relate to
-    end-to-end time.
-    """
-    total = engine.per_layer_sum_ms or (engine.gpu_compute.median_ms if engine.gpu_compute else None)
-    return 100.0 * ms / total if total else None
-
-
 def lint_layers(engine: Engine) -> list[Finding]:
     """Reformat, Q/DQ placement, alignment and tactic lints for one engine."""
     layers = engine.layers
@@ -49,7 +38,7 @@ def lint_layers(engine: Engine) -> list[Finding]:
     boundaries = reformat_boundaries(layers)
     if not boundaries.empty:
         count, ms = int(boundaries["layers"].sum()), float(boundaries["time_ms"].sum())
-        share = _pct(engine, ms)
+        share = share_of_time(engine, ms)
         worst = boundaries.iloc[0]
         if share is not None and share >= REFORMAT_HOTSPOT_PCT:
             out.append(Finding(
@@ -67,14 +56,14 @@ def lint_layers(engine: Engine) -> list[Finding]:
             "qdq_wide_output", f"{len(wide)} INT8 layers write {outs} (tactics {', '.join(sorted({_io_token(t) for t in wide['tactic_name']}))}): "
             "their consumers are not quantized, so the next ops run in float.",
             "Add Q/DQ on the consumer's input (for a residual Add, on the residual branch too) so the INT8 "
-            "kernel can write INT8.", ms, _pct(engine, ms), list(wide["name"]), "medium"))
+            "kernel can write INT8.", ms, share_of_time(engine, ms), list(wide["name"]), "medium"))
     standalone = layers[(layers["origin"] == "QDQ") & layers["avg_ms"].notna()]
     if len(standalone) > 1:
         ms = float(standalone["avg_ms"].sum())
         out.append(Finding(
             "unfused_qdq", f"{len(standalone)} Q/DQ nodes run as standalone reformat layers ({ms:.3f} ms).",
             "Place Q/DQ where TensorRT can fuse them into the neighbouring conv/GEMM (inputs of quantizable ops, "
-            "not between pointwise ops); see the Q/DQ placement recommendations.", ms, _pct(engine, ms),
+            "not between pointwise ops); see the Q/DQ placement recommendations.", ms, share_of_time(engine, ms),
             list(standalone["name"]), "info"))
     misaligned = _misaligned(layers)
     if misaligned:
@@ -84,7 +73,7 @@ def lint_layers(engine: Engine) -> list[Finding]:
         out.append(Finding(
             "channel_alignment", f"{len(misaligned)} convolutions have channel counts that are not tensor-core aligned.",
             "Pad channels to multiples of 8 (FP16/BF16) or 32 (INT8), or accept the padding cost on the input layer.",
-            ms, _pct(engine, ms), names, "info", detail))
+            ms, share_of_time(engine, ms), names, "info", detail))
     cuda_core = layers[layers["compute_precision"].isin(["FP16", "BF16", "INT8"])
                        & layers["tactic_name"].fillna("").str.contains(_CUDA_CORE_TACTIC)
                        & ~layers["is_data_movement"]]
@@ -94,7 +83,7 @@ def lint_layers(engine: Engine) -> list[Finding]:
             "non_tensor_core_tactic", f"{len(cuda_core)} reduced-precision layers run CUDA-core tactics "
             f"({', '.join(sorted({_cuda_token(t) for t in cuda_core['tactic_name']}))}), not tensor cores.",
             "Usually small GEMV/FC layers at batch 1: batch more requests, or check alignment of their dims.",
-            ms, _pct(engine, ms), list(cuda_core["name"]), "info"))
+            ms, share_of_time(engine, ms), list(cuda_core["name"]), "info"))
     return out
 
 
@@ -137,9 +126,9 @@ def lint_fairness(engine: Engine) -> list[Finding]:
         label = f"'{engine.build_precision}'" if engine.build_precision else "with no precision flags"
         out.append(Finding(
             "fp32_is_tf32", f"Engine {label} is TF32 on {engine.device or 'this GPU'}: {len(tf32)} layers "
-            f"({ms:.3f} ms, {(_pct(engine, ms) or 0):.0f}% of time) run TF32 tensor-core tactics, so it is not an FP32 baseline.",
+            f"({ms:.3f} ms, {(share_of_time(engine, ms) or 0):.0f}% of time) run TF32 tensor-core tactics, so it is not an FP32 baseline.",
             "Build the baseline with --noTF32 for true FP32, or call it TF32 when comparing against INT8/FP16.",
-            ms, _pct(engine, ms), list(tf32["name"]), "high", "tactic names contain 'tf32' (TensorRT enables TF32 by default, #1824)"))
+            ms, share_of_time(engine, ms), list(tf32["name"]), "high", "tactic names contain 'tf32' (TensorRT enables TF32 by default, #1824)"))
     int8_only = "INT8" in flags and "FP16" not in flags and "BEST" not in flags
     if int8_only or any(e.kind == "int8_without_fp16" for e in engine.events):
         fp32 = layers[layers["compute_precision"].isin(["FP32", "TF32"]) & ~layers["is_noop"]]
@@ -147,7 +136,7 @@ def lint_fairness(engine: Engine) -> list[Finding]:
         out.append(Finding(
             "int8_without_fp16", f"INT8 was enabled without FP16: {len(fp32)} layers that cannot run INT8 fall back to "
             f"FP32/TF32 instead of FP16.", "Add --fp16 (or --best) next to --int8 on TensorRT <= 10.",
-            ms, _pct(engine, ms) if ms else None, list(fp32["name"]), "high", "trtexec: 'FP32 and INT8 precisions have been specified'"))
+            ms, share_of_time(engine, ms) if ms else None, list(fp32["name"]), "high", "trtexec: 'FP32 and INT8 precisions have been specified'"))
     calibration = engine.metadata.build_options.get("Calibration")
     if "INT8" in flags and calibration is not None and not calibration.strip() and not is_explicitly_quantized(layers):
         out.append(Finding(
