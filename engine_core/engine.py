@@ -146,7 +146,10 @@ def _first(by_kind, kind, reader, engine: Engine):
 
 def _merge_metadata(into: EngineMetadata, new: EngineMetadata) -> None:
     for attr in ("model_options", "build_options", "inference_options", "device_information"):
-        getattr(into, attr).update({k: v for k, v in getattr(new, attr).items() if v != ""})
+        target = getattr(into, attr)
+        # An empty value never blanks a known one, but is kept when it is all we know
+        # ("Calibration:" left empty is how trtexec says no calibration cache was given).
+        target.update({k: v for k, v in getattr(new, attr).items() if v != "" or not target.get(k)})
     into.summary.update(new.summary)
     into.throughput_qps = new.throughput_qps if new.throughput_qps is not None else into.throughput_qps
 

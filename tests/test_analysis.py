@@ -219,3 +219,37 @@ def test_diagnose_fp32_flags_tf32_first(fp32):
     assert top.kind == "fp32_is_tf32" and top.severity == "high"
     assert top.impact_pct == pytest.approx(100 * top.impact_ms / fp32.per_layer_sum_ms)
     assert not math.isnan(top.impact_ms)
+
+
+def test_missing_dynamic_range_links_log_line_to_layers(data):
+    from engine_core.analysis.fallback import explain_fallbacks
+
+    f = explain_fallbacks(load_one(data / "logs" / "trt82_int8_verbose_profile.log")).set_index("name")
+    # "Missing scale and zero-point for tensor 131" (log line 68): Conv_4 writes 131, Sigmoid_5 reads it.
+    assert f.loc["Conv_4", "reason"] == f.loc["Sigmoid_5 + Mul_6", "reason"] == "missing_dynamic_range"
+    assert f.loc["Conv_4", "evidence"].startswith("build log line 68: Missing scale and zero-point for tensor 131")
+    assert f.loc["Conv_7 input reformatter 0", "inherited_from"] == "Sigmoid_5 + Mul_6"
+
+
+def _log_engine(tmp_path, text: str):
+    path = tmp_path / "build.log"
+    path.write_text(text)
+    return load_one(path)
+
+
+def test_int8_without_calibration_lint(tmp_path):
+    e = _log_engine(tmp_path, "&&&& RUNNING TensorRT.trtexec [TensorRT v8601] # trtexec --onnx=m.onnx --fp16 --int8\n"
+                              "[I] === Build Options ===\n[I] Precision: FP32+FP16+INT8\n[I] Calibration: \n"
+                              "Layer(CaskConvolution): Conv_0, Tactic: 0x1, x (Int8[1,64,56,56]) -> y (Int8[1,64,56,56])\n"
+                              "&&&& PASSED TensorRT.trtexec [TensorRT v8601] # trtexec --onnx=m.onnx --fp16 --int8\n")
+    kinds = {f.kind for f in lint_fairness(e)}
+    assert "int8_no_calibration" in kinds and "int8_without_fp16" not in kinds
+
+
+def test_trt11_removed_flags_lint(tmp_path):
+    e = _log_engine(tmp_path, "&&&& RUNNING TensorRT.trtexec [TensorRT v110000] # trtexec --onnx=m.onnx --int8 --fp16\n"
+                              "[I] TensorRT version: 11.0.0\n"
+                              "Layer(CaskConvolution): Conv_0, Tactic: 0x1, x (Half[1,64,56,56]) -> y (Half[1,64,56,56])\n")
+    found = {f.kind: f for f in lint_fairness(e)}
+    assert "trt11_removed_flags" in found and "--fp16" in found["trt11_removed_flags"].message
+    assert e.status == "incomplete"

@@ -124,7 +124,8 @@ def parse_json_documents(text: str, path: str | Path) -> list[Any]:
 
 
 def _json_error(path: str | Path, text: str, exc: json.JSONDecodeError) -> ArtifactFormatError:
-    truncated = exc.pos >= len(text.rstrip()) - 1
+    # A cut inside a string reports where the string *started*; either way the text ran out.
+    truncated = exc.pos >= len(text.rstrip()) - 1 or exc.msg.startswith("Unterminated string")
     what = ("ends before the JSON is complete (truncated at line %d)" % exc.lineno if truncated
             else f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")
     return ArtifactFormatError(str(path), what + ".", "Re-export the file from trtexec; partial copies cannot be read.")

@@ -47,3 +47,18 @@ def test_drag_in_fp16_and_qat_then_compare(page, empty_app_url):
         page.get_by_role("button", name="Export this view (HTML)").click()
     html = open(download.value.path(), encoding="utf-8").read()
     assert "<!DOCTYPE html>" in html and "1.83x faster" in html and "resnet-qat" in html
+
+
+def test_bad_upload_is_a_message_not_a_traceback(page, empty_app_url, tmp_path):
+    from conftest import DATA
+
+    page.goto(f"{empty_app_url}/import_page")
+    wait_for_app(page)
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
+        [str(DATA / "bad" / "truncated.graph.json")])
+    page.get_by_role("button", name="Import files").click()
+    main = page.locator("[data-testid='stMain']")
+    expect(main).to_contain_text("truncated.graph.json: ends before the JSON is complete", timeout=60000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert "/tmp/" not in main.inner_text()
+    screenshot(page, "import-bad-file")
