@@ -38,6 +38,7 @@ PAGES = {
     "Across builds": [st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:")],
     "Data": [
         st.Page("app_pages/import_page.py", title="Import", icon=":material/upload:"),
+        st.Page("app_pages/build.py", title="Build", icon=":material/construction:"),
         st.Page("app_pages/models.py", title="Models", icon=":material/account_tree:"),
     ],
 }

@@ -77,6 +77,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
     p.add_argument("--headless", action="store_true", help="do not open a browser")
 
+    p = sub.add_parser("build", help="compose (and with --run, execute) a trtexec build that exports every artifact",
+                       description="Turn precision toggles into the exact trtexec command for a TensorRT version, "
+                                   "exporting layer info, profile, times and log under one stem. Without --run it only "
+                                   "prints the command (no GPU needed); with --run it runs trtexec out of process and "
+                                   "imports the result into the run store.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="Examples:\n"
+                              "  layerlens build model.onnx --fp16 --int8 --calib model.cache     # TensorRT <= 10\n"
+                              "  layerlens build model_qdq.onnx --trt-version 11.0               # strongly typed\n"
+                              "  layerlens build model.onnx --fp16 --run --out runs/fp16         # needs trtexec")
+    p.add_argument("onnx", metavar="MODEL.onnx")
+    p.add_argument("--trt-version", default="10.16", help="TensorRT version the command targets (default 10.16)")
+    for flag in ("fp16", "bf16", "int8", "fp8", "int4"):
+        p.add_argument(f"--{flag}", action="store_true", help=f"enable {flag.upper()} (TensorRT <= 10)")
+    p.add_argument("--no-tf32", action="store_true", help="disable TF32 for a true FP32 baseline")
+    p.add_argument("--calib", metavar="CACHE", help="INT8 calibration cache (TensorRT <= 10)")
+    p.add_argument("--strongly-typed", action="store_true", help="types from the ONNX model (TensorRT 9-10; always on in 11)")
+    p.add_argument("--precision-constraints", choices=("none", "prefer", "obey"), default="none")
+    p.add_argument("--layer-precision", action="append", default=[], metavar="LAYER:PREC",
+                   help="per-layer override, e.g. /head/Softmax:fp32 (repeatable; needs constraints)")
+    p.add_argument("--shapes", help="input shapes, e.g. input:8x3x224x224")
+    p.add_argument("--name", help="engine name (default: the model's file stem plus its precisions)")
+    p.add_argument("--out", default=".", help="folder for the engine and artifacts (default: here)")
+    p.add_argument("--run", action="store_true", help="run trtexec now and import the result into the store")
+    p.add_argument("--store", help="run store folder")
+    p.set_defaults(handler=_cmd_build)
+
     from engine_core.analysis.cli import add_commands  # compare, diagnose
 
     add_commands(sub, _add_paths)
@@ -234,6 +261,43 @@ def _cmd_dashboard(args) -> int:
     except KeyboardInterrupt:
         proc.terminate()
         return 0
+
+
+def _cmd_build(args) -> int:
+    import shlex
+
+    from engine_core.build.request import BuildRequest, check_request
+    from engine_core.build.trtexec import build_with_trtexec, trtexec_argv
+
+    overrides = {}
+    for item in args.layer_precision:
+        layer, sep, precision = item.rpartition(":")
+        if not sep or not layer:
+            raise LayerLensError(f"--layer-precision {item!r} is not LAYER:PRECISION.", "Example: --layer-precision /head/Softmax:fp32")
+        overrides[layer] = precision
+    precisions = tuple(f for f in ("fp16", "bf16", "int8", "fp8", "int4") if getattr(args, f))
+    request = BuildRequest(onnx=args.onnx, tensorrt_version=args.trt_version, precisions=precisions, tf32=not args.no_tf32,
+                           calibration_cache=args.calib, strongly_typed=args.strongly_typed,
+                           precision_constraints=args.precision_constraints, layer_precisions=overrides, shapes=args.shapes)
+    errors, warnings = check_request(request)
+    if errors:
+        raise LayerLensError(errors[0], "Change the build options (see `layerlens build --help`).")
+    stem = args.name or "-".join([Path(args.onnx).stem, *precisions] or [Path(args.onnx).stem])
+    for w in warnings:
+        print(f"layerlens: warning: {w}", file=sys.stderr)
+    if not args.run:
+        print(shlex.join(trtexec_argv(request, args.out, stem)) + f" 2>&1 | tee {Path(args.out) / (stem + '.log')}")
+        return 0
+    from engine_core.discover import load_engines
+    from engine_core.store import RunStore
+
+    files = build_with_trtexec(request, args.out, stem)
+    engines, _ = load_engines(files)
+    store = RunStore(args.store)
+    for engine in engines:
+        manifest, _ = store.add(engine, source="build", labels={"tensorrt_version_requested": args.trt_version})
+        print(f"built and stored: {manifest.run_id} ({manifest.layer_count} layers)")
+    return 0
 
 
 if __name__ == "__main__":

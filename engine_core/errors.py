@@ -43,3 +43,11 @@ class MissingDependencyError(LayerLensError):
 
 class StoreError(LayerLensError):
     """The run store could not read or write a run."""
+
+
+class BuildError(LayerLensError):
+    """An engine build failed; carries the tail of the builder's log."""
+
+    def __init__(self, what: str, log_tail: str = "", fix: str = "") -> None:
+        self.log_tail = log_tail
+        super().__init__(what, fix)

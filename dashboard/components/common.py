@@ -82,13 +82,14 @@ def render_empty_state(what: str = "engine") -> None:
     st.info(f"No {what} to show yet. Import TensorRT artifacts on the **Import** page, or from a shell: "
             "`layerlens import PATH`.", icon=":material/upload_file:")
     st.markdown("**Make artifacts with trtexec** (TensorRT ≤ 10; drop the `--fp16 --int8` flags on TensorRT 11, "
-                "where precision comes from the ONNX model):")
+                "where precision comes from the ONNX model), or toggle precisions on the **Build** page:")
     st.code(TRTEXEC_RECIPE, language="bash")
     st.markdown("Any subset works: a trtexec log alone, the layer JSON alone, a TREx folder, a zip, or a "
                 "`--dumpProfile` table pasted from a GitHub issue.")
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     c1.page_link("app_pages/import_page.py", label="Go to Import", icon=":material/upload:")
-    c2.page_link("app_pages/models.py", label="Look at the sample ONNX models", icon=":material/account_tree:")
+    c2.page_link("app_pages/build.py", label="Compose a build", icon=":material/construction:")
+    c3.page_link("app_pages/models.py", label="Look at the sample ONNX models", icon=":material/account_tree:")
 
 
 def current_engine() -> Engine | None:

@@ -9,7 +9,7 @@ from browser.conftest import screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
-PAGES = [("", "Overview", 1), ("layers", "Layers", 0), ("precision", "Precision", 1), ("size", "Size", 2),
+PAGES = [("", "Overview", 1), ("layers", "Layers", 0), ("precision", "Precision", 1), ("size", "Size", 2), ("build", "Build", 0),
          ("latency", "Latency", 3), ("import_page", "Import", 0), ("models", "Models", 0)]
 
 

@@ -182,3 +182,21 @@ def test_unreadable_run_is_an_error_not_a_traceback(tmp_path, monkeypatch):
     assert not app.exception
     errors = [e.value for e in app.error]
     assert len(errors) == 1 and "This run cannot be read" in errors[0] and "missing its artifact files" in errors[0]
+
+
+def test_build_page_composes_version_aware_commands(app, runs):
+    open_page(app, "build", runs["resnet-qat"])
+    code = lambda: "\n".join(c.value for c in app.code)  # noqa: E731
+    assert "trtexec --onnx=" in code() and "--exportLayerInfo=" in code() and "--fp16" not in code()
+    assert any("TF32" in w.value for w in app.warning)
+    app.checkbox(key="build.fp16").check().run()
+    app.checkbox(key="build.int8").check().run()
+    assert "--fp16 --int8" in code()
+    assert any("synthetic scales" in w.value for w in app.warning)
+    app.selectbox(key="build.version").set_value("11.0").run()
+    assert app.checkbox(key="build.fp16").disabled
+    assert not app.error  # disabled toggles do not apply on TensorRT 11
+    assert "--fp16" not in code() and "--int8" not in code() and "trtexec --onnx=" in code()
+    app.selectbox(key="build.version").set_value("10.16").run()
+    assert "--fp16 --int8" in code()  # the ticks come back with the version that honours them
+    assert app.button(key="build.run").disabled  # no trtexec on this machine
