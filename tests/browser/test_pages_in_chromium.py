@@ -50,3 +50,19 @@ def test_selection_is_kept_in_the_url(page, app_url, seeded_store):
     wait_for_app(page)
     assert f"run={run}" in page.url
     expect(page.locator("[data-testid='stMain']")).to_contain_text("mobilenet.qat", timeout=30000)
+
+
+def test_clicking_a_layer_shows_its_full_record(page, app_url, seeded_store):
+    run = _run_id(seeded_store, "resnet-qat")
+    page.goto(f"{app_url}/layers?run={run}")
+    wait_for_app(page)
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.wait_for(timeout=30000)
+    box = grid.bounding_box()
+    # The grid is a canvas: the selection checkbox column is the first ~30 px; rows are 35 px under a 35 px header.
+    page.mouse.click(box["x"] + 15, box["y"] + 35 + 35 * 2 + 17)  # third row: the NHWC->NCHW shuffle before conv1
+    main = page.locator("[data-testid='stMain']")
+    expect(main).to_contain_text("Raw TensorRT record", timeout=30000)
+    expect(main).to_contain_text("#2 resnet50/quant_conv1_conv/BiasAdd__1121")
+    expect(main).to_contain_text("ONNX origin")
+    screenshot(page, "layer-record")
