@@ -86,12 +86,6 @@ class _UnionFind:
             self.parent[rb] = ra
 
 
-def _engine_time(engine: Engine) -> tuple[float | None, str]:
-    if engine.gpu_compute is not None:
-        return engine.gpu_compute.median_ms, "gpu_compute_median"
-    return engine.per_layer_sum_ms, "per_layer_sum"
-
-
 def compare_engines(engines: list[Engine]) -> Comparison:
     """Align ``engines`` (A, B, ...) by ONNX origin.
 
@@ -117,26 +111,23 @@ def compare_engines(engines: list[Engine]) -> Comparison:
             target = REFORMAT_TARGET.match(name)
             if target and target.group(1) in by_name:
                 uf.union(("layer", e_idx, by_name[target.group(1)]), node)
-    members: dict = {}
+    # Number every union-find root once; each layer gets its group id, so all later work is groupby.
+    gid_of_root: dict = {}
+    gids = [np.array([gid_of_root.setdefault(uf.find(("layer", e_idx, o)), len(gid_of_root))
+                      for o in engine.layers["order"]], dtype="int64") for e_idx, engine in enumerate(engines)]
+    present: dict[int, set[int]] = {}
+    keys: dict[int, set[str]] = {}
     for e_idx, engine in enumerate(engines):
-        for order in engine.layers["order"]:
-            members.setdefault(uf.find(("layer", e_idx, order)), []).append((e_idx, order))
-    rows, unmatched = [], {e.name: [] for e in engines}
-    for group in members.values():
-        present = {e for e, _ in group}
-        keys = sorted({k for e, o in group for k in keys_of_layer[(e, o)]})
-        if len(present) < 2 or not keys:
-            for e_idx, order in group:
-                unmatched[engines[e_idx].name].append(engines[e_idx].layers.loc[engines[e_idx].layers["order"] == order, "name"].iloc[0])
-            continue
-        rows.append(_group_row(engines, group, keys))
-    groups = pd.DataFrame(rows)
-    if not groups.empty:
-        groups = groups.sort_values("first_order", ignore_index=True).drop(columns="first_order")
-    times = [_engine_time(e) for e in engines]
-    basis = "gpu_compute_median" if all(b == "gpu_compute_median" for _, b in times) else "per_layer_sum"
-    a_time = engines[0].gpu_compute.median_ms if basis == "gpu_compute_median" else engines[0].per_layer_sum_ms
-    b_time = engines[1].gpu_compute.median_ms if basis == "gpu_compute_median" else engines[1].per_layer_sum_ms
+        for gid, order in zip(gids[e_idx], engine.layers["order"]):
+            present.setdefault(gid, set()).add(e_idx)
+            keys.setdefault(gid, set()).update(keys_of_layer[(e_idx, order)])
+    matched = sorted(g for g in present if len(present[g]) >= 2 and keys[g])
+    is_matched = [np.isin(g, matched) for g in gids]
+    unmatched = {e.name: list(e.layers["name"][~m]) for e, m in zip(engines, is_matched)}
+    sides = [_per_group(engine.layers.assign(_gid=g)[m]) for engine, g, m in zip(engines, gids, is_matched)]
+    groups = _group_rows(matched, keys, sides)
+    basis = "gpu_compute_median" if all(e.gpu_compute is not None for e in engines) else "per_layer_sum"
+    a_time, b_time = (_engine_time(e, basis) for e in engines[:2])
     speedup = a_time / b_time if a_time and b_time else None
     summaries = [{"name": e.name, "gpu_compute_median": e.gpu_compute.median_ms if e.gpu_compute else None,
                   "per_layer_sum": e.per_layer_sum_ms, "device": e.device, "build_precision": e.build_precision,
@@ -144,39 +135,62 @@ def compare_engines(engines: list[Engine]) -> Comparison:
     return Comparison([e.name for e in engines], groups, unmatched, speedup, basis, summaries)
 
 
-def _dominant(frame: pd.DataFrame, column: str) -> str | None:
-    """The value of ``column`` on the layer doing the real work: most time, else most weights, else first."""
-    if frame.empty:
-        return None
-    work = frame[~frame["is_data_movement"]] if (~frame["is_data_movement"]).any() else frame
-    if work["avg_ms"].notna().any():
-        return work.loc[work["avg_ms"].idxmax(), column]
-    if work["weights_bytes"].any():
-        return work.loc[work["weights_bytes"].idxmax(), column]
-    return work[column].iloc[0]
+def _engine_time(engine: Engine, basis: str) -> float | None:
+    return engine.gpu_compute.median_ms if basis == "gpu_compute_median" else engine.per_layer_sum_ms
 
 
-def _group_row(engines: list[Engine], group, keys) -> dict:
-    per_engine = []
-    for e_idx, engine in enumerate(engines):
-        orders = [o for e, o in group if e == e_idx]
-        per_engine.append(engine.layers[engine.layers["order"].isin(orders)])
-    a, b = per_engine[0], per_engine[1]
-    a_ms = a["avg_ms"].sum(min_count=1)
-    b_ms = b["avg_ms"].sum(min_count=1)
-    a_prec, b_prec = _dominant(a, "compute_precision"), _dominant(b, "compute_precision")
-    return {
-        "first_order": int(a["order"].min()) if not a.empty else 10**9,
-        "onnx_nodes": tuple(keys),
-        "a_layers": tuple(a["name"]), "b_layers": tuple(b["name"]),
-        "a_ms": a_ms, "b_ms": b_ms, "delta_ms": b_ms - a_ms,
-        "speedup": a_ms / b_ms if b_ms and not np.isnan(b_ms) and b_ms > 0 else np.nan,
-        "a_precision": a_prec, "b_precision": b_prec,
-        "a_output_precision": _dominant(a, "output_precision"), "b_output_precision": _dominant(b, "output_precision"),
-        "a_weights_precision": _dominant(a[a["weights_bytes"] > 0], "weights_precision") or "NONE",
-        "b_weights_precision": _dominant(b[b["weights_bytes"] > 0], "weights_precision") or "NONE",
-        "a_weights_bytes": int(a["weights_bytes"].sum()), "b_weights_bytes": int(b["weights_bytes"].sum()),
-        "precision_change": f"{a_prec}->{b_prec}" if a_prec != b_prec else None,
-        "times_ms": tuple(p["avg_ms"].sum(min_count=1) for p in per_engine),
-        "precisions": tuple(_dominant(p, "compute_precision") for p in per_engine),
-    }
+def _dominant_per_group(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Per group, ``column`` on the layer doing the real work.
+
+    Ranking: layers that are not data movement first, then most time (layers
+    without a time last), then most weight bytes, then execution order.
+    """
+    ranked = frame.assign(_idle=frame["is_data_movement"]).sort_values(
+        ["_gid", "_idle", "avg_ms", "weights_bytes", "order"], ascending=[True, True, False, False, True],
+        na_position="last", kind="stable")
+    return ranked.groupby("_gid")[column].first()
+
+
+def _per_group(frame: pd.DataFrame) -> pd.DataFrame:
+    """One engine's side of every matched group: layers, time, precisions, weights."""
+    by = frame.groupby("_gid")
+    weighted = frame[frame["weights_bytes"] > 0]
+    return pd.DataFrame({
+        "layers": by["name"].agg(tuple), "ms": by["avg_ms"].sum(min_count=1),
+        "precision": _dominant_per_group(frame, "compute_precision"),
+        "output_precision": _dominant_per_group(frame, "output_precision"),
+        "weights_precision": _dominant_per_group(weighted, "weights_precision"),
+        "weights_bytes": by["weights_bytes"].sum(), "first_order": by["order"].min(),
+    })
+
+
+def _group_rows(matched: list[int], keys: dict[int, set[str]], sides: list[pd.DataFrame]) -> pd.DataFrame:
+    """The groups table (see :func:`compare_engines`), A's execution order first."""
+    if not matched:
+        return pd.DataFrame()
+    full = [side.reindex(matched) for side in sides]  # a group missing from an engine gets empty values
+    for side in full:
+        side["layers"] = side["layers"].map(lambda v: v if isinstance(v, tuple) else ())
+        side["weights_precision"] = side["weights_precision"].fillna("NONE")
+        side["weights_bytes"] = side["weights_bytes"].fillna(0).astype("int64")
+        side["precision"] = side["precision"].astype(object).where(side["precision"].notna(), None)
+        side["output_precision"] = side["output_precision"].astype(object).where(side["output_precision"].notna(), None)
+    a, b = full[0], full[1]
+    delta = b["ms"] - a["ms"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        speedup = np.where(b["ms"] > 0, a["ms"] / b["ms"], np.nan)
+    change = [f"{x}->{y}" if x != y else None for x, y in zip(a["precision"], b["precision"])]
+    groups = pd.DataFrame({
+        "first_order": a["first_order"].fillna(10**9).to_numpy(),
+        "onnx_nodes": [tuple(sorted(keys[g])) for g in matched],
+        "a_layers": a["layers"].to_numpy(), "b_layers": b["layers"].to_numpy(),
+        "a_ms": a["ms"].to_numpy(), "b_ms": b["ms"].to_numpy(), "delta_ms": delta.to_numpy(), "speedup": speedup,
+        "a_precision": a["precision"].to_numpy(), "b_precision": b["precision"].to_numpy(),
+        "a_output_precision": a["output_precision"].to_numpy(), "b_output_precision": b["output_precision"].to_numpy(),
+        "a_weights_precision": a["weights_precision"].to_numpy(), "b_weights_precision": b["weights_precision"].to_numpy(),
+        "a_weights_bytes": a["weights_bytes"].to_numpy(), "b_weights_bytes": b["weights_bytes"].to_numpy(),
+        "precision_change": change,
+        "times_ms": list(zip(*(side["ms"].to_numpy() for side in full))),
+        "precisions": list(zip(*(side["precision"].to_numpy() for side in full))),
+    })
+    return groups.sort_values("first_order", kind="stable", ignore_index=True).drop(columns="first_order")
