@@ -89,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "  layerlens build model.onnx --fp16 --run --out runs/fp16         # needs trtexec")
     p.add_argument("onnx", metavar="MODEL.onnx")
     p.add_argument("--trt-version", default="10.16", help="TensorRT version the command targets (default 10.16)")
-    for flag in ("fp16", "bf16", "int8", "fp8", "int4"):
+    from engine_core.build.request import WEAK_PRECISIONS
+
+    for flag in WEAK_PRECISIONS:
         p.add_argument(f"--{flag}", action="store_true", help=f"enable {flag.upper()} (TensorRT <= 10)")
     p.add_argument("--no-tf32", action="store_true", help="disable TF32 for a true FP32 baseline")
     p.add_argument("--calib", metavar="CACHE", help="INT8 calibration cache (TensorRT <= 10)")
@@ -266,7 +268,7 @@ def _cmd_dashboard(args) -> int:
 def _cmd_build(args) -> int:
     import shlex
 
-    from engine_core.build.request import BuildRequest, check_request
+    from engine_core.build.request import WEAK_PRECISIONS, BuildRequest, check_request, default_stem
     from engine_core.build.trtexec import build_with_trtexec, trtexec_argv
 
     overrides = {}
@@ -275,14 +277,14 @@ def _cmd_build(args) -> int:
         if not sep or not layer:
             raise LayerLensError(f"--layer-precision {item!r} is not LAYER:PRECISION.", "Example: --layer-precision /head/Softmax:fp32")
         overrides[layer] = precision
-    precisions = tuple(f for f in ("fp16", "bf16", "int8", "fp8", "int4") if getattr(args, f))
+    precisions = tuple(f for f in WEAK_PRECISIONS if getattr(args, f))
     request = BuildRequest(onnx=args.onnx, tensorrt_version=args.trt_version, precisions=precisions, tf32=not args.no_tf32,
                            calibration_cache=args.calib, strongly_typed=args.strongly_typed,
                            precision_constraints=args.precision_constraints, layer_precisions=overrides, shapes=args.shapes)
     errors, warnings = check_request(request)
     if errors:
         raise LayerLensError(errors[0], "Change the build options (see `layerlens build --help`).")
-    stem = args.name or "-".join([Path(args.onnx).stem, *precisions] or [Path(args.onnx).stem])
+    stem = args.name or default_stem(request)
     for w in warnings:
         print(f"layerlens: warning: {w}", file=sys.stderr)
     if not args.run:

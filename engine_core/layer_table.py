@@ -148,7 +148,7 @@ def _add_flags(frame: pd.DataFrame) -> None:
     frame["is_reformat"] = (lt == "Reformat") | (pt == "Reformat") | name.str.startswith("Reformatting CopyNode")
     frame["is_noop"] = lt == "NoOp"
     frame["is_data_movement"] = lt.isin(_DATA_MOVEMENT_TYPES) | pt.isin(_DATA_MOVEMENT_TYPES)
-    frame["is_myelin"] = lt.isin(_MYELIN_TYPES) | (name.str.startswith("{ForeignNode[") & ~frame["is_reformat"])
+    frame["is_myelin"] = lt.isin(_MYELIN_TYPES) | name.str.startswith("{ForeignNode[")
 
 
 def join_profile(frame: pd.DataFrame, profile: LayerProfile | None) -> None:

@@ -121,11 +121,16 @@ _HEX_HASH = re.compile(r"0x[0-9a-f]+|[0-9a-f]{16,}")
 _WIDE_OUTPUT = re.compile(r"i8f16|i8f32|i8bf16")
 
 
+def _tactic_tokens(tactic: str) -> str:
+    """Lower-cased tactic name with hex hashes blanked (``bf16``, ``f16f16`` are valid hex)."""
+    return _HEX_HASH.sub(" ", tactic.lower())
+
+
 def precision_from_tactic(tactic: str | None) -> str | None:
     """Precision a tactic (kernel) name reveals, or None when no token decides."""
     if not tactic:
         return None
-    low = _HEX_HASH.sub(" ", tactic.lower())
+    low = _tactic_tokens(tactic)
     for pattern, cls in _TACTIC_PATTERNS:
         if pattern.search(low):
             return cls
@@ -145,7 +150,7 @@ def wide_outputs(compute: pd.Series, output: pd.Series, tactics: pd.Series) -> p
     and write "Thirty-two wide channel vectorized row major FP16 format" with no
     ``i8f16`` in the name (TREx mobilenet QAT fixture).
     """
-    token = _map_unique(tactics, lambda t: bool(t) and bool(_WIDE_OUTPUT.search(_HEX_HASH.sub(" ", t.lower())))).astype(bool)
+    token = _map_unique(tactics, lambda t: bool(t) and bool(_WIDE_OUTPUT.search(_tactic_tokens(t)))).astype(bool)
     quantized = compute.isin(["INT8", "FP8", "INT4", "FP4"])
     wider = output.map(PRECISION_RANK).fillna(-1) > compute.map(PRECISION_RANK).fillna(99)
     return quantized & (wider | token)

@@ -89,3 +89,10 @@ def test_missing_trtexec_raises_missing_dependency(tmp_path, monkeypatch):
     monkeypatch.setattr("engine_core.build.trtexec.INSTALL_LOCATIONS", ())
     with pytest.raises(MissingDependencyError, match="layerlens import"):
         build_with_trtexec(BuildRequest("m.onnx"), tmp_path, "m")
+
+
+def test_default_stem_names_what_changes_the_engine():
+    from engine_core.build.request import default_stem
+
+    assert default_stem(BuildRequest("models/resnet.onnx", precisions=("fp16", "int8"))) == "resnet-fp16-int8"
+    assert default_stem(BuildRequest("resnet.onnx", tf32=False)) == "resnet-notf32"

@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import data, state
-from engine_core.build.request import BuildRequest, check_request
+from engine_core.build.request import BuildRequest, check_request, default_stem
 from engine_core.build.trtexec import build_with_trtexec, find_trtexec, trtexec_argv
 from engine_core.discover import load_engines
 from engine_core.errors import BuildError, LayerLensError
@@ -75,7 +75,7 @@ for e in errors:
     st.error(e, icon=":material/block:")
 for w in warnings:
     st.warning(w, icon=":material/balance:")
-stem = "-".join([Path(request.onnx).stem, *chosen]) + ("-notf32" if not tf32 else "")
+stem = default_stem(request)
 if not errors:
     out_dir = Path("runs") / stem
     st.markdown("**trtexec command** (exports layer info, profile, times and log under one name, ready to import):")

@@ -11,6 +11,7 @@ with the one on ``main``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 WEAK_PRECISIONS = ("fp16", "bf16", "int8", "fp8", "int4")
 # First TensorRT major.minor whose trtexec accepts each precision flag (sampleOptions.cpp history).
@@ -44,6 +45,11 @@ class BuildRequest:
     @property
     def is_trt11(self) -> bool:
         return version_tuple(self.tensorrt_version)[0] >= 11
+
+
+def default_stem(request: BuildRequest) -> str:
+    """Artifact and engine name: model stem plus the switches that change the engine (``model-fp16-int8-notf32``)."""
+    return "-".join([Path(request.onnx).stem, *request.precisions]) + ("" if request.tf32 else "-notf32")
 
 
 def check_request(request: BuildRequest) -> tuple[list[str], list[str]]:

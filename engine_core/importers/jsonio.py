@@ -53,12 +53,6 @@ def read_bytes(path: str | Path, limit: int | None = None) -> bytes:
         ArtifactTooLargeError: the file is over ``limit`` bytes.
         ArtifactFormatError: the file is missing or binary (e.g. an .engine plan).
     """
-    """Read a text artifact, enforcing the size limit.
-
-    Raises:
-        ArtifactTooLargeError: the file is over ``limit`` bytes.
-        ArtifactFormatError: the file is missing or not text.
-    """
     path = Path(path)
     limit = MAX_ARTIFACT_BYTES if limit is None else limit
     try:
