@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from engine_core import __version__
@@ -40,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  layerlens summary runs/resnet-int8/            # every engine found in a folder\n"
                "  layerlens summary build.log --json             # a trtexec log, as JSON\n"
                "  layerlens layers model.graph.json model.profile.json --sort avg_ms\n"
-               "  layerlens import runs/ && layerlens dashboard  # store runs, then explore them\n\n"
+               "  layerlens import runs/ && layerlens dashboard  # store runs, then explore them\n"
+               "  layerlens build resnet18 --precision fp32,fp16,int8   # real engines here (TensorRT-RTX, no GPU)\n\n"
                + EXPORT_HINT)
     parser.add_argument("--version", action="version", version=f"layerlens {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -76,35 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", help="run store folder")
     p.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
     p.add_argument("--headless", action="store_true", help="do not open a browser")
+    p.add_argument("--no-demo", action="store_true",
+                   help="on an empty store, do not build the ResNet-18 demo engines first (TensorRT-RTX)")
 
-    p = sub.add_parser("build", help="compose (and with --run, execute) a trtexec build that exports every artifact",
-                       description="Turn precision toggles into the exact trtexec command for a TensorRT version, "
-                                   "exporting layer info, profile, times and log under one stem. Without --run it only "
-                                   "prints the command (no GPU needed); with --run it runs trtexec out of process and "
-                                   "imports the result into the run store.",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog="Examples:\n"
-                              "  layerlens build model.onnx --fp16 --int8 --calib model.cache     # TensorRT <= 10\n"
-                              "  layerlens build model_qdq.onnx --trt-version 11.0               # strongly typed\n"
-                              "  layerlens build model.onnx --fp16 --run --out runs/fp16         # needs trtexec")
-    p.add_argument("onnx", metavar="MODEL.onnx")
-    p.add_argument("--trt-version", default="10.16", help="TensorRT version the command targets (default 10.16)")
-    from engine_core.build.request import WEAK_PRECISIONS
+    from engine_core.build.cli import add_commands as add_build_commands  # build, quantize
 
-    for flag in WEAK_PRECISIONS:
-        p.add_argument(f"--{flag}", action="store_true", help=f"enable {flag.upper()} (TensorRT <= 10)")
-    p.add_argument("--no-tf32", action="store_true", help="disable TF32 for a true FP32 baseline")
-    p.add_argument("--calib", metavar="CACHE", help="INT8 calibration cache (TensorRT <= 10)")
-    p.add_argument("--strongly-typed", action="store_true", help="types from the ONNX model (TensorRT 9-10; always on in 11)")
-    p.add_argument("--precision-constraints", choices=("none", "prefer", "obey"), default="none")
-    p.add_argument("--layer-precision", action="append", default=[], metavar="LAYER:PREC",
-                   help="per-layer override, e.g. /head/Softmax:fp32 (repeatable; needs constraints)")
-    p.add_argument("--shapes", help="input shapes, e.g. input:8x3x224x224")
-    p.add_argument("--name", help="engine name (default: the model's file stem plus its precisions)")
-    p.add_argument("--out", default=".", help="folder for the engine and artifacts (default: here)")
-    p.add_argument("--run", action="store_true", help="run trtexec now and import the result into the store")
-    p.add_argument("--store", help="run store folder")
-    p.set_defaults(handler=_cmd_build)
+    add_build_commands(sub)
 
     from engine_core.analysis.cli import add_commands  # compare, diagnose
 
@@ -229,9 +208,33 @@ def _cmd_runs(args) -> int:
     return 0
 
 
+def _demo_if_empty(args) -> str:
+    """Build the demo engines into an empty store; returns the URL path that opens on their comparison."""
+    from engine_core.build.rtx import rtx_available
+    from engine_core.store import RunStore
+
+    store = RunStore(args.store)
+    if args.no_demo or store.list_runs() or not rtx_available():
+        return ""
+    from urllib.parse import urlencode
+
+    from engine_core.build.demo import build_demo, demo_selection
+
+    print("The run store is empty: building real ResNet-18 engines with TensorRT-RTX (FP32, FP16, INT8 x2) …",
+          file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    result = build_demo(store, lambda stem, stage, detail: print(f"  [{stem}] {stage}", file=sys.stderr, flush=True))
+    for failure in result.failures:
+        print(f"layerlens: warning: demo build {failure.stem} failed: {failure.error}", file=sys.stderr)
+    run, compare = demo_selection(result)
+    print(f"Built {len(compare)} demo engines in {time.perf_counter() - start:.1f} s.", file=sys.stderr)
+    if not run:
+        return ""
+    return "/compare?" + urlencode({"run": run, "compare": ",".join(compare)})
+
+
 def _cmd_dashboard(args) -> int:
     import subprocess
-    import time
     import urllib.request
     import webbrowser
 
@@ -243,6 +246,7 @@ def _cmd_dashboard(args) -> int:
     if args.store:
         env["LAYERLENS_RUNS"] = str(Path(args.store).resolve())
     url = f"http://localhost:{args.port}"
+    path = _demo_if_empty(args)
     # Headless always: a non-headless first run blocks on Streamlit's e-mail prompt on a fresh $HOME.
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
            "--server.headless", "true"]
@@ -253,9 +257,9 @@ def _cmd_dashboard(args) -> int:
                 break
             try:
                 if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    print(f"LayerLens dashboard: {url}  (store: {env.get('LAYERLENS_RUNS') or '~/.layerlens/runs'}; Ctrl+C stops)")
+                    print(f"LayerLens dashboard: {url}{path}  (store: {env.get('LAYERLENS_RUNS') or '~/.layerlens/runs'}; Ctrl+C stops)")
                     if not args.headless:
-                        webbrowser.open(url)
+                        webbrowser.open(url + path)
                     break
             except OSError:
                 time.sleep(0.5)
@@ -263,43 +267,6 @@ def _cmd_dashboard(args) -> int:
     except KeyboardInterrupt:
         proc.terminate()
         return 0
-
-
-def _cmd_build(args) -> int:
-    import shlex
-
-    from engine_core.build.request import WEAK_PRECISIONS, BuildRequest, check_request, default_stem
-    from engine_core.build.trtexec import build_with_trtexec, trtexec_argv
-
-    overrides = {}
-    for item in args.layer_precision:
-        layer, sep, precision = item.rpartition(":")
-        if not sep or not layer:
-            raise LayerLensError(f"--layer-precision {item!r} is not LAYER:PRECISION.", "Example: --layer-precision /head/Softmax:fp32")
-        overrides[layer] = precision
-    precisions = tuple(f for f in WEAK_PRECISIONS if getattr(args, f))
-    request = BuildRequest(onnx=args.onnx, tensorrt_version=args.trt_version, precisions=precisions, tf32=not args.no_tf32,
-                           calibration_cache=args.calib, strongly_typed=args.strongly_typed,
-                           precision_constraints=args.precision_constraints, layer_precisions=overrides, shapes=args.shapes)
-    errors, warnings = check_request(request)
-    if errors:
-        raise LayerLensError(errors[0], "Change the build options (see `layerlens build --help`).")
-    stem = args.name or default_stem(request)
-    for w in warnings:
-        print(f"layerlens: warning: {w}", file=sys.stderr)
-    if not args.run:
-        print(shlex.join(trtexec_argv(request, args.out, stem)) + f" 2>&1 | tee {Path(args.out) / (stem + '.log')}")
-        return 0
-    from engine_core.discover import load_engines
-    from engine_core.store import RunStore
-
-    files = build_with_trtexec(request, args.out, stem)
-    engines, _ = load_engines(files)
-    store = RunStore(args.store)
-    for engine in engines:
-        manifest, _ = store.add(engine, source="build", labels={"tensorrt_version_requested": args.trt_version})
-        print(f"built and stored: {manifest.run_id} ({manifest.layer_count} layers)")
-    return 0
 
 
 if __name__ == "__main__":

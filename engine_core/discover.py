@@ -27,7 +27,7 @@ from engine_core.importers.trtexec_log import BANNER
 
 MAX_FILES = 10_000
 _SUFFIXES = (".build.metadata.json", ".profile.metadata.json", ".graph.json", ".profile.json",
-             ".timing.json", ".times.json", ".layers.json", ".layer_info.json", ".json", ".log", ".txt")
+             ".timing.json", ".times.json", ".layers.json", ".layer_info.json", ".json", ".build.log", ".log", ".txt")
 _ENGINE_SUFFIX = re.compile(r"(\.onnx)?(\.engine|\.plan|\.trt)?$")
 SUPPORTED_HELP = ("Supported: trtexec --exportLayerInfo/--exportProfile/--exportTimes JSON, trtexec logs, "
                   "TREx *.metadata.json, and `polygraphy inspect model` output.")

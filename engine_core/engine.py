@@ -65,6 +65,50 @@ class Engine:
     layer_source: str | None = None
     status: str = "ok"
     warnings: list[str] = field(default_factory=list)
+    #: What a LayerLens build recorded about itself ("builder", "recipe", "target", "calibration", ...).
+    build_facts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def builder(self) -> str | None:
+        """``"TensorRT-RTX 1.7.1.116 (AOT, CPU)"``, ``"TensorRT 10.16.1"``, or None when nothing says."""
+        if "builder" in self.build_facts:
+            return self.build_facts["builder"]
+        if self.is_rtx:
+            return "TensorRT-RTX (version not in the log)"
+        return f"TensorRT {self.tensorrt_version}" if self.tensorrt_version else None
+
+    @property
+    def is_rtx(self) -> bool:
+        """Built by TensorRT-RTX: its own facts say so, or its layers are TensorRT-RTX's (``correlation``)."""
+        if "builder" in self.build_facts:
+            return self.build_facts["builder"].startswith("TensorRT-RTX")
+        return bool(len(self.layers)) and bool((self.layers["layer_type"] == "correlation").any())
+
+    @property
+    def recipe(self) -> str | None:
+        """The precision recipe of a LayerLens build (``"int8-ort-uncalibrated"``); None for imports."""
+        return self.build_facts.get("recipe")
+
+    @property
+    def target(self) -> str | None:
+        return self.build_facts.get("target")
+
+    @property
+    def strongly_typed(self) -> bool:
+        """Precision came from the model (TensorRT-RTX, TensorRT 11, --stronglyTyped), not from build flags."""
+        flag = self.metadata.build_options.get("Strongly Typed", "") or ""
+        major = int(self.tensorrt_version.split(".")[0]) if (self.tensorrt_version or "").split(".")[0].isdigit() else 0
+        return self.is_rtx or self.recipe is not None or flag.lower() in ("enabled", "true") or major >= 11
+
+    @property
+    def measured(self) -> bool:
+        """True when some time was measured on a GPU (per-layer profile or end-to-end times)."""
+        return self.gpu_compute is not None or self.per_layer_sum_ms is not None
+
+    @property
+    def precision_label(self) -> str | None:
+        """Build flags (``FP32+FP16+INT8``), else the recipe of a strongly typed build."""
+        return self.build_precision or (f"recipe {self.recipe}" if self.recipe else None)
 
     @property
     def device(self) -> str | None:
@@ -203,6 +247,7 @@ def _merge_log(engine: Engine, log: TrtexecLog) -> None:
     for key, value in log.sizes.items():
         engine.sizes.setdefault(key, value)
     engine.build_passes = max(engine.build_passes, log.build_passes)
+    engine.build_facts.update(log.layerlens)
     engine.events.extend(log.events)
     engine.warnings.extend(log.warnings)
     rank = {"ok": 0, "incomplete": 1, "failed": 2}

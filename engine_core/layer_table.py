@@ -48,15 +48,15 @@ def layer_table_from_records(records: list[dict], profile: LayerProfile | None =
     names = [str(r.get("Name", "")) for r in records]
     inputs = [r.get("Inputs") or () for r in records]
     outputs = [r.get("Outputs") or () for r in records]
-    weights = [w if isinstance(w := r.get("Weights"), dict) else _NO_BLOB for r in records]
-    bias = [b if isinstance(b := r.get("Bias"), dict) else _NO_BLOB for r in records]
+    weights, bias = _weight_blobs(records)
     tactic_name = pd.Series([t or None for t in get("TacticName")], dtype=object)
     input_format = pd.Series([_tensor_format(t[0]) if t else None for t in inputs], dtype=object)
     output_format = pd.Series([_tensor_format(t[0]) if t else None for t in outputs], dtype=object)
 
     frame = pd.DataFrame({"order": np.arange(n, dtype="int64"), "name": pd.Series(names, dtype=object),
                           "layer_type": pd.Series(get("LayerType"), dtype=object),
-                          "parameter_type": pd.Series(get("ParameterType"), dtype=object),
+                          "parameter_type": pd.Series([p or _IMPLIED_PARAMETER_TYPE.get(t) for p, t in
+                                                       zip(get("ParameterType"), get("LayerType"))], dtype=object),
                           "inputs": inputs, "outputs": outputs,
                           "input_format": input_format, "output_format": output_format,
                           "tactic_name": tactic_name,
@@ -79,6 +79,52 @@ def layer_table_from_records(records: list[dict], profile: LayerProfile | None =
 
 
 _NO_BLOB: dict = {}
+# TensorRT-RTX (and Myelin) layer types have no ParameterType; these are the logical ops they implement.
+_IMPLIED_PARAMETER_TYPE = {"correlation": "Convolution", "gemm": "MatrixMultiply", "maxpool": "Pooling",
+                           "avgpool": "Pooling", "runtime_fusion": "MatrixMultiply"}
+# Layer types whose largest constant is their weight tensor; other layers' constants are scales,
+# literals and padding (a quantize kgen holds an Int8 filler the size of its input).
+_WEIGHTED_TYPES = {"correlation", "gemm", "runtime_fusion", "deconvolution", "convolution"}
+
+
+def _weight_blobs(records: list[dict]) -> tuple[list[dict], list[dict]]:
+    """``(Weights, Bias)`` blobs per record: the record's own, or derived from ``Constants``.
+
+    TensorRT-RTX builder logs list every constant a layer holds (``Constants: [{Name,
+    Dimensions, Datatype}]``) instead of ``Weights``/``Bias``. For weighted layer types the
+    largest constant is the weight tensor; every other constant (bias, folded scales, literals)
+    is counted as bias, so together they are all the constant bytes the plan stores for it.
+    """
+    weights, bias = [], []
+    for r in records:
+        w, b = r.get("Weights"), r.get("Bias")
+        constants = r.get("Constants")
+        if not isinstance(w, dict) and isinstance(constants, list) and constants:
+            w, b = _blobs_from_constants(constants, r.get("LayerType") in _WEIGHTED_TYPES)
+        weights.append(w if isinstance(w, dict) else _NO_BLOB)
+        bias.append(b if isinstance(b, dict) else _NO_BLOB)
+    return weights, bias
+
+
+def _blobs_from_constants(constants: list, weighted: bool) -> tuple[dict | None, dict | None]:
+    sized = []
+    for c in constants:
+        if not isinstance(c, dict):
+            continue
+        dims = c.get("Dimensions") or []
+        count = int(np.prod(dims, dtype=np.int64)) if dims and all(isinstance(d, int) and d >= 0 for d in dims) else 0
+        sized.append((count, c.get("Datatype") or "Float"))
+    if not sized:
+        return None, None
+    sized.sort(key=lambda x: -x[0])
+    main = sized[0] if weighted else None
+    rest = sized[1:] if weighted else sized
+    weights = {"Type": main[1], "Count": main[0]} if main else None
+    bias = None
+    if rest:
+        # Mixed types are rare (scales are Float); size them at the largest one's type.
+        bias = {"Type": rest[0][1], "Count": sum(count for count, _ in rest)}
+    return weights, bias
 
 
 def _profile_indices(names: list[str]) -> np.ndarray:
@@ -149,6 +195,11 @@ def _add_flags(frame: pd.DataFrame) -> None:
     frame["is_noop"] = lt == "NoOp"
     frame["is_data_movement"] = lt.isin(_DATA_MOVEMENT_TYPES) | pt.isin(_DATA_MOVEMENT_TYPES)
     frame["is_myelin"] = lt.isin(_MYELIN_TYPES) | name.str.startswith("{ForeignNode[")
+    # A kernel that turns float data into the quantized format: a Q/DQ reformat (TensorRT <= 10)
+    # or a TensorRT-RTX kgen (``__myl_MulMinMaxRounCast``: scale, clamp, round, cast).
+    quantized_out = frame["output_precision"].isin(["INT8", "FP8", "INT4", "FP4"])
+    float_in = frame["input_precision"].isin(["FP32", "TF32", "FP16", "BF16"])
+    frame["is_quantize"] = quantized_out & float_in & (frame["weights_count"] == 0)
 
 
 def join_profile(frame: pd.DataFrame, profile: LayerProfile | None) -> None:

@@ -57,6 +57,7 @@ LAYER_COLUMNS: tuple[Column, ...] = (
     Column("is_reformat", "bool", "A reformat/copy layer inserted at a format or precision boundary."),
     Column("is_noop", "bool", "A NoOp layer (no kernel launched)."),
     Column("is_data_movement", "bool", "Moves or reshapes data without math: reformat, shuffle, slice, pad, concat, NoOp."),
+    Column("is_quantize", "bool", "Converts float data into a quantized format (Q/DQ reformat, TensorRT-RTX quantize kgen)."),
     Column("is_myelin", "bool", "An opaque Myelin/ForeignNode fusion or one of its kgen/gemm kernels."),
     Column("record", "object", "The layer's raw TensorRT record (shared, not copied): Kernel, Stride, Weights, ..."),
 )

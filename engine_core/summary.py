@@ -25,6 +25,9 @@ def summarize_engine(engine: Engine) -> dict:
         "build_precision": engine.build_precision,
         "input_shapes": engine.input_shapes,
         "layer_source": engine.layer_source,
+        "builder": engine.builder,
+        "recipe": engine.recipe,
+        "target": engine.target,
         "layers": {
             "count": int(len(layers)),
             "by_type": _counts(layers["layer_type"].dropna()),
@@ -48,9 +51,18 @@ def summarize_engine(engine: Engine) -> dict:
         "engine_size_bytes": engine.engine_size_bytes,
         "memory_bytes": {k: int(v) for k, v in engine.sizes.items() if k.endswith("_bytes") and k != "engine_size_bytes"},
         "build_time_s": engine.sizes.get("build_time_s"),
+        # Only for engines nobody timed (e.g. TensorRT-RTX CPU builds): a labelled roofline estimate.
+        "latency_estimate": None if engine.measured else _estimate(engine),
         "status": engine.status,
         "warnings": list(engine.warnings),
     }
+
+
+def _estimate(engine: Engine) -> dict | None:
+    from engine_core.analysis.estimate import estimate_latency
+
+    estimate = estimate_latency(engine)
+    return estimate.to_json() if estimate else None
 
 
 def _counts(series) -> dict[str, int]:
@@ -71,8 +83,10 @@ def format_summary(summary: dict) -> str:
     lat = s["latency_ms"]
     lines = [f"{s['name']}  [{s['status']}]",
              f"  files:       {', '.join(_short(f) for f in s['files'])}",
-             f"  TensorRT:    {s['tensorrt_version'] or 'unknown'}    GPU: {s['device'] or 'unknown'}",
-             f"  precision:   {s['build_precision'] or 'unknown'} (build flags)"
+             f"  builder:     {s['builder'] or 'unknown'}    GPU: {s['device'] or 'unknown'}"
+             + (f"    target: {s['target']}" if s.get("target") else ""),
+             (f"  precision:   recipe {s['recipe']} (strongly typed: precision comes from the model)" if s.get("recipe")
+              else f"  precision:   {s['build_precision'] or 'unknown'} (build flags)")
              + (f"    shapes: {s['input_shapes']}" if s.get("input_shapes") else "")]
     layers = s["layers"]
     by_prec = ", ".join(f"{k} {v}" for k, v in layers["by_precision"].items())
@@ -88,6 +102,9 @@ def format_summary(summary: dict) -> str:
         parts.append(f"GPU compute median {lat['gpu_compute_median']:.4f} ms (mean {lat['gpu_compute_mean']:.4f})")
     if lat["per_layer_sum"] is not None:
         parts.append(f"per-layer sum {lat['per_layer_sum']:.4f} ms over {lat['profile_iterations'] or '?'} iterations")
+    estimate = s.get("latency_estimate")
+    if estimate:
+        parts.append(f"not measured; {estimate['total_ms']:.4f} ms on {estimate['gpu']} ({estimate['basis']})")
     if parts:
         lines.append("  latency:     " + "; ".join(parts))
     if s["engine_size_bytes"] is not None:

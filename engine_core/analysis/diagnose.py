@@ -9,7 +9,8 @@ an estimate (roofline). Sources: :mod:`fallback`, :mod:`lint`,
 from __future__ import annotations
 
 from engine_core.analysis.compare import compare_engines
-from engine_core.analysis.fallback import RESIDUAL_ADD_EVIDENCE, explain_fallbacks, summarize_fallbacks
+from engine_core.analysis.fallback import (RESIDUAL_ADD_EVIDENCE, STRUCTURAL_REASONS, explain_fallbacks,
+                                           summarize_fallbacks)
 from engine_core.analysis.findings import Finding, rank_findings, share_of_time
 from engine_core.analysis.gpus import GpuSpec, gpu_for_engine
 from engine_core.analysis.latency import reconcile
@@ -30,6 +31,10 @@ _FIXES = {
     "tactic_choice": "Under weak typing a precision flag is a permission, not an order: pin precision with explicit Q/DQ "
                      "(ModelOpt) or strong typing and measure, or accept the faster tactic.",
     "quantize_boundary": "Nothing to fix: this is where data enters the quantized region.",
+    "io_boundary": "Nothing to fix unless the I/O cast shows in the profile: the recipe keeps the model's I/O types.",
+    "split_epilogue": "This is how TensorRT-RTX runs INT8 convolutions. Keep one quantize per epilogue: the `tensorrt` Q/DQ "
+                      "placement (no Q/DQ on convolution outputs) avoids the extra quantize-dequantize round trip the "
+                      "`ort` placement adds; TensorRT 8-10 on a data-centre GPU fuse the epilogue into the convolution.",
     "unknown": "Re-export with --profilingVerbosity=detailed and a --verbose build log for more evidence.",
 }
 
@@ -75,7 +80,7 @@ def _fallback_findings(engine: Engine, gpu: GpuSpec | None) -> list[Finding]:
         gains = dict(zip(engine.layers["name"], saving.clip(lower=0).fillna(0)))
     out = []
     for row in summarize_fallbacks(fallbacks).itertuples():
-        if row.reason == "quantize_boundary":
+        if row.reason in STRUCTURAL_REASONS:
             continue
         subset = fallbacks[fallbacks["reason"] == row.reason]
         ms = float(subset["avg_ms"].sum()) if subset["avg_ms"].notna().any() else None

@@ -27,9 +27,19 @@ decided it:
    ("uses INT8 opportunistically", developer guide 8.x).
 9. ``unknown``: none of the above had evidence.
 
-A Q/DQ reformat that *produces* the requested precision (a QuantizeLinear TensorRT
-could not fuse) reads float by definition; it gets ``quantize_boundary``, so
-every non-requested layer carries a reason, but it is not a fallback.
+Three reasons name structure rather than a fallback, so every non-requested layer
+carries one:
+
+* ``quantize_boundary``: a Q/DQ reformat or a quantize kernel (TensorRT-RTX
+  ``__myl_MulMinMaxRounCast``) that *produces* the requested precision reads float
+  by definition.
+* ``split_epilogue``: TensorRT-RTX runs an INT8 convolution with FP32 output and
+  applies bias, activation, the residual Add and re-quantization in a separate
+  kgen kernel (TensorRT 8-10 fuse these into the convolution). Both the
+  convolution and its epilogue kernel carry this reason; the kernel's ops are
+  spelled out from its name (:mod:`engine_core.analysis.kernels`).
+* ``io_boundary``: a kernel that converts the network's own float input or output
+  (recipes keep the model's I/O types, so an FP16 engine starts with a cast).
 
 Pure pandas; no TensorRT, no Streamlit.
 """
@@ -40,6 +50,7 @@ import re
 
 import pandas as pd
 
+from engine_core.analysis.kernels import describe_kernel
 from engine_core.analysis.requested import is_explicitly_quantized, requested_precision
 from engine_core.engine import Engine
 from engine_core.layer_table import REFORMAT_TARGET
@@ -56,7 +67,11 @@ REASONS: dict[str, str] = {
     "tactic_choice": "The builder timed a wider-precision kernel as faster",
     "unknown": "No evidence for a cause",
     "quantize_boundary": "Quantize node: converts float input into the quantized region (not a fallback)",
+    "split_epilogue": "INT8 convolution writes FP32; bias, activation, residual and re-quantization run in a separate kernel",
+    "io_boundary": "Converts the network's float input or output (the model's I/O types are kept)",
 }
+#: Reasons that describe the engine's structure, not a layer that missed the requested precision.
+STRUCTURAL_REASONS = ("quantize_boundary", "io_boundary")
 
 # Layer types with no INT8 kernel in TensorRT <= 10 (operator support matrix,
 # https://docs.nvidia.com/deeplearning/tensorrt/latest/getting-started/support-matrix.html).
@@ -87,11 +102,13 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
     ignored = {e.subject for e in engine.events if e.kind == "precision_ignored"}
     no_range = {e.subject for e in engine.events if e.kind in ("missing_dynamic_range", "default_quantization")}
     events = {e.subject: e for e in engine.events}
+    producers = _producers(layers)
+    graph = _Graph(consumers, producers, {n: t for n, t in zip(layers["name"], layers["layer_type"])})
     decided: dict[str, tuple[str, str, str | None]] = {}
     for layer in flagged.itertuples(index=False):
         if not (layer.is_reformat and layer.origin != "QDQ"):
-            decided[layer.name] = (*_reason(layer, requested, explicit, consumers, ignored, no_range, events), None)
-    producers = _producers(layers)
+            decided[layer.name] = _structural_reason(layer, graph) or (
+                *_reason(layer, requested, explicit, consumers, ignored, no_range, events), None)
     rows = []
     for layer in flagged.itertuples(index=False):
         if layer.name not in decided:  # a reformat exists because of the layer on its wide side
@@ -101,6 +118,50 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
         rows.append((layer.order, layer.name, layer.layer_type, layer.compute_precision, layer.output_precision,
                      requested, reason, REASONS[reason], evidence, inherited, layer.avg_ms, layer.weights_bytes))
     return pd.DataFrame(rows, columns=list(FALLBACK_COLUMNS))
+
+
+_WEIGHTED_MYELIN = ("correlation", "gemm")
+
+
+class _Graph:
+    """Who writes and who reads each tensor, and each layer's type: enough to see epilogues and I/O."""
+
+    def __init__(self, consumers, producers, types) -> None:
+        self.consumers, self.producers, self.types = consumers, producers, types
+
+    def producer_of(self, layer) -> str | None:
+        return self.producers.get(layer.inputs[0].get("Name")) if layer.inputs else None
+
+    def touches_network_io(self, layer) -> bool:
+        """An input no layer writes (a network input) or an output no layer reads (a network output)."""
+        ins = [t.get("Name") for t in layer.inputs or ()]
+        outs = [t.get("Name") for t in layer.outputs or ()]
+        return any(i not in self.producers for i in ins) or any(o not in self.consumers for o in outs)
+
+
+def _structural_reason(layer, graph: _Graph) -> tuple[str, str, str | None] | None:
+    """split_epilogue / quantize_boundary / io_boundary for generated kernels (see module doc)."""
+    words = describe_kernel(layer.name)
+    if layer.layer_type in _WEIGHTED_MYELIN and layer.wide_output:
+        readers = graph.consumers.get(layer.outputs[0].get("Name") if layer.outputs else None, [])
+        kernels = [n for n, _ in readers if graph.types.get(n) == "kgen"]
+        if kernels:
+            return ("split_epilogue", f"{layer.compute_precision} math writes {layer.output_precision}; the epilogue "
+                    f"runs in {kernels[0][:70]!r} ({describe_kernel(kernels[0]) or 'generated kernel'})", None)
+    wider_out = PRECISION_RANK.get(layer.output_precision, -1) > PRECISION_RANK.get(layer.compute_precision, 99)
+    if wider_out and graph.touches_network_io(layer) and not layer.wide_output:
+        return ("io_boundary", f"{layer.compute_precision} math writes the network's {layer.output_precision} output"
+                + (f" ({words})" if words else ""), None)
+    if words is None or layer.weights_count:
+        return None
+    producer = graph.producer_of(layer)
+    if producer and graph.types.get(producer) in _WEIGHTED_MYELIN:
+        return ("split_epilogue", f"epilogue of {producer[:70]!r}: {words}", producer)
+    if layer.is_quantize:
+        return "quantize_boundary", f"quantize kernel ({words}): {layer.input_precision}->{layer.output_precision}", None
+    if graph.touches_network_io(layer):
+        return "io_boundary", f"converts network I/O {layer.input_precision}->{layer.output_precision} ({words})", None
+    return None
 
 
 def _producers(layers: pd.DataFrame) -> dict[str, str]:
@@ -125,7 +186,11 @@ def summarize_fallbacks(fallbacks: pd.DataFrame) -> pd.DataFrame:
     if fallbacks.empty:
         return pd.DataFrame(columns=["reason", "reason_text", "layers", "time_ms", "weights_bytes"])
     grouped = fallbacks.groupby(["reason", "reason_text"], sort=False).agg(
-        layers=("name", "size"), time_ms=("avg_ms", "sum"), weights_bytes=("weights_bytes", "sum")).reset_index()
+        layers=("name", "size"), time_ms=("avg_ms", "sum"), timed=("avg_ms", "count"),
+        weights_bytes=("weights_bytes", "sum")).reset_index()
+    # No measured layer in a group: its time is unknown, not zero (a CPU-built engine has no profile).
+    grouped["time_ms"] = grouped["time_ms"].where(grouped["timed"] > 0)
+    grouped = grouped.drop(columns="timed")
     return grouped.sort_values(["time_ms", "layers"], ascending=False, ignore_index=True)
 
 

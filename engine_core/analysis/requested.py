@@ -13,7 +13,7 @@ _QDQ_NAME = re.compile(r"quantizelinear|dequantizelinear|quantlinearnode|dequant
 
 
 def requested_precision(engine: Engine) -> tuple[str | None, str]:
-    """``(precision, source)``; source is ``"build flags"`` or ``"inferred from layers"``.
+    """``(precision, source)``; source is ``"build flags"``, ``"recipe"`` or ``"inferred from layers"``.
 
     trtexec's ``Precision: FP32+FP16+INT8`` (TensorRT <= 10) names what was
     enabled. Without it (an engine loaded with --loadEngine, a bare layer JSON),
@@ -22,6 +22,9 @@ def requested_precision(engine: Engine) -> tuple[str | None, str]:
     flagged = lowest_requested_precision(engine.build_precision)
     if flagged:
         return flagged, "build flags"
+    if engine.recipe and engine.recipe != "qat":
+        # A strongly typed LayerLens build: the recipe's precision ("int8-ort-uncalibrated" -> INT8).
+        return engine.recipe.split("-")[0].upper(), "recipe"
     present = [p for p in engine.layers["compute_precision"].unique() if p in PRECISION_RANK and p != "TF32"]
     if not present:
         return None, "unknown"

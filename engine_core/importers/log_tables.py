@@ -27,24 +27,27 @@ from engine_core.importers.profile import PROFILE_COLUMNS
 # ---- --dumpLayerInfo one-line records -------------------------------------------------
 
 _ONELINE_KEY = re.compile(r", (?=[A-Z][A-Za-z0-9/]*:(?: |$))")
-_ONELINE_TENSOR = re.compile(
-    r"\{ Name: (?P<name>.*?), (?:Location: (?P<loc>\w+), )?Dimensions: \[(?P<dims>[^\]]*)\], "
-    r"Format/Datatype: (?P<fmt>.*?) \}")
+_TENSOR_LISTS = ("Inputs", "Outputs", "Constants")
 
 
-def record_from_oneline(line: str) -> dict:
-    """Parse one ``--dumpLayerInfo`` line into an inspector-style record."""
+def _split_top_level(text: str) -> list[str]:
+    """Split ``Key: value, Key: value`` at commas that are outside brackets and braces."""
     parts, start, depth, pos = [], 0, 0, 0
-    for match in _ONELINE_KEY.finditer(line):
-        segment = line[pos:match.start()]
+    for match in _ONELINE_KEY.finditer(text):
+        segment = text[pos:match.start()]
         depth += segment.count("[") + segment.count("{") - segment.count("]") - segment.count("}")
         pos = match.start()
         if depth <= 0:
-            parts.append(line[start:match.start()])
+            parts.append(text[start:match.start()])
             start = match.end()
-    parts.append(line[start:])
+    parts.append(text[start:])
+    return parts
+
+
+def record_from_oneline(line: str) -> dict:
+    """Parse one ``--dumpLayerInfo`` line (or a ``Layers:`` line of a builder log) into an inspector-style record."""
     record: dict = {}
-    for part in parts:
+    for part in _split_top_level(line):
         key, sep, value = part.partition(":")
         if not sep:
             continue
@@ -53,9 +56,8 @@ def record_from_oneline(line: str) -> dict:
 
 
 def _oneline_value(key: str, value: str):
-    if key in ("Inputs", "Outputs"):
-        return [{"Name": m["name"], "Location": m["loc"] or "Device", "Dimensions": _ints(m["dims"]),
-                 "Format/Datatype": m["fmt"]} for m in _ONELINE_TENSOR.finditer(value)]
+    if key in _TENSOR_LISTS:
+        return _oneline_tensors(value)
     if key in ("Name", "Metadata", "TacticName", "LayerType", "ParameterType"):
         return value
     if value[:1] in "[{" or re.fullmatch(r"-?\d+", value):
@@ -64,6 +66,31 @@ def _oneline_value(key: str, value: str):
         except json.JSONDecodeError:
             return value
     return value
+
+
+def _oneline_tensors(value: str) -> list[dict]:
+    """``[ { Name: x, Dimensions: [..], Format/Datatype: .. }, ...]`` in either shape TensorRT prints.
+
+    trtexec (TensorRT 8.6-10) prints ``Name, Location, Dimensions, Format/Datatype``;
+    TensorRT-RTX builder logs print ``Name, Dimensions, Strides, StrideOrder, Datatype,
+    Format`` (the split keys the trt-perf-analysis skill also accepts).
+    """
+    tensors = []
+    for body in re.findall(r"\{ (.*?) \}(?=\s*(?:,\s*\{|\]|$))", value):
+        tensor: dict = {}
+        for part in _split_top_level(body):
+            key, sep, raw = part.partition(": ")
+            if not sep:
+                continue
+            key = key.strip()
+            if key in ("Dimensions", "Strides", "StrideOrder"):
+                tensor[key] = _ints(raw.strip().strip("[]"))
+            else:
+                tensor[key] = raw.strip()
+        if "Name" in tensor:
+            tensor.setdefault("Location", "Device")
+            tensors.append(tensor)
+    return tensors
 
 
 def _ints(text: str) -> list[int]:

@@ -31,6 +31,8 @@ _PY_LEVEL = re.compile(r"^(VERBOSE|INFO|WARNING|ERROR|INTERNAL_ERROR): ")
 _LEVEL_WORDS = {"VERBOSE": "V", "INFO": "I", "WARNING": "W", "ERROR": "E", "INTERNAL_ERROR": "F"}
 _SECTION = re.compile(r"^=== (.+?) ===\s*$")
 BANNER = re.compile(r"&&&& (RUNNING|PASSED|FAILED) TensorRT\.trtexec \[TensorRT v(\d+)\][^#\n]*#[ \t]*(.*)$", re.MULTILINE)
+_LAYERLENS_FACT = re.compile(r"^\[LayerLens\] ([^:]+): (.*)$")
+_PLAN_FACT = re.compile(r"^(\d+) bytes, sha256 ([0-9a-f]{64})$")
 _STAT = re.compile(r"(min|max|mean|median|percentile\((\d+)%\))\s*=\s*(-?[\d.eE+-]+)\s*ms")
 
 _SIZE_PATTERNS = {
@@ -83,6 +85,8 @@ class TrtexecLog:
     status: str = "ok"
     events: list[LogEvent] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: ``[LayerLens] key: value`` lines a LayerLens build wrote (builder, recipe, target, plan, ...).
+    layerlens: dict[str, str] = field(default_factory=dict)
 
     def export_paths(self) -> dict[str, str]:
         """``--exportLayerInfo/--exportProfile/--exportTimes`` file names from the command line."""
@@ -252,6 +256,11 @@ class _LogReader:
         self.profile_rows = []
 
     def _fact_line(self, line_no: int, level: str, stripped: str) -> None:
+        fact = _LAYERLENS_FACT.match(stripped)
+        if fact:
+            self.recognised = True
+            self.log.layerlens[fact[1]] = fact[2]
+            return
         m = re.match(r"TensorRT version: (\d+(?:\.\d+)+)", stripped)
         if m:
             self.recognised = True
@@ -327,11 +336,19 @@ def _finish_sizes(log: TrtexecLog, sizes: dict[str, list[float]]) -> None:
 
 def _finish_status(log: TrtexecLog, reader: _LogReader) -> None:
     states = reader.banner_states
+    plan = _PLAN_FACT.match(log.layerlens.get("plan", ""))
+    if plan:
+        # A LayerLens build log: the plan's byte count is the real engine size.
+        log.sizes["engine_size_bytes"] = int(plan[1])
+        if "build seconds" in log.layerlens:
+            log.sizes["build_time_s"] = float(log.layerlens["build seconds"])
     if "FAILED" in states:
         log.status = "failed"
         tail = reader.error_lines[-1] if reader.error_lines else "trtexec reported FAILED"
         log.warnings.append(f"trtexec failed: {tail}")
     elif "PASSED" in states:
+        log.status = "ok"
+    elif plan:
         log.status = "ok"
     elif "RUNNING" in states:
         log.status = "failed" if reader.error_lines else "incomplete"

@@ -1,0 +1,70 @@
+"""Latency estimates for engines nobody could time: the roofline, summed, and labelled as an estimate.
+
+A TensorRT-RTX engine built on the CPU cannot be deserialized without an RTX
+GPU, so it has no profile. Its per-layer FLOPs and bytes are still real (they
+come from the builder's layer list), so the roofline bound on a GPU the user
+picks is an honest *estimate* of where time would go. Every value this module
+returns says so in its name or label; nothing here is ever merged into the
+measured columns (``avg_ms``).
+
+Default GPU: the newest catalog GPU the engine targets (``SM86`` -> RTX 3090),
+else the RTX 4090 (TensorRT-RTX's default targets end at consumer Blackwell,
+which is not in the catalog).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from engine_core.analysis.gpus import GpuSpec, gpu_by_name, gpu_for_engine
+from engine_core.analysis.roofline import roofline_table
+from engine_core.engine import Engine
+
+#: The catalog GPU standing in for each TensorRT-RTX target.
+TARGET_GPUS = {"SM75": "TITAN RTX", "SM80": "A100 40GB", "SM86": "RTX 3090", "SM89": "RTX 4090"}
+DEFAULT_ESTIMATE_GPU = "RTX 4090"
+ESTIMATE_LABEL = "roofline estimate"
+
+
+@dataclass
+class LatencyEstimate:
+    gpu: str
+    total_ms: float
+    per_layer: pd.DataFrame        # order, name, estimated_ms, bound (the roofline, renamed so it cannot pass as measured)
+    label: str = ESTIMATE_LABEL
+
+    def to_json(self) -> dict:
+        return {"gpu": self.gpu, "total_ms": round(self.total_ms, 6), "basis": self.label, "estimate": True}
+
+
+def estimate_gpu(engine: Engine, override: str | None = None) -> GpuSpec | None:
+    """The GPU an estimate is for: ``override``, else the engine's own GPU, else its newest target's stand-in."""
+    if override:
+        return gpu_by_name(override)
+    own = gpu_for_engine(engine.device, engine.metadata.device_information)
+    if own is not None:
+        return own
+    targets = (engine.target or "").upper().split("+")
+    for target in reversed(sorted(t for t in targets if t in TARGET_GPUS)):
+        return gpu_by_name(TARGET_GPUS[target])
+    return gpu_by_name(DEFAULT_ESTIMATE_GPU)
+
+
+def estimate_latency(engine: Engine, gpu: GpuSpec | None = None) -> LatencyEstimate | None:
+    """Roofline latency of every layer on ``gpu`` (estimate); None for an engine without layers."""
+    if engine.layers.empty:
+        return None
+    gpu = gpu or estimate_gpu(engine)
+    roof = roofline_table(engine.layers, gpu)
+    per_layer = pd.DataFrame({"order": roof["order"], "name": roof["name"], "layer_type": roof["layer_type"],
+                              "compute_precision": roof["compute_precision"], "estimated_ms": roof["roofline_ms"],
+                              "bound": roof["bound"]})
+    return LatencyEstimate(gpu.name, float(per_layer["estimated_ms"].sum()), per_layer)
+
+
+def with_estimates(layers: pd.DataFrame, estimate: LatencyEstimate) -> pd.DataFrame:
+    """The layer table plus an ``estimated_ms_<gpu>`` column, for CSV and tables of unmeasured engines."""
+    column = f"estimated_ms_{estimate.gpu.replace(' ', '_')}"
+    return layers.assign(**{column: estimate.per_layer["estimated_ms"].to_numpy()})

@@ -1,0 +1,56 @@
+"""What a generated (kgen / Myelin) kernel does, read from its name.
+
+TensorRT-RTX and TensorRT 10's Myelin name generated kernels after the ops they
+fuse, abbreviated and concatenated: ``__myl_MulAddReluMulMinMaxRounCast_myl0_5``
+is scale, bias Add, ReLU, then *quantize* (``Mul`` by 1/scale, ``Min``/``Max``
+clamp, ``Roun``d, ``Cast`` to Int8). Turning that back into words is how
+LayerLens explains the quantize kernels and split epilogues of an INT8 engine
+without a profiler. Pure string work; no pandas, no TensorRT.
+"""
+
+from __future__ import annotations
+
+import re
+
+_KGEN = re.compile(r"^__myl_([A-Za-z]+?)(?:_0x[0-9a-f]+)?(?:_myl\d+_\d+)?$")
+_OP = re.compile(r"[A-Z][a-z0-9]*")
+_QUANTIZE = "MulMinMaxRounCast"
+_WORDS = (("MulMinMaxRounCast", "quantize"), ("CastMul", "dequantize"), ("Relu", "ReLU"), ("Add", "add"),
+          ("Mul", "scale"), ("Conc", "concat"), ("Tran", "transpose"), ("Mean", "mean"), ("Move", "copy"),
+          ("Resh", "reshape"), ("Sum", "sum"), ("Fc", "fully connected"), ("Cast", "cast"), ("Max", "max"),
+          ("Min", "min"), ("Div", "divide"), ("Sub", "subtract"), ("Exp", "exp"), ("Erf", "erf"), ("Tanh", "tanh"),
+          ("Sigm", "sigmoid"), ("Soft", "softmax"), ("Norm", "normalize"), ("Etc", "…"))
+
+
+def kgen_ops(name: str | None) -> str | None:
+    """The fused-op string of a generated kernel name (``MulAddRelu...``), or None for other names."""
+    m = _KGEN.match(name or "")
+    return m.group(1) if m else None
+
+
+def quantize_count(name: str | None) -> int:
+    """How many quantize steps (scale, clamp, round, cast) a generated kernel performs."""
+    ops = kgen_ops(name)
+    return ops.count(_QUANTIZE) if ops else 0
+
+
+def describe_kernel(name: str | None) -> str | None:
+    """Plain words for a generated kernel: ``"dequantize, add, ReLU, quantize"``; None if not one."""
+    ops = kgen_ops(name)
+    if not ops:
+        return None
+    words: list[str] = []
+    rest = ops
+    while rest:
+        for token, word in _WORDS:
+            if rest.startswith(token):
+                words.append(word)
+                rest = rest[len(token):]
+                break
+        else:
+            op = _OP.match(rest)
+            step = op.group(0) if op else rest[0]
+            words.append(step.lower())
+            rest = rest[len(step):]
+    # "scale, add" right after a float convolution is its dequantize-and-bias; keep the words literal.
+    return ", ".join(words)

@@ -1,0 +1,86 @@
+"""One engine build through a Python builder API: a recipe plus a backend, checked before anything runs.
+
+Backends (:data:`BUILDERS`): ``rtx`` is TensorRT-RTX ahead of time on the CPU (no
+GPU needed; https://docs.nvidia.com/deeplearning/tensorrt-rtx/latest/inference-library/cpu-engines.html);
+``tensorrt`` is the TensorRT Python API on a GPU machine. Both are strongly typed
+here, so the precision is the recipe's. ``trtexec`` builds stay in
+:mod:`engine_core.build.request`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from engine_core.errors import LayerLensError
+from engine_core.recipes.spec import RecipeSpec
+
+BUILDERS = ("rtx", "tensorrt")
+#: TensorRT-RTX 1.7's ComputeCapability enum (no SM90: Hopper is not an RTX target).
+RTX_TARGETS = ("sm75", "sm80", "sm86", "sm89", "sm120", "sm121")
+#: First compute capability with tensor-core support for a precision (TensorRT-RTX support matrix).
+_MIN_TARGET = {"fp8": "sm89", "bf16": "sm80"}
+
+
+def _cc(target: str) -> int:
+    return int(target[2:])
+
+
+@dataclass
+class EngineBuildRequest:
+    """What the build worker needs; JSON-serializable so it crosses the process boundary."""
+
+    model: str
+    stem: str
+    precision: str = "fp32"
+    placement: str = "ort"
+    calibrator: str = "minmax"
+    calibration_dir: str | None = None
+    builder: str = "rtx"
+    targets: tuple[str, ...] = ()
+    keep_plan: bool = False
+    model_label: str | None = None          # e.g. "resnet18 (zoo, pytorch naming)"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def spec(self) -> RecipeSpec:
+        return RecipeSpec(self.precision, self.placement, self.calibrator)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "EngineBuildRequest":
+        data = json.loads(text)
+        data["targets"] = tuple(data.get("targets") or ())
+        return cls(**data)
+
+    def target_label(self) -> str:
+        if self.builder != "rtx":
+            return "this GPU"
+        return "+".join(t.upper() for t in self.targets) if self.targets else "TensorRT-RTX default targets"
+
+
+def check_engine_request(request: EngineBuildRequest) -> None:
+    """Raise a one-line LayerLensError for a build that cannot work as asked.
+
+    Raises:
+        LayerLensError: unknown builder or target, or a precision the targets cannot run (FP8 before SM89).
+    """
+    from engine_core.recipes.apply import check_spec
+
+    check_spec(request.spec)
+    if request.builder not in BUILDERS:
+        raise LayerLensError(f"Unknown builder '{request.builder}'.", f"Choose one of: {', '.join(BUILDERS)}, or trtexec.")
+    if request.builder == "rtx":
+        unknown = [t for t in request.targets if t.lower() not in RTX_TARGETS]
+        if unknown:
+            raise LayerLensError(f"TensorRT-RTX cannot target {', '.join(unknown)}.",
+                                 f"Choose from {', '.join(RTX_TARGETS)} (Hopper/SM90 is not an RTX target).")
+        need = _MIN_TARGET.get(request.precision)
+        if need:
+            low = [t for t in request.targets if _cc(t.lower()) < _cc(need)]
+            if not request.targets or low:
+                which = ", ".join(t.upper() for t in low) if low else "the default target set (from SM75)"
+                raise LayerLensError(f"{request.precision.upper()} needs {need.upper()} or newer, but the build targets {which}.",
+                                     f"Pass --target {need} (or a newer one: {', '.join(t for t in RTX_TARGETS if _cc(t) >= _cc(need))}).")

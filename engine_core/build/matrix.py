@@ -1,0 +1,117 @@
+"""A build matrix: one model, several precision recipes, one run per variant.
+
+Every variant is checked before the first build starts (FP8 on SM86 fails in a
+second, not after three builds), then built out of process one after another.
+A finished variant becomes a run in the store (or a folder under ``out``); a
+failed one is reported and the others go on. Nothing half-built reaches the
+store: the worker writes into a staging folder that is imported only whole.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from engine_core.build.engine_request import EngineBuildRequest, check_engine_request
+from engine_core.build.runner import run_engine_build
+from engine_core.errors import LayerLensError
+from engine_core.recipes.spec import QUANTIZED, RecipeSpec
+
+ProgressFn = Callable[[str, str, str], None]   # (variant stem, stage, detail)
+
+
+@dataclass
+class Variant:
+    precision: str
+    placement: str = "ort"
+
+
+@dataclass
+class VariantResult:
+    variant: Variant
+    stem: str
+    run_id: str | None = None          # when stored
+    folder: Path | None = None         # when written under --out
+    engine: object | None = None       # engine_core.engine.Engine
+    error: str | None = None
+
+
+@dataclass
+class MatrixResult:
+    results: list[VariantResult] = field(default_factory=list)
+
+    @property
+    def engines(self) -> list:
+        return [r.engine for r in self.results if r.engine is not None]
+
+    @property
+    def failures(self) -> list[VariantResult]:
+        return [r for r in self.results if r.error]
+
+
+def matrix_variants(precisions: list[str], placements: list[str]) -> list[Variant]:
+    """Every precision, and for int8/fp8 every placement (``--placement`` is ignored for float recipes)."""
+    out: list[Variant] = []
+    for precision in precisions:
+        for placement in (placements if precision in QUANTIZED else ["ort"]):
+            out.append(Variant(precision, placement))
+    return out
+
+
+def variant_stem(model_stem: str, variant: Variant, calibrator: str, calibrated: bool) -> str:
+    """``resnet18-fp16``, ``resnet18-int8-ort-uncalibrated``: the run's name says what it is."""
+    return f"{model_stem}-{RecipeSpec(variant.precision, variant.placement, calibrator).recipe_id(calibrated)}"
+
+
+def build_matrix(model: str | Path, variants: list[Variant], *, builder: str = "rtx", targets: tuple[str, ...] = (),
+                 calibration_dir: str | None = None, calibrator: str = "minmax", keep_plan: bool = False,
+                 store=None, out_dir: Path | None = None, model_label: str | None = None,
+                 on_progress: ProgressFn = lambda stem, stage, detail: None) -> MatrixResult:
+    """Build every variant of ``model``; each becomes a run in ``store`` or a folder under ``out_dir``.
+
+    Raises:
+        LayerLensError: a variant cannot be built as asked (checked for all before any build starts).
+    """
+    from engine_core.discover import load_engines
+
+    model = Path(model)
+    requests = []
+    for variant in variants:
+        stem = variant_stem(model.stem, variant, calibrator, bool(calibration_dir))
+        request = EngineBuildRequest(str(model), stem, variant.precision, variant.placement, calibrator,
+                                     calibration_dir, builder, targets, keep_plan, model_label)
+        check_engine_request(request)
+        requests.append((variant, request))
+    result = MatrixResult()
+    for variant, request in requests:
+        item = VariantResult(variant, request.stem)
+        result.results.append(item)
+        try:
+            built = run_engine_build(request, lambda stage, detail, s=request.stem: on_progress(s, stage, detail))
+        except LayerLensError as exc:
+            item.error = str(exc)
+            on_progress(request.stem, "failed", str(exc))
+            continue
+        try:
+            on_progress(request.stem, "import", "reading the build log")
+            engines, _ = load_engines([f for f in built.files if f.suffix != ".plan"])
+            item.engine = engines[0]
+            if out_dir is not None:
+                item.folder = Path(out_dir) / request.stem
+                if item.folder.exists():
+                    shutil.rmtree(item.folder)
+                item.folder.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(built.files[0].parent), item.folder)
+                item.engine.files = [str(item.folder / Path(f).name) for f in item.engine.files]
+            if store is not None:
+                manifest, _ = store.add(item.engine, source="build",
+                                        labels={"builder": item.engine.builder, "recipe": item.engine.recipe})
+                item.run_id = manifest.run_id
+        except LayerLensError as exc:
+            item.error = str(exc)
+            on_progress(request.stem, "failed", str(exc))
+        finally:
+            shutil.rmtree(built.folder, ignore_errors=True)
+    return result

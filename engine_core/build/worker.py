@@ -1,0 +1,98 @@
+"""The build worker: one engine build in its own process (``python -m engine_core.build.worker REQUEST.json OUT_DIR``).
+
+Builders load native libraries that can abort the process (a CUDA driver fault,
+an out-of-memory kill), so the CLI and the dashboard never build in their own
+process. The worker speaks one line-oriented protocol on stdout, read by
+:mod:`engine_core.build.runner`::
+
+    LAYERLENS-PROGRESS {"stage": "recipe", "detail": "..."}
+    LAYERLENS-RESULT   {"files": [...], "recipe": {...}}
+    LAYERLENS-ERROR    {"what": "...", "fix": "...", "log_tail": "...", "kind": "BuildError"}
+
+Exit status 0 on success, 1 on a LayerLens error, anything else on a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+from engine_core.build.engine_request import EngineBuildRequest, check_engine_request
+from engine_core.build.nvinfer import BuildLog
+from engine_core.errors import BuildError, LayerLensError
+
+PROGRESS, RESULT, ERROR = "LAYERLENS-PROGRESS", "LAYERLENS-RESULT", "LAYERLENS-ERROR"
+
+
+def _say(tag: str, payload: dict) -> None:
+    print(f"{tag} {json.dumps(payload)}", flush=True)
+
+
+def progress(stage: str, detail: str = "") -> None:
+    _say(PROGRESS, {"stage": stage, "detail": detail})
+
+
+@contextlib.contextmanager
+def _quiet_libraries():
+    """onnxruntime and onnxconverter-common print advice and warnings to stdout/stderr; keep the protocol clean."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.setLevel(level)
+
+
+def run_request(request: EngineBuildRequest, out_dir: Path) -> dict:
+    """Recipe, then build; returns the result payload. Raises LayerLensError subclasses."""
+    from engine_core.recipes.apply import apply_recipe
+
+    check_engine_request(request)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    progress("recipe", f"{request.spec.recipe_id(bool(request.calibration_dir))} from {Path(request.model).name}")
+    with _quiet_libraries():
+        recipe = apply_recipe(request.model, request.spec, request.calibration_dir)
+    log = BuildLog(out_dir / f"{request.stem}.build.log")
+    try:
+        log.fact("model", f"{request.model_label or Path(request.model).name} (sha256 {recipe.source_sha256})")
+        log.fact("recipe", recipe.recipe)
+        if recipe.calibration:
+            log.fact("calibration", recipe.calibration)
+        if recipe.kept_float:
+            log.fact("kept in FP32 by the recipe", ", ".join(recipe.kept_float))
+        for note in recipe.notes:
+            log.fact("note", note)
+        if request.builder == "rtx":
+            from engine_core.build.rtx import build_rtx as build
+        else:
+            from engine_core.build.tensorrt_api import build_tensorrt as build
+        files = build(request, Path(recipe.path), out_dir, log, lambda stage: progress(stage))
+    finally:
+        log.close()
+    return {"files": [str(f) for f in files], "recipe": recipe.to_json()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2:
+        print("usage: python -m engine_core.build.worker REQUEST.json OUT_DIR", file=sys.stderr)
+        return 2
+    try:
+        request = EngineBuildRequest.from_json(Path(argv[0]).read_text())
+        _say(RESULT, run_request(request, Path(argv[1])))
+        return 0
+    except LayerLensError as exc:
+        _say(ERROR, {"what": exc.what, "fix": exc.fix, "log_tail": getattr(exc, "log_tail", ""), "kind": type(exc).__name__})
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,307 @@
+"""Real network architectures as ONNX, generated without torch: the models LayerLens builds on any machine.
+
+ResNet-18/50, MobileNetV2, a transformer encoder (attention, LayerNorm, GELU)
+and the tiny CNN, each with deterministic seeded weights and node names the way
+``torch.onnx.export`` writes them, so engines built from them read like a
+user's own. Batch norm is folded into the convolutions, as PyTorch's eval-mode
+export does.
+
+Two naming styles exist because PyTorch changed them, and an engine comparison
+must survive both (``/layer1/layer1.0/conv1/Conv`` since PyTorch 1.13, numbered
+``Conv_3`` before). Weights are He-normal; the last convolution of each residual
+block is scaled down (as zero-init-residual training leaves it) so activations
+stay within FP16 range through 50 layers of random weights.
+
+Large models are generated on first use into a cache folder, never committed
+(:func:`sample_model_path`). Must not import TensorRT or Streamlit.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+NAMINGS = ("pytorch", "legacy")
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    name: str
+    description: str
+    input_shape: tuple[int, ...]
+
+
+ZOO: dict[str, ZooModel] = {
+    "tiny_cnn": ZooModel("tiny_cnn", "2 convolutions, pooling and a classifier (MNIST-sized)", (1, 1, 28, 28)),
+    "resnet18": ZooModel("resnet18", "ResNet-18 (torchvision layout, 11.7M parameters)", (1, 3, 224, 224)),
+    "resnet50": ZooModel("resnet50", "ResNet-50 (torchvision layout, 25.6M parameters)", (1, 3, 224, 224)),
+    "mobilenetv2": ZooModel("mobilenetv2", "MobileNetV2 (depthwise separable, ReLU6, 3.5M parameters)", (1, 3, 224, 224)),
+    "transformer": ZooModel("transformer", "Transformer encoder: 4 layers, d=256, 4 heads, seq 128 (attention, LayerNorm, GELU)",
+                            (1, 128, 256)),
+}
+
+
+def _param_prefix(scope: str) -> str:
+    """Module path of a node scope, as PyTorch names parameters.
+
+    Export scopes repeat the parent path in each segment (``/layer1/layer1.0/conv1``
+    is module ``layer1.0.conv1``), so a segment that extends the previous one replaces it.
+    """
+    parts: list[str] = []
+    for segment in scope.strip("/").split("/"):
+        if parts and segment.startswith(parts[-1] + "."):
+            parts[-1] = segment
+        elif segment:
+            parts.append(segment)
+    return ".".join(parts)
+
+
+class _Graph:
+    """A tiny ONNX graph writer that names nodes the way a PyTorch export does."""
+
+    def __init__(self, name: str, naming: str, seed: int) -> None:
+        if naming not in NAMINGS:
+            raise ValueError(f"naming must be one of {NAMINGS}")
+        self.name, self.naming = name, naming
+        self.rng = np.random.default_rng(seed)
+        self.nodes: list = []
+        self.inits: list = []
+        self.counter = 0
+
+    def _node_name(self, scope: str, op: str) -> str:
+        # PyTorch >= 1.13: "/<module path>/<Op>"; earlier: "<Op>_<running index>".
+        self.counter += 1
+        if self.naming == "legacy":
+            return f"{op}_{self.counter}"
+        return f"{scope}/{op}" if scope else f"/{op}"
+
+    def _init_name(self, param: str) -> str:
+        return param if self.naming == "pytorch" else f"onnx::{param.split('.')[-1].capitalize()}_{self.counter}"
+
+    def param(self, name: str, array: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        key = self._init_name(name)
+        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(array), key))
+        return key
+
+    def const(self, scope: str, value, dtype=np.float32) -> str:
+        self.counter += 1
+        return self.param(f"{_param_prefix(scope)}.const{self.counter}", np.asarray(value, dtype=dtype))
+
+    def op(self, op: str, inputs: list[str], scope: str, suffix: str = "", **attrs) -> str:
+        from onnx import helper
+
+        name = self._node_name(scope, op + suffix)
+        out = f"{name}_output_0" if self.naming == "pytorch" else str(self.counter)
+        self.nodes.append(helper.make_node(op, inputs, [out], name=name, **attrs))
+        return out
+
+    # -- layers ----------------------------------------------------------------------
+    def conv(self, x: str, cin: int, cout: int, k: int, scope: str, stride: int = 1, groups: int = 1,
+             gain: float = 1.0) -> str:
+        fan_in = cin // groups * k * k
+        w = self.rng.normal(0.0, gain * np.sqrt(2.0 / fan_in), (cout, cin // groups, k, k)).astype(np.float32)
+        b = self.rng.normal(0.0, 0.01, cout).astype(np.float32)
+        prefix = _param_prefix(scope)
+        wn, bn = self.param(f"{prefix}.weight", w), self.param(f"{prefix}.bias", b)
+        return self.op("Conv", [x, wn, bn], scope, kernel_shape=[k, k], strides=[stride, stride],
+                       pads=[k // 2] * 4, group=groups)
+
+    def linear(self, x: str, fin: int, fout: int, scope: str, gemm: bool = True) -> str:
+        w = self.rng.normal(0.0, np.sqrt(1.0 / fin), (fout, fin)).astype(np.float32)
+        b = self.rng.normal(0.0, 0.01, fout).astype(np.float32)
+        prefix = _param_prefix(scope)
+        if gemm:
+            return self.op("Gemm", [x, self.param(f"{prefix}.weight", w), self.param(f"{prefix}.bias", b)], scope, transB=1)
+        y = self.op("MatMul", [x, self.param(f"{prefix}.weight", w.T.copy())], scope)
+        return self.op("Add", [y, self.param(f"{prefix}.bias", b)], scope)
+
+    def model(self, inputs, outputs):
+        import onnx
+        from onnx import helper
+
+        graph = helper.make_graph(self.nodes, self.name, inputs, outputs, self.inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                                  producer_name="pytorch" if self.naming == "pytorch" else "pytorch-legacy",
+                                  producer_version="layerlens-zoo")
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        return model
+
+
+def _image_io(shape, classes: int = 1000):
+    from onnx import TensorProto, helper
+
+    return ([helper.make_tensor_value_info("input", TensorProto.FLOAT, list(shape))],
+            [helper.make_tensor_value_info("output", TensorProto.FLOAT, [shape[0], classes])])
+
+
+def _rename_output(g: _Graph, tensor: str, new: str) -> None:
+    for node in g.nodes:
+        node.output[:] = [new if o == tensor else o for o in node.output]
+
+
+def _resnet(g: _Graph, blocks: list[int], bottleneck: bool, shape) -> object:
+    x = g.conv("input", 3, 64, 7, "/conv1", stride=2)
+    x = g.op("Relu", [x], "/relu")
+    x = g.op("MaxPool", [x], "/maxpool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    cin, expansion = 64, 4 if bottleneck else 1
+    for stage, (count, width) in enumerate(zip(blocks, (64, 128, 256, 512)), start=1):
+        for i in range(count):
+            scope = f"/layer{stage}/layer{stage}.{i}"
+            stride = 2 if (i == 0 and stage > 1) else 1
+            cout = width * expansion
+            if bottleneck:
+                y = g.op("Relu", [g.conv(x, cin, width, 1, f"{scope}/conv1")], f"{scope}/relu")
+                y = g.op("Relu", [g.conv(y, width, width, 3, f"{scope}/conv2", stride=stride)], f"{scope}/relu", "_1")
+                y = g.conv(y, width, cout, 1, f"{scope}/conv3", gain=0.2)
+            else:
+                y = g.op("Relu", [g.conv(x, cin, width, 3, f"{scope}/conv1", stride=stride)], f"{scope}/relu")
+                y = g.conv(y, width, cout, 3, f"{scope}/conv2", gain=0.2)
+            shortcut = x
+            if stride != 1 or cin != cout:
+                shortcut = g.conv(x, cin, cout, 1, f"{scope}/downsample/downsample.0", stride=stride)
+            x = g.op("Relu", [g.op("Add", [y, shortcut], scope)], f"{scope}/relu", "_2" if bottleneck else "_1")
+            cin = cout
+    x = g.op("GlobalAveragePool", [x], "/avgpool")
+    x = g.op("Flatten", [x], "", axis=1)
+    _rename_output(g, g.linear(x, cin, 1000, "/fc"), "output")
+    return g.model(*_image_io(shape))
+
+
+def _mobilenetv2(g: _Graph, shape) -> object:
+    def conv_bn_relu6(x, cin, cout, k, scope, stride=1, groups=1):
+        y = g.conv(x, cin, cout, k, f"{scope}/{scope.rsplit('/', 1)[-1]}.0", stride=stride, groups=groups)
+        return g.op("Clip", [y, g.const(scope, 0.0), g.const(scope, 6.0)], f"{scope}/{scope.rsplit('/', 1)[-1]}.2")
+
+    x = conv_bn_relu6("input", 3, 32, 3, "/features/features.0", stride=2)
+    cin = 32
+    settings = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+    index = 1
+    for t, c, n, s in settings:
+        for i in range(n):
+            scope = f"/features/features.{index}/conv"
+            stride = s if i == 0 else 1
+            hidden = cin * t
+            y = x
+            part = 0
+            if t != 1:
+                y = conv_bn_relu6(y, cin, hidden, 1, f"{scope}/conv.{part}")
+                part += 1
+            y = conv_bn_relu6(y, hidden, hidden, 3, f"{scope}/conv.{part}", stride=stride, groups=hidden)
+            y = g.conv(y, hidden, c, 1, f"{scope}/conv.{part + 1}", gain=0.2)
+            if stride == 1 and cin == c:
+                y = g.op("Add", [x, y], f"/features/features.{index}")
+            x, cin = y, c
+            index += 1
+    x = conv_bn_relu6(x, cin, 1280, 1, f"/features/features.{index}")
+    x = g.op("GlobalAveragePool", [x], "/GlobalAveragePool")
+    x = g.op("Flatten", [x], "", axis=1)
+    _rename_output(g, g.linear(x, 1280, 1000, "/classifier/classifier.1"), "output")
+    return g.model(*_image_io(shape))
+
+
+def _transformer(g: _Graph, shape, layers: int = 4, heads: int = 4) -> object:
+    from onnx import TensorProto, helper
+
+    _, seq, d = shape
+    head = d // heads
+
+    def layer_norm(x, scope):
+        scale = g.param(f"{_param_prefix(scope)}.weight", np.ones(d, np.float32))
+        bias = g.param(f"{_param_prefix(scope)}.bias", np.zeros(d, np.float32))
+        return g.op("LayerNormalization", [x, scale, bias], scope, axis=-1, epsilon=1e-5)
+
+    def gelu(x, scope):  # exact GELU as PyTorch exports it at opset 17: x * 0.5 * (1 + erf(x / sqrt(2)))
+        y = g.op("Erf", [g.op("Div", [x, g.const(scope, np.sqrt(2.0))], scope)], scope)
+        y = g.op("Add", [y, g.const(scope, 1.0)], scope)
+        return g.op("Mul", [g.op("Mul", [x, y], scope), g.const(scope, 0.5)], scope, "_1")
+
+    def split_heads(x, scope):
+        x = g.op("Reshape", [x, g.const(scope, [1, seq, heads, head], np.int64)], scope)
+        return g.op("Transpose", [x], scope, perm=[0, 2, 1, 3])
+
+    x = "input"
+    for i in range(layers):
+        scope = f"/encoder/layer.{i}"
+        att = f"{scope}/attention/self"
+        q = split_heads(g.linear(x, d, d, f"{att}/query", gemm=False), f"{att}/query")
+        k = split_heads(g.linear(x, d, d, f"{att}/key", gemm=False), f"{att}/key")
+        v = split_heads(g.linear(x, d, d, f"{att}/value", gemm=False), f"{att}/value")
+        kt = g.op("Transpose", [k], att, "_1", perm=[0, 1, 3, 2])
+        scores = g.op("Div", [g.op("MatMul", [q, kt], att), g.const(att, np.sqrt(head))], att)
+        probs = g.op("Softmax", [scores], att, axis=-1)
+        ctx = g.op("Transpose", [g.op("MatMul", [probs, v], att, "_1")], att, "_2", perm=[0, 2, 1, 3])
+        ctx = g.op("Reshape", [ctx, g.const(att, [1, seq, d], np.int64)], att, "_1")
+        out = g.linear(ctx, d, d, f"{scope}/attention/output/dense", gemm=False)
+        x = layer_norm(g.op("Add", [out, x], f"{scope}/attention/output", "_1"), f"{scope}/attention/output/LayerNorm")
+        h = gelu(g.linear(x, d, 4 * d, f"{scope}/intermediate/dense", gemm=False), f"{scope}/intermediate/intermediate_act_fn")
+        out = g.linear(h, 4 * d, d, f"{scope}/output/dense", gemm=False)
+        x = layer_norm(g.op("Add", [out, x], f"{scope}/output", "_1"), f"{scope}/output/LayerNorm")
+    _rename_output(g, x, "output")
+    io = ([helper.make_tensor_value_info("input", TensorProto.FLOAT, list(shape))],
+          [helper.make_tensor_value_info("output", TensorProto.FLOAT, list(shape))])
+    return g.model(*io)
+
+
+def _tiny_cnn(g: _Graph, shape) -> object:
+    x = g.op("Relu", [g.conv("input", 1, 8, 3, "/conv1")], "/relu1")
+    x = g.op("MaxPool", [x], "/pool1", kernel_shape=[2, 2], strides=[2, 2])
+    x = g.op("Relu", [g.conv(x, 8, 16, 3, "/conv2")], "/relu2")
+    x = g.op("GlobalAveragePool", [x], "/gap")
+    x = g.op("Flatten", [x], "/flatten", axis=1)
+    _rename_output(g, g.linear(x, 16, 10, "/fc"), "output")
+    return g.model(*_image_io(shape, classes=10))
+
+
+def make_model(name: str, naming: str = "pytorch", batch: int = 1, seed: int = 0):
+    """Build one zoo model as an ``onnx.ModelProto``.
+
+    Args:
+        name: a key of :data:`ZOO`.
+        naming: ``"pytorch"`` (``/layer1/layer1.0/conv1/Conv``) or ``"legacy"`` (``Conv_3``).
+        batch: batch size of the static input shape.
+        seed: weights seed; the same seed gives byte-identical models.
+
+    Raises:
+        KeyError: unknown model name.
+    """
+    spec = ZOO[name]
+    shape = (batch, *spec.input_shape[1:])
+    g = _Graph(name, naming, seed)
+    if name == "tiny_cnn":
+        return _tiny_cnn(g, shape)
+    if name in ("resnet18", "resnet50"):
+        return _resnet(g, [2, 2, 2, 2] if name == "resnet18" else [3, 4, 6, 3], name == "resnet50", shape)
+    if name == "mobilenetv2":
+        return _mobilenetv2(g, shape)
+    return _transformer(g, shape)
+
+
+def models_cache_dir() -> Path:
+    """``$LAYERLENS_MODELS`` or ``~/.layerlens/models``: where generated models live."""
+    return Path(os.environ.get("LAYERLENS_MODELS") or Path.home() / ".layerlens" / "models")
+
+
+def sample_model_path(name: str, naming: str = "pytorch", folder: Path | None = None) -> Path:
+    """The zoo model's ONNX file, generated on first use (atomically) and reused after.
+
+    Raises:
+        KeyError: unknown model name.
+    """
+    import onnx
+
+    if name not in ZOO:
+        raise KeyError(name)
+    folder = Path(folder) if folder else models_cache_dir()
+    path = folder / (f"{name}.onnx" if naming == "pytorch" else f"{name}-{naming}.onnx")
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        onnx.save(make_model(name, naming), str(tmp))
+        os.replace(tmp, path)
+    return path
