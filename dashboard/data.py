@@ -17,7 +17,7 @@ import streamlit as st
 
 from engine_core.analysis import compare as compare_mod
 from engine_core.analysis import diagnose as diagnose_mod
-from engine_core.analysis import fallback, latency, lint, roofline, size
+from engine_core.analysis import estimate, fallback, latency, lint, roofline, size
 from engine_core.analysis.gpus import CATALOG, GpuSpec, gpu_by_name, gpu_for_engine
 from engine_core.engine import Engine
 from engine_core.store import RunManifest, RunStore
@@ -68,6 +68,19 @@ def _engine(root: str, run_id: str) -> Engine:
 def load_engine(run_id: str) -> Engine:
     """The stored run as an Engine (raises LayerLensError for unreadable runs)."""
     return _engine(str(store_root()), run_id)
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _timed_engine(root: str, run_id: str, gpu_name: str) -> Engine:
+    return estimate.engine_with_estimated_times(_engine(root, run_id), estimate.estimate_gpu(_engine(root, run_id), gpu_name or None))
+
+
+def load_timed_engine(run_id: str, gpu_name: str = "") -> Engine:
+    """The engine for time views: as measured, or (never timed) a copy with labelled roofline estimates.
+
+    ``gpu_name`` picks the estimate's GPU (default: the engine's own or its target's stand-in).
+    """
+    return _timed_engine(str(store_root()), run_id, gpu_name)
 
 
 def engine_gpu(engine: Engine, override: str | None = None) -> GpuSpec | None:
@@ -134,7 +147,8 @@ def load_roofline(run_id: str, gpu_name: str = "") -> pd.DataFrame | None:
 
 @st.cache_resource(max_entries=16, show_spinner="Aligning engines by ONNX origin…")
 def _comparison(root: str, run_ids: tuple[str, ...]) -> compare_mod.Comparison:
-    return compare_mod.compare_engines([_engine(root, r) for r in run_ids])
+    # Unmeasured engines (TensorRT-RTX CPU builds) are compared on their labelled roofline estimates.
+    return compare_mod.compare_engines([_timed_engine(root, r, "") for r in run_ids])
 
 
 def load_comparison(run_ids: list[str]) -> compare_mod.Comparison:

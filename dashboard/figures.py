@@ -250,3 +250,25 @@ def make_speedup_waterfall_figure(groups: pd.DataFrame, a_name: str, b_name: str
                                  hovertemplate="%{x}: %{y:+.4f} ms<extra></extra>"))
     fig.update_layout(yaxis_title="ms (matched groups, per-layer profile)", height=460, xaxis=dict(tickangle=-35))
     return _titled(fig, f"Speedup attribution: {a_name} -> {b_name}", provenance)
+
+
+_COMPONENT_COLORS = {"bias and other constants": "#bdbdbd", "weights inside Myelin layers": "#9e9ac8",
+                     "kernels, tactic data, metadata": "#fdae6b"}
+
+
+def make_engine_bytes_figure(rows: pd.DataFrame, provenance: str = "") -> go.Figure:
+    """One stacked bar per engine: weights by precision, other constants, and the rest of the plan (MiB)."""
+    fig = go.Figure()
+    order = {c: (PRECISION_ORDER.index(c.removeprefix("weights ")) if c.removeprefix("weights ") in PRECISION_ORDER
+                 else len(PRECISION_ORDER) + list(_COMPONENT_COLORS).index(c) if c in _COMPONENT_COLORS else 99)
+             for c in rows["component"].unique()}
+    for component in sorted(order, key=order.get):
+        part = rows[rows["component"] == component]
+        precision = component.removeprefix("weights ")
+        color = PRECISION_COLORS.get(precision) or _COMPONENT_COLORS.get(component, "#d9d9d9")
+        fig.add_trace(go.Bar(y=part["engine"], x=part["bytes"] / 2**20, name=component, orientation="h", marker_color=color,
+                             hovertemplate="%{y}: " + component + " %{x:.2f} MiB<extra></extra>"))
+    engines = list(dict.fromkeys(rows["engine"]))
+    fig.update_layout(barmode="stack", xaxis_title="MiB", height=140 + 45 * len(engines),
+                      yaxis=dict(categoryorder="array", categoryarray=engines[::-1]))  # baseline on top
+    return _titled(fig, "Engine bytes by component", provenance)

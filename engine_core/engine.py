@@ -67,6 +67,13 @@ class Engine:
     warnings: list[str] = field(default_factory=list)
     #: What a LayerLens build recorded about itself ("builder", "recipe", "target", "calibration", ...).
     build_facts: dict[str, str] = field(default_factory=dict)
+    #: Where ``layers.avg_ms`` comes from: "measured" (a profiler), or "roofline estimate on <GPU>" for a
+    #: copy made by :func:`engine_core.analysis.estimate.engine_with_estimated_times`.
+    time_basis: str = "measured"
+
+    @property
+    def is_estimate(self) -> bool:
+        return self.time_basis != "measured"
 
     @property
     def builder(self) -> str | None:
@@ -103,7 +110,7 @@ class Engine:
     @property
     def measured(self) -> bool:
         """True when some time was measured on a GPU (per-layer profile or end-to-end times)."""
-        return self.gpu_compute is not None or self.per_layer_sum_ms is not None
+        return not self.is_estimate and (self.gpu_compute is not None or self.per_layer_sum_ms is not None)
 
     @property
     def precision_label(self) -> str | None:

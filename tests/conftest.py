@@ -31,3 +31,54 @@ def load_one(*paths):
     engines, _ = load_engines([str(p) for p in paths])
     assert len(engines) == 1, [e.name for e in engines]
     return engines[0]
+
+
+#: Every recipe of the sample models the real-builds tests build (FP8 needs an SM89+ target).
+RTX_MODELS = ("tiny_cnn", "resnet18")
+RTX_RECIPES = ("fp32", "fp16", "bf16", "int8-ort-uncalibrated", "int8-tensorrt-uncalibrated",
+               "fp8-tensorrt-uncalibrated")
+
+
+@pytest.fixture(scope="session")
+def rtx_env(tmp_path_factory):
+    """Models, recipe cache and store in temporary folders, for this process and the build workers."""
+    import os
+
+    root = tmp_path_factory.mktemp("rtx")
+    env = {"LAYERLENS_MODELS": str(root / "models"), "LAYERLENS_RECIPES": str(root / "recipes")}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield root
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def rtx_builds(rtx_env):
+    """Real TensorRT-RTX builds of every sample model in every recipe: ``{(model, recipe): Engine}``."""
+    from engine_core.build.matrix import Variant, build_matrix
+    from engine_core.models.zoo import sample_model_path
+    from engine_core.store import RunStore
+
+    store = RunStore(rtx_env / "runs")
+    engines = {}
+    for model in RTX_MODELS:
+        path = sample_model_path(model)
+        plain = [Variant("fp32"), Variant("fp16"), Variant("bf16"), Variant("int8", "ort"), Variant("int8", "tensorrt")]
+        for variants, targets in ((plain, ()), ([Variant("fp8", "tensorrt")], ("sm89",))):
+            result = build_matrix(path, variants, targets=targets, store=store)
+            assert not result.failures, [f.error for f in result.failures]
+            for item in result.results:
+                engines[(model, item.engine.recipe)] = item.engine
+    assert set(engines) == {(m, r) for m in RTX_MODELS for r in RTX_RECIPES}
+    return engines
+
+
+@pytest.fixture(scope="session")
+def rtx_store(rtx_builds, rtx_env):
+    from engine_core.store import RunStore
+
+    return RunStore(rtx_env / "runs")

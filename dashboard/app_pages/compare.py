@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import data, state
 from dashboard.components.common import plot, record
+from dashboard.components.compare_panels import comparison_provenance, render_bytes_and_precision
 from dashboard.figures import PRECISION_COLORS, make_speedup_waterfall_figure
 from engine_core.analysis.lint import lint_pair
 
@@ -18,23 +19,33 @@ if len(run_ids) < 2:
             "Layers are aligned by the ONNX nodes they came from, so fused layers and QAT renames still line up.",
             icon=":material/compare_arrows:")
     st.stop()
-engines = [data.load_engine(r) for r in run_ids]
+engines = [data.load_timed_engine(r) for r in run_ids]
 cmp = data.load_comparison(run_ids)
 a, b = engines[0], engines[1]
-prov = " vs ".join(f"{e.name} ({e.build_precision or '?'}, {e.device or 'GPU ?'}, TRT {e.tensorrt_version or '?'})" for e in engines)
+prov = comparison_provenance(engines)
 st.caption(":material/badge: " + prov)
+estimated = [e.name for e in engines if e.is_estimate]
+if estimated:
+    st.warning(f"**Not measured:** {', '.join(estimated)} {'was' if len(estimated) == 1 else 'were'} never timed (TensorRT-RTX "
+               "engines need an RTX GPU to run), so their times below are **roofline estimates**: the bound from "
+               "each layer's FLOPs and bytes. Sizes, layers and precisions are the builder's own.", icon=":material/calculate:")
 for f in lint_pair(a, b):
     st.error(f"{f.message}  \n*Fix:* {f.fix}", icon=":material/balance:")
 
 cols = st.columns(len(engines) + 1)
-for col, summary in zip(cols, cmp.summaries):
+for col, summary, engine in zip(cols, cmp.summaries, engines):
     value = summary["gpu_compute_median"] or summary["per_layer_sum"]
-    col.metric(summary["name"], f"{value:.4f} ms" if value else "—",
-               help="GPU compute median" if summary["gpu_compute_median"] else "per-layer sum (no end-to-end time)")
+    label = f"~{value:.4f} ms" if engine.is_estimate and value else f"{value:.4f} ms" if value else "—"
+    col.metric(summary["name"] + (" (est.)" if engine.is_estimate else ""), label, help=engine.time_basis if engine.is_estimate else
+               "GPU compute median" if summary["gpu_compute_median"] else "per-layer sum (no end-to-end time)")
 if cmp.speedup:
     basis = "GPU compute median" if cmp.speedup_basis == "gpu_compute_median" else "per-layer sum"
-    cols[-1].metric(f"Speedup {b.name} vs {a.name}", f"{cmp.speedup:.2f}x", help=f"A / B, {basis}; > 1 means B is faster")
+    basis += " of roofline estimates" if estimated else ""
+    cols[-1].metric(f"Speedup {b.name} vs {a.name}" + (" (estimate)" if estimated else ""), f"{cmp.speedup:.2f}x",
+                    help=f"A / B, {basis}; > 1 means B is faster")
 record("Engines", text=prov + (f"; speedup {cmp.speedup:.2f}x" if cmp.speedup else ""))
+
+render_bytes_and_precision(run_ids[0], run_ids[1], a, b, prov)
 
 groups = cmp.groups
 if groups.empty:

@@ -5,20 +5,32 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components.common import current_engine, plot, provenance_text, record, render_provenance
+from dashboard.components.common import (current_engine, plot, provenance_text, record, render_estimate_notice,
+                                         render_provenance)
 from dashboard.figures import (MAX_BARS, make_bucket_waterfall_figure, make_reconcile_figure, make_roofline_figure,
                                make_stream_lanes_figure, make_time_by_figure, make_top_layers_figure, make_waterfall_figure)
-from engine_core.analysis.latency import aggregate_waterfall, reconcile, reformat_boundaries, time_by, top_layers
+from engine_core.analysis.latency import (aggregate_waterfall, reconcile, reformat_boundaries, time_by, top_layers,
+                                          waterfall)
 from engine_core.analysis.roofline import best_case_ms
 
 st.title("Latency")
-engine = current_engine()
-if engine is not None:
-    render_provenance(engine)
-    prov = provenance_text(engine)
+def _gpu_picker(engine) -> str:
+    return st.selectbox("GPU for the roofline", [""] + data.gpu_names(), key=state.GPU,
+                        format_func=lambda n: n or f"this engine's GPU ({engine.device or 'default for its build target'})",
+                        help="Peaks from NVIDIA datasheets (dense). Another GPU shows best-case times there: estimates.")
+
+
+stored = current_engine()
+if stored is not None:
     run_id = st.session_state[state.RUN]
+    if not stored.measured:
+        _gpu_picker(stored)  # it decides every number on the page of an unmeasured engine
+    engine = data.load_timed_engine(run_id, st.session_state.get(state.GPU) or "")
+    render_provenance(engine)
+    render_estimate_notice(engine)
+    prov = provenance_text(engine)
     layers = engine.layers
-    wf = data.load_waterfall(run_id)
+    wf = waterfall(layers) if engine.is_estimate else data.load_waterfall(run_id)
     if wf.empty:
         st.info("No per-layer times in these artifacts. Add the profile: `trtexec --loadEngine=<engine> "
                 "--exportProfile=model.profile.json --separateProfileRun`, or paste a --dumpProfile table on the Import page.")
@@ -55,6 +67,8 @@ if engine is not None:
         st.dataframe(boundaries.drop(columns="names"), hide_index=True, width="stretch")
         record("Reformats by boundary", table=boundaries.drop(columns="names"))
 
+    if engine.is_estimate:
+        st.stop()  # nothing measured to reconcile or to hold against the roofline
     st.subheader("Reconciliation with end-to-end time")
     rec = reconcile(engine)
     st.write(rec.explanation)
@@ -65,10 +79,7 @@ if engine is not None:
         plot(make_stream_lanes_figure(layers, prov), "Stream lanes")
 
     st.subheader("Roofline (estimate)")
-    names = [""] + data.gpu_names()
-    gpu_name = st.selectbox("GPU for the roofline", names, key=state.GPU,
-                            format_func=lambda n: n or f"this engine's GPU ({engine.device or 'unknown'})",
-                            help="Peaks from NVIDIA datasheets (dense). Another GPU shows best-case times there: estimates.")
+    gpu_name = _gpu_picker(stored)
     gpu = data.engine_gpu(engine, gpu_name or None)
     roof = data.load_roofline(run_id, gpu_name)
     if gpu is None or roof is None:

@@ -21,12 +21,23 @@ trtexec --onnx=model.onnx --saveEngine=model.engine --fp16 --int8 \\
 
 
 def provenance_text(engine: Engine) -> str:
-    """Engine, GPU, TensorRT, build precision and input shapes: stamped on every chart."""
-    parts = [engine.name, engine.device or "GPU unknown", f"TensorRT {engine.tensorrt_version or 'unknown'}",
-             engine.build_precision or "precision flags unknown"]
+    """Engine, GPU (or build target), builder, precision, shapes and the basis of its times: stamped on every chart."""
+    where = engine.device or (f"built for {engine.target}, not run on a GPU" if engine.target else "GPU unknown")
+    parts = [engine.name, where, engine.builder or "TensorRT unknown", engine.precision_label or "precision flags unknown"]
     if engine.input_shapes:
         parts.append(engine.input_shapes)
+    if engine.is_estimate:
+        parts.append(f"times: {engine.time_basis.upper()}")
     return " · ".join(parts)
+
+
+def render_estimate_notice(engine: Engine) -> None:
+    """Say plainly that the times on this page are not measurements."""
+    if engine.is_estimate:
+        st.warning(f"**Not measured.** {engine.builder or 'This build'} produced a real engine, but nothing timed it "
+                   f"(a TensorRT-RTX engine needs an RTX GPU to run). Every time on this page is a "
+                   f"**{engine.time_basis}**: a best-case bound from each layer's FLOPs and bytes, for comparing "
+                   "layers and builds, not a latency to quote.", icon=":material/calculate:")
 
 
 def render_provenance(engine: Engine) -> None:

@@ -10,7 +10,9 @@ from engine_core.store import RunManifest
 
 def run_label(run: RunManifest) -> str:
     estimate = " (estimate)" if run.is_estimate else ""
-    return f"{run.name} · {run.build_precision or '?'} · {(run.device or 'GPU ?').replace('NVIDIA ', '')}{estimate}"
+    precision = run.build_precision or run.labels.get("recipe") or "?"
+    where = (run.device or ("CPU build" if run.labels.get("builder") else "GPU ?")).replace("NVIDIA ", "")
+    return f"{run.name} · {precision} · {where}{estimate}"
 
 
 def render_sidebar(runs: list[RunManifest]) -> None:

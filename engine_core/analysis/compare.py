@@ -142,12 +142,13 @@ def _engine_time(engine: Engine, basis: str) -> float | None:
 def _dominant_per_group(frame: pd.DataFrame, column: str) -> pd.Series:
     """Per group, ``column`` on the layer doing the real work.
 
-    Ranking: layers that are not data movement first, then most time (layers
-    without a time last), then most weight bytes, then execution order.
+    Ranking: layers that are not data movement first, then layers with weights
+    (a convolution, not the epilogue kernel TensorRT-RTX splits off it), then most
+    time (layers without a time last), then most weight bytes, then execution order.
     """
-    ranked = frame.assign(_idle=frame["is_data_movement"]).sort_values(
-        ["_gid", "_idle", "avg_ms", "weights_bytes", "order"], ascending=[True, True, False, False, True],
-        na_position="last", kind="stable")
+    ranked = frame.assign(_idle=frame["is_data_movement"], _unweighted=frame["weights_bytes"] == 0).sort_values(
+        ["_gid", "_idle", "_unweighted", "avg_ms", "weights_bytes", "order"],
+        ascending=[True, True, True, False, False, True], na_position="last", kind="stable")
     return ranked.groupby("_gid")[column].first()
 
 

@@ -7,13 +7,19 @@ picks is an honest *estimate* of where time would go. Every value this module
 returns says so in its name or label; nothing here is ever merged into the
 measured columns (``avg_ms``).
 
-Default GPU: the newest catalog GPU the engine targets (``SM86`` -> RTX 3090),
-else the RTX 4090 (TensorRT-RTX's default targets end at consumer Blackwell,
-which is not in the catalog).
+For views that read ``avg_ms`` (waterfalls, comparisons), :func:`engine_with_estimated_times`
+makes a *copy* of an unmeasured engine whose ``avg_ms`` is the estimate and whose
+``time_basis`` says so; the stored engine is never changed, and every caption and
+chart of such a copy carries its basis.
+
+Default GPU: the newest catalog GPU the engine targets (``SM86`` -> RTX 3090;
+TensorRT-RTX's default set SM86+SM89+SM120 -> RTX 4090, as consumer Blackwell is
+not in the catalog), else the RTX 4090.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pandas as pd
@@ -46,8 +52,8 @@ def estimate_gpu(engine: Engine, override: str | None = None) -> GpuSpec | None:
     own = gpu_for_engine(engine.device, engine.metadata.device_information)
     if own is not None:
         return own
-    targets = (engine.target or "").upper().split("+")
-    for target in reversed(sorted(t for t in targets if t in TARGET_GPUS)):
+    targets = (engine.target or "").upper().split(" ")[0].split("+")
+    for target in sorted((t for t in targets if t in TARGET_GPUS), key=lambda t: int(t[2:]), reverse=True):
         return gpu_by_name(TARGET_GPUS[target])
     return gpu_by_name(DEFAULT_ESTIMATE_GPU)
 
@@ -68,3 +74,18 @@ def with_estimates(layers: pd.DataFrame, estimate: LatencyEstimate) -> pd.DataFr
     """The layer table plus an ``estimated_ms_<gpu>`` column, for CSV and tables of unmeasured engines."""
     column = f"estimated_ms_{estimate.gpu.replace(' ', '_')}"
     return layers.assign(**{column: estimate.per_layer["estimated_ms"].to_numpy()})
+
+
+def engine_with_estimated_times(engine: Engine, gpu: GpuSpec | None = None) -> Engine:
+    """A copy of an unmeasured engine whose ``avg_ms`` holds the roofline estimate (``time_basis`` says so).
+
+    A measured engine is returned unchanged: an estimate never replaces a measurement.
+    """
+    if engine.measured or engine.layers.empty:
+        return engine
+    estimate = estimate_latency(engine, gpu)
+    layers = engine.layers.copy()
+    layers["avg_ms"] = estimate.per_layer["estimated_ms"].to_numpy()
+    total = layers["avg_ms"].sum()
+    layers["latency_share_pct"] = 100.0 * layers["avg_ms"] / total if total else float("nan")
+    return dataclasses.replace(engine, layers=layers, time_basis=f"{ESTIMATE_LABEL} on {estimate.gpu}")

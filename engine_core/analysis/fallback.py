@@ -105,15 +105,27 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
     producers = _producers(layers)
     graph = _Graph(consumers, producers, {n: t for n, t in zip(layers["name"], layers["layer_type"])})
     decided: dict[str, tuple[str, str, str | None]] = {}
-    for layer in flagged.itertuples(index=False):
-        if not (layer.is_reformat and layer.origin != "QDQ"):
-            decided[layer.name] = _structural_reason(layer, graph) or (
-                *_reason(layer, requested, explicit, consumers, ignored, no_range, events), None)
+
+    def own_reason(layer):
+        return (*_reason(layer, requested, explicit, consumers, ignored, no_range, events, graph), None)
+
+    # First the layers that do the work; then the glue around them (reformats, generated kernels),
+    # which exists because of a neighbour and inherits its reason where it has one.
+    glue = [(layer.is_reformat and layer.origin != "QDQ") or _is_generated(layer) or _only_output_wider(layer, requested)
+            for layer in flagged.itertuples(index=False)]
+    for layer, is_glue in zip(flagged.itertuples(index=False), glue):
+        if not is_glue:
+            decided[layer.name] = _structural_reason(layer, graph) or own_reason(layer)
     rows = []
     for layer in flagged.itertuples(index=False):
-        if layer.name not in decided:  # a reformat exists because of the layer on its wide side
-            decided[layer.name] = _reformat_reason(layer, decided, producers) or (
-                *_reason(layer, requested, explicit, consumers, ignored, no_range, events), None)
+        if layer.name not in decided:
+            if layer.is_reformat and not _is_generated(layer):  # a reformat exists because of the layer on its wide side
+                found = _reformat_reason(layer, decided, producers)
+            else:
+                found = _structural_reason(layer, graph)
+                if found is None or found[0] == "io_boundary":
+                    found = _feeder_reason(layer, decided, graph) or _reformat_reason(layer, decided, producers) or found
+            decided[layer.name] = found or own_reason(layer)
         reason, evidence, inherited = decided[layer.name]
         rows.append((layer.order, layer.name, layer.layer_type, layer.compute_precision, layer.output_precision,
                      requested, reason, REASONS[reason], evidence, inherited, layer.avg_ms, layer.weights_bytes))
@@ -139,15 +151,46 @@ class _Graph:
         return any(i not in self.producers for i in ins) or any(o not in self.consumers for o in outs)
 
 
+def _article(precision: str) -> str:
+    """``an FP32``, ``an INT8``, ``a BF16``, ``a TF32``: said the way engineers read them aloud."""
+    return "an" if precision[:1] in "AEFHILMNORSX" else "a"
+
+
+def _only_output_wider(layer, requested: str) -> bool:
+    """Math at the requested precision, output wider: it writes for a wider neighbour."""
+    rank = PRECISION_RANK.get(layer.compute_precision)
+    return rank is not None and rank <= PRECISION_RANK[requested] and not layer.wide_output
+
+
+def _is_generated(layer) -> bool:
+    """A generated (kgen/Myelin) kernel without weights of its own."""
+    return not layer.weights_count and describe_kernel(layer.name) is not None
+
+
+_INHERITABLE = ("no_low_precision_kernel", "no_qdq", "tactic_choice", "precision_ignored", "missing_dynamic_range")
+
+
+def _feeder_reason(layer, decided, graph: _Graph) -> tuple[str, str, str] | None:
+    """A kernel whose only job is to feed a float layer (a Q/DQ round trip, weights dequantized at run time)."""
+    words = describe_kernel(layer.name) or "generated kernel"
+    for tensor in layer.outputs or ():
+        for reader, _ in graph.consumers.get(tensor.get("Name"), []):
+            if reader in decided and decided[reader][0] in _INHERITABLE:
+                reason = decided[reader][0]
+                return reason, f"feeds {reader[:70]!r}, which is {reason} ({words})", reader
+    return None
+
+
 def _structural_reason(layer, graph: _Graph) -> tuple[str, str, str | None] | None:
     """split_epilogue / quantize_boundary / io_boundary for generated kernels (see module doc)."""
-    words = describe_kernel(layer.name)
+    quantized_out = layer.output_precision in ("INT8", "FP8", "INT4", "FP4")
+    words = describe_kernel(layer.name, quantized_out)
     if layer.layer_type in _WEIGHTED_MYELIN and layer.wide_output:
         readers = graph.consumers.get(layer.outputs[0].get("Name") if layer.outputs else None, [])
         kernels = [n for n, _ in readers if graph.types.get(n) == "kgen"]
         if kernels:
             return ("split_epilogue", f"{layer.compute_precision} math writes {layer.output_precision}; the epilogue "
-                    f"runs in {kernels[0][:70]!r} ({describe_kernel(kernels[0]) or 'generated kernel'})", None)
+                    f"runs in {kernels[0][:70]!r} ({describe_kernel(kernels[0], True) or 'generated kernel'})", None)
     wider_out = PRECISION_RANK.get(layer.output_precision, -1) > PRECISION_RANK.get(layer.compute_precision, 99)
     if wider_out and graph.touches_network_io(layer) and not layer.wide_output:
         return ("io_boundary", f"{layer.compute_precision} math writes the network's {layer.output_precision} output"
@@ -216,7 +259,15 @@ def _tensor_names(layer) -> list[str]:
     return [t.get("Name") for t in (layer.inputs or ())] + [t.get("Name") for t in (layer.outputs or ())]
 
 
-def _reason(layer, requested, explicit, consumers, ignored, no_range, events) -> tuple[str, str]:
+def _dequantizing_feeders(layer, graph: _Graph | None) -> list[str]:
+    """Generated kernels that dequantize this layer's inputs (a Q/DQ round trip, weights dequantized at run time)."""
+    if graph is None:
+        return []
+    feeders = [graph.producers.get(t.get("Name")) for t in layer.inputs or ()]
+    return [f for f in feeders if f and "dequantize" in (describe_kernel(f) or "")]
+
+
+def _reason(layer, requested, explicit, consumers, ignored, no_range, events, graph=None) -> tuple[str, str]:
     if layer.origin == "QDQ" and PRECISION_RANK.get(layer.output_precision, 99) <= PRECISION_RANK[requested]:
         return "quantize_boundary", f"Q/DQ reformat {layer.input_precision}->{layer.output_precision}"
     if layer.compute_precision in DATA_PRECISIONS:
@@ -239,11 +290,23 @@ def _reason(layer, requested, explicit, consumers, ignored, no_range, events) ->
         return "int8_wide_output", f"output {layer.output_precision} feeds {who}; tactic {layer.tactic_name}"
     if layer.is_myelin:
         return "myelin_fusion", f"{layer.layer_type} layer {layer.name[:80]}"
+    dequantized = [n for n in layer.onnx_nodes if "DequantizeLinear" in n] or _dequantizing_feeders(layer, graph)
+    weighted = layer.parameter_type in ("Convolution", "MatrixMultiply", "Deconvolution", "FullyConnected")
+    if dequantized and weighted and requested in ("INT8", "FP8", "INT4", "FP4"):
+        dims = (layer.inputs[0].get("Dimensions") or []) if layer.inputs else []
+        channels = f"; its input has {dims[1]} channels" if len(dims) >= 2 and layer.parameter_type == "Convolution" else ""
+        return ("no_low_precision_kernel", f"the model quantizes it ({dequantized[0]}), but the builder chose "
+                f"{_article(layer.compute_precision)} {layer.compute_precision} kernel{channels}: no {requested} implementation for this shape")
     if explicit and requested in ("INT8", "FP8", "INT4", "FP4"):
         first_input = layer.inputs[0].get("Name") if layer.inputs else "?"
         return "no_qdq", f"input {first_input!r} is {layer.input_precision}: no QuantizeLinear feeds this op"
     if requested in ("INT8", "FP8") and (layer.layer_type in _NO_INT8_TYPES or layer.parameter_type in _NO_INT8_TYPES):
         return "no_low_precision_kernel", f"{layer.parameter_type or layer.layer_type} has no {requested} kernel"
+    if layer.tactic_name == "__myelin_CASK_STUB":
+        # TensorRT-RTX names every library kernel this way: the choice is real, its cause is not logged.
+        return "tactic_choice", (f"TensorRT-RTX chose {_article(layer.compute_precision)} {layer.compute_precision} kernel "
+                                 "(__myelin_CASK_STUB; the log "
+                                 "does not say why)")
     if layer.compute_precision_source == "tactic" or layer.tactic_name or layer.tactic_value:
         tactic = layer.tactic_name or layer.tactic_value
         return "tactic_choice", f"chosen tactic {tactic} runs {layer.compute_precision}"

@@ -15,9 +15,11 @@ import re
 _KGEN = re.compile(r"^__myl_([A-Za-z]+?)(?:_0x[0-9a-f]+)?(?:_myl\d+_\d+)?$")
 _OP = re.compile(r"[A-Z][a-z0-9]*")
 _QUANTIZE = "MulMinMaxRounCast"
-_WORDS = (("MulMinMaxRounCast", "quantize"), ("CastMul", "dequantize"), ("Relu", "ReLU"), ("Add", "add"),
+# INT8 quantize is scale, clamp, round, cast; FP8 needs no clamp or round (``MulCast``), which is
+# only read as a quantize when the kernel's output really is quantized (see describe_kernel).
+_WORDS = (("MulMinMaxRounCast", "quantize"), ("MulCastCastMul", "quantize, dequantize"), ("CastMul", "dequantize"), ("Relu", "ReLU"), ("Add", "add"),
           ("Mul", "scale"), ("Conc", "concat"), ("Tran", "transpose"), ("Mean", "mean"), ("Move", "copy"),
-          ("Resh", "reshape"), ("Sum", "sum"), ("Fc", "fully connected"), ("Cast", "cast"), ("Max", "max"),
+          ("Resh", "reshape"), ("Corr", "convolution"), ("Sum", "sum"), ("Fc", "fully connected"), ("Cast", "cast"), ("Max", "max"),
           ("Min", "min"), ("Div", "divide"), ("Sub", "subtract"), ("Exp", "exp"), ("Erf", "erf"), ("Tanh", "tanh"),
           ("Sigm", "sigmoid"), ("Soft", "softmax"), ("Norm", "normalize"), ("Etc", "…"))
 
@@ -28,19 +30,26 @@ def kgen_ops(name: str | None) -> str | None:
     return m.group(1) if m else None
 
 
-def quantize_count(name: str | None) -> int:
-    """How many quantize steps (scale, clamp, round, cast) a generated kernel performs."""
-    ops = kgen_ops(name)
-    return ops.count(_QUANTIZE) if ops else 0
+def quantize_count(name: str | None, quantized_output: bool = False) -> int:
+    """How many quantize steps a generated kernel performs (see :func:`describe_kernel`)."""
+    words = describe_kernel(name, quantized_output)
+    return words.split(", ").count("quantize") if words else 0
 
 
-def describe_kernel(name: str | None) -> str | None:
-    """Plain words for a generated kernel: ``"dequantize, add, ReLU, quantize"``; None if not one."""
+def describe_kernel(name: str | None, quantized_output: bool = False) -> str | None:
+    """Plain words for a generated kernel: ``"dequantize, add, ReLU, quantize"``; None if not one.
+
+    ``quantized_output``: the kernel writes INT8/FP8, so a trailing ``MulCast`` is FP8's quantize.
+    """
     ops = kgen_ops(name)
     if not ops:
         return None
     words: list[str] = []
     rest = ops
+    if quantized_output and ops.endswith("MulCast") and not ops.endswith(_QUANTIZE):
+        rest, tail = ops[: -len("MulCast")], ["quantize"]
+    else:
+        tail = []
     while rest:
         for token, word in _WORDS:
             if rest.startswith(token):
@@ -53,4 +62,4 @@ def describe_kernel(name: str | None) -> str | None:
             words.append(step.lower())
             rest = rest[len(step):]
     # "scale, add" right after a float convolution is its dequantize-and-bias; keep the words literal.
-    return ", ".join(words)
+    return ", ".join(words + tail)

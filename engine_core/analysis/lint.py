@@ -144,6 +144,13 @@ def lint_fairness(engine: Engine) -> list[Finding]:
             "so accuracy is meaningless and layer choices may differ from a calibrated build.",
             "Pass --calib=<cache> from a real calibration, or quantize the ONNX with ModelOpt (Q/DQ).",
             severity="high", evidence="Build Options 'Calibration:' is empty (#687)"))
+    if engine.recipe and "uncalibrated" in engine.recipe:
+        out.append(Finding(
+            "recipe_uncalibrated", f"The {engine.recipe.split('-')[0].upper()} recipe was calibrated on synthetic inputs "
+            f"({engine.build_facts.get('calibration', 'no calibration data')}): the engine's structure, sizes and kernels "
+            "are real, but its scales say nothing about accuracy.",
+            "Build again with --calib DIR (a folder of .npz batches of real inputs) before judging accuracy.",
+            severity="high", evidence=f"recipe {engine.recipe}"))
     batch = _batch(engine)
     sms = _float(engine.metadata.device_information.get("SMs"))
     if batch == 1 and sms and sms >= 40:

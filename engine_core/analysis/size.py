@@ -129,3 +129,30 @@ def diff_bytes(groups: pd.DataFrame) -> pd.DataFrame:
     out = changed[["onnx_nodes", "a_weights_precision", "b_weights_precision", "a_weights_bytes", "b_weights_bytes"]].copy()
     out["delta_bytes"] = out["b_weights_bytes"] - out["a_weights_bytes"]
     return out.reindex(out["delta_bytes"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+
+def size_ratio_statement(a: ByteAccount, b: ByteAccount, a_name: str, b_name: str,
+                         a_layers: int = 0, b_layers: int = 0) -> str:
+    """Why B's engine is (not) the size its precision promises, against baseline A, in plain numbers.
+
+    The expectation users bring: weights shrink with the element size (INT8 is a quarter of
+    FP32), so the engine should too. The answer splits both engines into weights and the rest.
+    """
+    if not a.engine_size_bytes or not b.engine_size_bytes:
+        return "Engine file sizes are unknown for one of the two builds: import their build logs to compare sizes."
+    ratio = b.engine_size_bytes / a.engine_size_bytes
+    wa, wb = a.weights_bytes + a.bias_bytes, b.weights_bytes + b.bias_bytes
+    rest_a, rest_b = a.engine_size_bytes - wa, b.engine_size_bytes - wb
+    parts = [f"{b_name} is {_mib(b.engine_size_bytes)}, {ratio:.0%} of {a_name}'s {_mib(a.engine_size_bytes)}."]
+    if wa:
+        parts.append(f"Its weights and constants shrank to {wb / wa:.0%} ({_mib(wa)} -> {_mib(wb)})")
+        mix = ", ".join(f"{_mib(r.weights_bytes)} {r.precision}" for r in b.by_precision.itertuples() if r.weights_bytes)
+        parts[-1] += f": {mix}." if mix else "."
+    trend = "grew" if rest_b > rest_a * 1.05 else "shrank" if rest_b < rest_a * 0.95 else "stayed"
+    share = rest_b / b.engine_size_bytes
+    parts.append(f"The rest of the plan (kernels, tactic data, metadata) {trend} from {_mib(rest_a)} to {_mib(rest_b)} "
+                 f"({share:.0%} of {b_name}"
+                 + (f"; it has {b_layers} layers to {a_layers}" if b_layers != a_layers else "") + "): "
+                 "that part does not scale with the element size, which is why the engine is not "
+                 f"{_mib(a.engine_size_bytes * wb / wa) if wa else '?'} (the weights' ratio applied to the whole file).")
+    return " ".join(parts)

@@ -135,7 +135,7 @@ def cmd_build(args) -> int:
     builder = _choose_builder(args)
     if builder == "trtexec":
         return _cmd_build_trtexec(args)
-    from engine_core.build.matrix import build_matrix, matrix_variants
+    from engine_core.build.matrix import build_matrix, matrix_variants, plan_matrix
     from engine_core.store import RunStore
 
     model, label = resolve_model(args.onnx)
@@ -143,6 +143,8 @@ def cmd_build(args) -> int:
         raise LayerLensError(f"--calib {args.calib} is not a folder of calibration batches.",
                              "Recipes calibrate from .npy/.npz batches; a calibration cache is for --builder trtexec.")
     variants = matrix_variants(_split(args.precision, "fp32"), _split(args.placement, "ort"))
+    targets = tuple(t.lower() for t in args.target)
+    plan_matrix(model, variants, builder=builder, targets=targets, calibration_dir=args.calib, calibrator=args.calibrator)
     store = None if args.out else RunStore(args.store)
     print(f"Building {len(variants)} engine(s) of {model.name} with {builder}"
           + (f" for {'+'.join(t.upper() for t in args.target)}" if args.target else "") + ":", file=sys.stderr)
@@ -150,7 +152,7 @@ def cmd_build(args) -> int:
     def progress(stem: str, stage: str, detail: str) -> None:
         print(f"  [{stem}] {stage}{': ' + detail if detail and stage != 'done' else ''}", file=sys.stderr, flush=True)
 
-    result = build_matrix(model, variants, builder=builder, targets=tuple(t.lower() for t in args.target),
+    result = build_matrix(model, variants, builder=builder, targets=targets,
                           calibration_dir=args.calib, calibrator=args.calibrator, keep_plan=args.keep_plan,
                           store=store, out_dir=Path(args.out) if args.out else None, model_label=label,
                           on_progress=progress)

@@ -18,7 +18,12 @@ from engine_core.recipes.spec import RecipeSpec
 BUILDERS = ("rtx", "tensorrt")
 #: TensorRT-RTX 1.7's ComputeCapability enum (no SM90: Hopper is not an RTX target).
 RTX_TARGETS = ("sm75", "sm80", "sm86", "sm89", "sm120", "sm121")
-#: First compute capability with tensor-core support for a precision (TensorRT-RTX support matrix).
+#: Without targets, an engine is "portable across devices with compute capabilities 8.6, 8.9, and 12.0, if
+#: the model precisions are supported on the target architecture" (TensorRT-RTX support matrix,
+#: https://docs.nvidia.com/deeplearning/tensorrt-rtx/latest/getting-started/support-matrix.html).
+DEFAULT_TARGETS = ("sm86", "sm89", "sm120")
+#: First compute capability that has a precision (same support matrix); an explicit older target fails in
+#: Myelin with "Cannot compile for target(s) sm86, because the model contains HW-specific datatypes".
 _MIN_TARGET = {"fp8": "sm89", "bf16": "sm80"}
 
 
@@ -58,7 +63,9 @@ class EngineBuildRequest:
     def target_label(self) -> str:
         if self.builder != "rtx":
             return "this GPU"
-        return "+".join(t.upper() for t in self.targets) if self.targets else "TensorRT-RTX default targets"
+        if self.targets:
+            return "+".join(t.upper() for t in self.targets)
+        return "+".join(t.upper() for t in DEFAULT_TARGETS) + " (TensorRT-RTX default)"
 
 
 def check_engine_request(request: EngineBuildRequest) -> None:
@@ -78,9 +85,8 @@ def check_engine_request(request: EngineBuildRequest) -> None:
             raise LayerLensError(f"TensorRT-RTX cannot target {', '.join(unknown)}.",
                                  f"Choose from {', '.join(RTX_TARGETS)} (Hopper/SM90 is not an RTX target).")
         need = _MIN_TARGET.get(request.precision)
-        if need:
-            low = [t for t in request.targets if _cc(t.lower()) < _cc(need)]
-            if not request.targets or low:
-                which = ", ".join(t.upper() for t in low) if low else "the default target set (from SM75)"
-                raise LayerLensError(f"{request.precision.upper()} needs {need.upper()} or newer, but the build targets {which}.",
-                                     f"Pass --target {need} (or a newer one: {', '.join(t for t in RTX_TARGETS if _cc(t) >= _cc(need))}).")
+        low = [t for t in request.targets if need and _cc(t.lower()) < _cc(need)]
+        if low:
+            raise LayerLensError(f"{request.precision.upper()} needs {need.upper()} or newer, but the build targets "
+                                 f"{', '.join(t.upper() for t in low)}.",
+                                 f"Pass --target {need} (or a newer one: {', '.join(t for t in RTX_TARGETS if _cc(t) >= _cc(need))}).")

@@ -10,6 +10,7 @@ store: the worker writes into a staging folder that is imported only whole.
 from __future__ import annotations
 
 import shutil
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -65,17 +66,14 @@ def variant_stem(model_stem: str, variant: Variant, calibrator: str, calibrated:
     return f"{model_stem}-{RecipeSpec(variant.precision, variant.placement, calibrator).recipe_id(calibrated)}"
 
 
-def build_matrix(model: str | Path, variants: list[Variant], *, builder: str = "rtx", targets: tuple[str, ...] = (),
-                 calibration_dir: str | None = None, calibrator: str = "minmax", keep_plan: bool = False,
-                 store=None, out_dir: Path | None = None, model_label: str | None = None,
-                 on_progress: ProgressFn = lambda stem, stage, detail: None) -> MatrixResult:
-    """Build every variant of ``model``; each becomes a run in ``store`` or a folder under ``out_dir``.
+def plan_matrix(model: str | Path, variants: list[Variant], *, builder: str = "rtx", targets: tuple[str, ...] = (),
+                calibration_dir: str | None = None, calibrator: str = "minmax", keep_plan: bool = False,
+                model_label: str | None = None) -> list[tuple[Variant, EngineBuildRequest]]:
+    """One checked build request per variant.
 
     Raises:
-        LayerLensError: a variant cannot be built as asked (checked for all before any build starts).
+        LayerLensError: a variant cannot be built as asked.
     """
-    from engine_core.discover import load_engines
-
     model = Path(model)
     requests = []
     for variant in variants:
@@ -84,12 +82,34 @@ def build_matrix(model: str | Path, variants: list[Variant], *, builder: str = "
                                      calibration_dir, builder, targets, keep_plan, model_label)
         check_engine_request(request)
         requests.append((variant, request))
+    return requests
+
+
+def build_matrix(model: str | Path, variants: list[Variant], *, builder: str = "rtx", targets: tuple[str, ...] = (),
+                 calibration_dir: str | None = None, calibrator: str = "minmax", keep_plan: bool = False,
+                 store=None, out_dir: Path | None = None, model_label: str | None = None,
+                 on_progress: ProgressFn = lambda stem, stage, detail: None,
+                 cancel: threading.Event | None = None) -> MatrixResult:
+    """Build every variant of ``model``; each becomes a run in ``store`` or a folder under ``out_dir``.
+
+    ``cancel`` (set from another thread) stops the running build and skips the rest.
+
+    Raises:
+        LayerLensError: a variant cannot be built as asked (checked for all before any build starts).
+    """
+    from engine_core.discover import load_engines
+
+    requests = plan_matrix(model, variants, builder=builder, targets=targets, calibration_dir=calibration_dir,
+                           calibrator=calibrator, keep_plan=keep_plan, model_label=model_label)
     result = MatrixResult()
     for variant, request in requests:
+        if cancel is not None and cancel.is_set():
+            break
         item = VariantResult(variant, request.stem)
         result.results.append(item)
         try:
-            built = run_engine_build(request, lambda stage, detail, s=request.stem: on_progress(s, stage, detail))
+            built = run_engine_build(request, lambda stage, detail, s=request.stem: on_progress(s, stage, detail),
+                                     cancel=cancel)
         except LayerLensError as exc:
             item.error = str(exc)
             on_progress(request.stem, "failed", str(exc))
@@ -109,6 +129,7 @@ def build_matrix(model: str | Path, variants: list[Variant], *, builder: str = "
                 manifest, _ = store.add(item.engine, source="build",
                                         labels={"builder": item.engine.builder, "recipe": item.engine.recipe})
                 item.run_id = manifest.run_id
+                item.engine.files = [str(f) for f in store.artifact_paths(manifest.run_id)]  # staging is deleted below
         except LayerLensError as exc:
             item.error = str(exc)
             on_progress(request.stem, "failed", str(exc))

@@ -37,9 +37,13 @@ def import_rtx():
 
 
 def rtx_available() -> bool:
+    """True when the TensorRT-RTX binding can be imported (without importing it)."""
     import importlib.util
 
-    return importlib.util.find_spec("tensorrt_rtx_bindings") is not None
+    try:
+        return importlib.util.find_spec("tensorrt_rtx_bindings") is not None
+    except ValueError:  # sys.modules["tensorrt_rtx_bindings"] = None: blocked on purpose
+        return False
 
 
 def builder_label(trt) -> str:

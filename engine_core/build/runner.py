@@ -47,10 +47,9 @@ def run_engine_build(request: EngineBuildRequest, on_progress: ProgressFn = lamb
                             cwd=Path(__file__).resolve().parents[2])
     watchdog = threading.Timer(timeout_s, proc.kill)
     watchdog.start()
-    stopper = None
+    finished = threading.Event()
     if cancel is not None:
-        stopper = threading.Thread(target=lambda: cancel.wait() and proc.poll() is None and proc.terminate(), daemon=True)
-        stopper.start()
+        threading.Thread(target=_terminate_on_cancel, args=(proc, cancel, finished), daemon=True).start()
     result = error = None
     try:
         for line in proc.stdout:
@@ -65,10 +64,14 @@ def run_engine_build(request: EngineBuildRequest, on_progress: ProgressFn = lamb
         stderr = proc.stderr.read()
         code = proc.wait()
         cancelled = cancel is not None and cancel.is_set()
+    except BaseException:  # the caller went away (Ctrl+C, a Streamlit rerun): no orphaned builder
+        proc.kill()
+        proc.wait()
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     finally:
         watchdog.cancel()
-        if cancel is not None:
-            cancel.set()  # releases the stopper thread
+        finished.set()
     if code == 0 and result is not None:
         on_progress("done", request.stem)
         return BuiltEngine(staging, [Path(f) for f in result["files"]], result["recipe"])
@@ -81,6 +84,14 @@ def run_engine_build(request: EngineBuildRequest, on_progress: ProgressFn = lamb
     raise BuildError(f"The builder process for {request.stem} crashed (exit status {code}).", tail,
                      "The dashboard and CLI are unaffected; the tail above is the builder's last output. "
                      "Report it with the model if it repeats.")
+
+
+def _terminate_on_cancel(proc: subprocess.Popen, cancel: threading.Event, finished: threading.Event) -> None:
+    while not finished.is_set():
+        if cancel.wait(0.2):
+            if proc.poll() is None:
+                proc.terminate()
+            return
 
 
 def _error_from(error: dict) -> LayerLensError:

@@ -17,6 +17,8 @@ from engine_core.errors import ArtifactFormatError, LayerLensError, MissingDepen
 from engine_core.recipes.spec import CALIBRATORS, PLACEMENTS, PRECISIONS, RecipeResult, RecipeSpec
 
 _QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
+#: Part of every cache key: bump it when a recipe's output changes, so no stale model is reused.
+RECIPES_VERSION = 2
 
 
 def recipes_cache_dir() -> Path:
@@ -94,7 +96,7 @@ def apply_recipe(model_path: str | Path, spec: RecipeSpec, calibration_dir: str 
             calibration = f"{len(batches)} synthetic standard-normal batches (seed 0): uncalibrated"
     recipe = spec.recipe_id(calibrated=bool(calibration_dir))
     cache = Path(cache_dir) if cache_dir else recipes_cache_dir()
-    key = hashlib.sha256(f"{source_sha}|{recipe}|{calib_sha}".encode()).hexdigest()[:20]
+    key = hashlib.sha256(f"{RECIPES_VERSION}|{source_sha}|{recipe}|{calib_sha}".encode()).hexdigest()[:20]
     cached_model, cached_meta = cache / f"{key}.onnx", cache / f"{key}.json"
     if cached_model.is_file() and cached_meta.is_file():
         result = RecipeResult(**json.loads(cached_meta.read_text()))

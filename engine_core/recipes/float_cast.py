@@ -30,7 +30,9 @@ def cast_model(model, precision: str):
 
     block = list(float16.DEFAULT_OP_BLOCK_LIST) + list(SENSITIVE_OPS)
     kept = [n.name or n.op_type for n in model.graph.node if n.op_type in SENSITIVE_OPS]
+    float_outputs = {o.name for o in model.graph.output if o.type.tensor_type.elem_type == 1}
     converted = float16.convert_float_to_float16(model, keep_io_types=True, op_block_list=block)
+    _restore_float_outputs(converted, float_outputs)
     if precision == "bf16":
         _retype_float16_to_bfloat16(converted)
     return converted, kept
@@ -57,3 +59,28 @@ def _retype_float16_to_bfloat16(model) -> None:
                 attr.i = TensorProto.BFLOAT16
             elif attr.name == "value" and attr.t.data_type == TensorProto.FLOAT16:
                 attr.t.CopyFrom(bf16_tensor(attr.t))
+
+
+def _restore_float_outputs(model, float_outputs: set[str]) -> None:
+    """Keep FP32 graph outputs FP32.
+
+    onnxconverter-common 1.16 ignores ``keep_io_types`` when a blocked op produces a graph
+    output: it casts the op's FP32 result back to FP16 under the output's name (seen on a
+    transformer ending in LayerNormalization). Point that Cast back to FLOAT, or add one.
+    """
+    from onnx import TensorProto, helper
+
+    producers = {o: n for n in model.graph.node for o in n.output}
+    for value in model.graph.output:
+        if value.name not in float_outputs or value.type.tensor_type.elem_type != TensorProto.FLOAT16:
+            continue
+        node = producers.get(value.name)
+        to = next((a for a in node.attribute if a.name == "to"), None) if node is not None and node.op_type == "Cast" else None
+        if to is not None:
+            to.i = TensorProto.FLOAT
+        else:
+            inner = f"{value.name}_float16"
+            node.output[list(node.output).index(value.name)] = inner
+            model.graph.node.append(helper.make_node("Cast", [inner], [value.name], to=TensorProto.FLOAT,
+                                                     name=f"{value.name}_restore_float"))
+        value.type.tensor_type.elem_type = TensorProto.FLOAT

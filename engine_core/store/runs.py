@@ -125,6 +125,11 @@ class RunStore:
                              "Check free disk space and permissions, or set LAYERLENS_RUNS to another folder.") from None
         return manifest, True
 
+    def artifact_paths(self, run_id: str) -> list[Path]:
+        """The stored artifact files of a run, as listed in its manifest."""
+        folder = self._run_dir(run_id) / ARTIFACTS
+        return [folder / name for name in self.manifest(run_id).files]
+
     def delete(self, run_id: str) -> None:
         folder = self._run_dir(run_id)
         if folder.is_dir():

@@ -1,0 +1,72 @@
+"""Compare-page panels: where two builds' bytes go, what stays float in B and why, and B's quantize kernels."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data
+from dashboard.components.common import plot, record
+from dashboard.figures import make_engine_bytes_figure
+from engine_core.analysis.fallback import summarize_fallbacks
+from engine_core.analysis.kernels import describe_kernel, quantize_count
+from engine_core.analysis.size import size_ratio_statement
+from engine_core.engine import Engine
+
+
+def comparison_provenance(engines: list[Engine]) -> str:
+    """What the engines share, said once, then each engine's own precision and GPU."""
+    facts = {"builder": lambda e: e.builder or "TensorRT ?", "where": lambda e: e.device or e.target or "GPU ?",
+             "times": lambda e: e.time_basis if e.is_estimate else "measured"}
+    shared = [f(engines[0]) for k, f in facts.items() if len({f(e) for e in engines}) == 1]
+    own = [k for k, f in facts.items() if len({f(e) for e in engines}) > 1]
+    each = " vs ".join(f"{e.name} ({', '.join([e.precision_label or '?'] + [facts[k](e) for k in own])})" for e in engines)
+    return " · ".join(shared + [each])
+
+
+def bytes_rows(name: str, account) -> list[tuple[str, str, int]]:
+    """(engine, component, bytes) rows: weights per precision, then the parts the weights do not explain."""
+    rows = [(name, f"weights {r.precision}", int(r.weights_bytes)) for r in account.by_precision.itertuples() if r.weights_bytes]
+    rows.append((name, "bias and other constants", int(account.bias_bytes)))
+    if account.unitemised_weights_bytes:
+        rows.append((name, "weights inside Myelin layers", int(account.unitemised_weights_bytes)))
+    if account.remainder_bytes is not None:
+        rows.append((name, "kernels, tactic data, metadata", int(max(account.remainder_bytes, 0))))
+    return rows
+
+
+def render_bytes_and_precision(a_id: str, b_id: str, a: Engine, b: Engine, provenance: str) -> None:
+    st.subheader(f"Bytes: why {b.name} is the size it is")
+    a_account, b_account = data.load_byte_account(a_id), data.load_byte_account(b_id)
+    statement = size_ratio_statement(a_account, b_account, a.name, b.name, len(a.layers), len(b.layers))
+    st.info(statement, icon=":material/calculate:")
+    record("Bytes", text=statement)
+    rows = pd.DataFrame(bytes_rows(a.name, a_account) + bytes_rows(b.name, b_account), columns=["engine", "component", "bytes"])
+    if rows["bytes"].sum():
+        plot(make_engine_bytes_figure(rows, provenance), "Engine bytes by component")
+
+    fallbacks = data.load_fallbacks(b_id)
+    st.subheader(f"What is not {fallbacks['requested_precision'].iloc[0] if not fallbacks.empty else 'lower precision'} in {b.name}, and why")
+    if fallbacks.empty:
+        st.success(f"Every layer of {b.name} computes and writes its requested precision.")
+    else:
+        summary = summarize_fallbacks(fallbacks)
+        examples = fallbacks.groupby("reason")["evidence"].first()
+        table = summary.assign(example=summary["reason"].map(examples))[["reason", "layers", "weights_bytes", "time_ms", "reason_text", "example"]]
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"time_ms": st.column_config.NumberColumn("measured ms", format="%.4f"),
+                                    "weights_bytes": st.column_config.NumberColumn("weight bytes", format="%d")})
+        record("Why layers are not in the requested precision", table=table)
+
+    kernels = b.layers[b.layers["name"].map(lambda n: describe_kernel(n) is not None)]
+    if not kernels.empty:
+        st.subheader(f"Generated kernels in {b.name}: quantize steps and epilogues")
+        shown = pd.DataFrame({"order": kernels["order"], "kernel": kernels["name"],
+                              "does": kernels["name"].map(describe_kernel),
+                              "quantize steps": kernels["name"].map(quantize_count),
+                              "in": kernels["input_precision"], "out": kernels["output_precision"]})
+        steps = int(shown["quantize steps"].sum())
+        st.caption(f"{len(shown)} generated (kgen) kernels perform {steps} quantize steps. Each name spells the fused ops: "
+                   "`MulMinMaxRounCast` is scale, clamp, round, cast to INT8.")
+        st.dataframe(shown, hide_index=True, width="stretch", height=300)
+        record("Generated kernels", table=shown)

@@ -1,0 +1,1 @@
+"""Test double: only ``polygraphy.cuda`` (see tensorrt/__init__.py)."""
