@@ -70,9 +70,10 @@ def test_bf16_retypes_the_float16_placement(rtx_env, tmp_path):
 
 
 def test_recipes_are_cached_by_model_recipe_and_data(resnet18, tmp_path):
-    first = apply_recipe(resnet18, RecipeSpec("fp16"))
-    again = apply_recipe(resnet18, RecipeSpec("fp16"))
+    first = apply_recipe(resnet18, RecipeSpec("fp16"), cache_dir=tmp_path)
+    again = apply_recipe(resnet18, RecipeSpec("fp16"), cache_dir=tmp_path)
     assert not first.cached and again.cached and again.path == first.path
+    assert [p.suffix for p in sorted(tmp_path.iterdir())] == [".json", ".onnx"]  # nothing half-written left
 
 
 def test_calibration_folder_changes_the_recipe_and_its_key(rtx_env, tmp_path):

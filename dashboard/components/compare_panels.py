@@ -61,9 +61,10 @@ def render_bytes_and_precision(a_id: str, b_id: str, a: Engine, b: Engine, prove
     kernels = b.layers[b.layers["name"].map(lambda n: describe_kernel(n) is not None)]
     if not kernels.empty:
         st.subheader(f"Generated kernels in {b.name}: quantize steps and epilogues")
+        quantized = kernels["output_precision"].isin(["INT8", "FP8", "INT4", "FP4"])
         shown = pd.DataFrame({"order": kernels["order"], "kernel": kernels["name"],
-                              "does": kernels["name"].map(describe_kernel),
-                              "quantize steps": kernels["name"].map(quantize_count),
+                              "does": [describe_kernel(n, q) for n, q in zip(kernels["name"], quantized)],
+                              "quantize steps": [quantize_count(n, q) for n, q in zip(kernels["name"], quantized)],
                               "in": kernels["input_precision"], "out": kernels["output_precision"]})
         steps = int(shown["quantize steps"].sum())
         st.caption(f"{len(shown)} generated (kgen) kernels perform {steps} quantize steps. Each name spells the fused ops: "

@@ -1,0 +1,63 @@
+"""`make run` on an empty machine: the dashboard builds real ResNet-18 engines and opens on their comparison."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from browser.conftest import _free_port, screenshot, wait_for_app
+from conftest import REPO
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def first_run(tmp_path):
+    """``layerlens dashboard`` as `make run` starts it, on an empty HOME; yields the URL it prints."""
+    port = _free_port()
+    env = {**os.environ, "HOME": str(tmp_path), "LAYERLENS_RUNS": str(tmp_path / "runs")}
+    for key in ("LAYERLENS_MODELS", "LAYERLENS_RECIPES", "LAYERLENS_NO_DEMO"):
+        env.pop(key, None)
+    proc = subprocess.Popen([sys.executable, "-m", "engine_core", "dashboard", "--headless", "--port", str(port)],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines, deadline = [], time.time() + 240
+    url = None
+    while time.time() < deadline and url is None:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        match = re.search(r"LayerLens dashboard: (http://\S+)", line)
+        url = match[1] if match else None
+    try:
+        assert url, "".join(lines)
+        yield url, "".join(lines)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_first_run_builds_the_demo_and_opens_on_the_comparison(page, first_run):
+    url, output = first_run
+    assert "building real ResNet-18 engines with TensorRT-RTX" in output and "Built 4 demo engines" in output
+    assert "/compare?" in url
+    page.goto(url)
+    wait_for_app(page)
+    main = page.locator("[data-testid='stMain']")
+    expect(main).to_contain_text("Bytes: why resnet18-int8-tensorrt-uncalibrated is the size it is", timeout=60000)
+    expect(main).to_contain_text("31% of resnet18-fp32's 44.88 MiB")
+    expect(main).to_contain_text("What is not INT8 in resnet18-int8-tensorrt-uncalibrated, and why")
+    expect(main).to_contain_text("split_epilogue")
+    expect(main).to_contain_text("quantize steps")
+    expect(main).to_contain_text("Not measured")
+    page.wait_for_selector(".js-plotly-plot", timeout=30000)
+    screenshot(page, "first-run-demo")

@@ -1,0 +1,72 @@
+"""AppTest on real TensorRT-RTX builds: estimates are labelled everywhere, the comparison explains the bytes,
+and the Build page builds here."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import state
+from tests.dashboard.test_app import APP, metrics, open_page, texts
+
+
+@pytest.fixture
+def rtx_app(rtx_store, monkeypatch):
+    monkeypatch.setenv("LAYERLENS_RUNS", str(rtx_store.root))
+    return AppTest.from_file(APP, default_timeout=120)
+
+
+@pytest.fixture
+def rtx_runs(rtx_store):
+    return {r.name: r.run_id for r in rtx_store.list_runs()}
+
+
+def test_overview_labels_the_estimate_and_warns_uncalibrated(rtx_app, rtx_runs):
+    open_page(rtx_app, "overview", rtx_runs["resnet18-int8-tensorrt-uncalibrated"])
+    m = metrics(rtx_app)
+    assert m["Latency (estimate)"].startswith("~") and m["Per-layer sum"] == "not measured"
+    assert m["Built for"] == "SM86+SM89+SM120 (TensorRT-RTX default)" and m["Layers"] == "53"
+    assert m["Engine size"] == "13.72 MiB" and m["Requested precision"] == "INT8"
+    body = texts(rtx_app)
+    assert "Not measured." in body and "roofline estimate on RTX 4090" in body
+    assert "calibrated on synthetic inputs" in body
+    assert "INT8 convolution writes FP32" in body  # the split-epilogue finding
+
+
+def test_compare_explains_bytes_reasons_and_kernels(rtx_app, rtx_runs):
+    ids = [rtx_runs["resnet18-fp32"], rtx_runs["resnet18-int8-tensorrt-uncalibrated"], rtx_runs["resnet18-fp16"]]
+    open_page(rtx_app, "compare", ids[1], ids)
+    body = texts(rtx_app)
+    assert "resnet18-int8-tensorrt-uncalibrated is 13.72 MiB, 31% of resnet18-fp32's 44.88 MiB" in body
+    assert "shrank to 25%" in body and "grew from" in body
+    assert "were never timed" in body and "roofline estimates" in body
+    # 19 kernels: the input quantize, 10 single epilogues, 8 residual epilogues that quantize twice.
+    assert "19 generated (kgen) kernels perform 29 quantize steps" in body
+    m = metrics(rtx_app)
+    assert m["resnet18-fp32 (est.)"].startswith("~") and "Speedup resnet18-int8-tensorrt-uncalibrated vs resnet18-fp32 (estimate)" in m
+    reasons = next(d.value for d in rtx_app.dataframe if "reason" in d.value.columns)
+    assert dict(zip(reasons["reason"], reasons["layers"])) == {"split_epilogue": 34, "quantize_boundary": 1}
+
+
+def test_latency_page_draws_estimates_with_their_label(rtx_app, rtx_runs):
+    open_page(rtx_app, "latency", rtx_runs["resnet18-fp16"])
+    body = texts(rtx_app)
+    assert "Not measured." in body and "No per-layer times" not in body
+    rtx_app.selectbox(key=state.GPU).set_value("RTX 3090").run()
+    assert not rtx_app.exception and "roofline estimate on RTX 3090" in texts(rtx_app)
+
+
+def test_build_page_builds_real_engines_and_opens_them(rtx_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERLENS_RUNS", str(tmp_path))
+    app = AppTest.from_file(APP, default_timeout=180).run()
+    app.switch_page("app_pages/build.py").run()
+    app.selectbox(key="build.model").set_value("tiny_cnn (sample)").run()
+    app.multiselect(key="build.rtx.placement").set_value(["tensorrt"]).run()
+    assert app.button(key="build.rtx.go").label == "Build 2 recipe(s)"  # FP32 and INT8 are ticked by default
+    app.button(key="build.rtx.go").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    from engine_core.store import RunStore
+
+    names = sorted(r.name for r in RunStore(tmp_path).list_runs())
+    assert names == ["tiny_cnn-fp32", "tiny_cnn-int8-tensorrt-uncalibrated"]
+    assert app.session_state[state.COMPARE] and len(app.session_state[state.COMPARE]) == 2
