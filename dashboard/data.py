@@ -18,6 +18,7 @@ import streamlit as st
 from engine_core.analysis import compare as compare_mod
 from engine_core.analysis import diagnose as diagnose_mod
 from engine_core.analysis import estimate, fallback, latency, lint, roofline, size
+from engine_core.analysis.attribution import Attribution, attribute
 from engine_core.analysis.gpus import CATALOG, GpuSpec, gpu_by_name, gpu_for_engine
 from engine_core.engine import Engine
 from engine_core.store import RunManifest, RunStore
@@ -145,14 +146,30 @@ def load_roofline(run_id: str, gpu_name: str = "") -> pd.DataFrame | None:
     return _roofline(str(store_root()), run_id, gpu_name)
 
 
-@st.cache_resource(max_entries=16, show_spinner="Aligning engines by ONNX origin…")
-def _comparison(root: str, run_ids: tuple[str, ...]) -> compare_mod.Comparison:
-    # Unmeasured engines (TensorRT-RTX CPU builds) are compared on their labelled roofline estimates.
-    return compare_mod.compare_engines([_timed_engine(root, r, "") for r in run_ids])
+@st.cache_resource(max_entries=16, show_spinner="Aligning engines…")
+def _comparison(root: str, run_ids: tuple[str, ...]) -> tuple[compare_mod.Comparison, list[Engine], Attribution]:
+    engines = [_engine(root, r) for r in run_ids]
+    if not all(e.measured for e in engines):
+        # Never a measured engine against an estimated one: all on roofline estimates for one GPU.
+        gpu = estimate.estimate_gpu(next(e for e in engines if not e.measured))
+        engines = [estimate.engine_with_estimated_times(e, gpu, force=True) for e in engines]
+    cmp = compare_mod.compare_engines(engines)
+    return cmp, engines, attribute(cmp, engines[0], engines[1])
 
 
 def load_comparison(run_ids: list[str]) -> compare_mod.Comparison:
-    return _comparison(str(store_root()), tuple(run_ids))
+    """Engines aligned and diffed, baseline first (all measured, or all labelled estimates)."""
+    return _comparison(str(store_root()), tuple(run_ids))[0]
+
+
+def load_compared_engines(run_ids: list[str]) -> list[Engine]:
+    """The engines as compared: stored, or their estimated copies when any of them was never timed."""
+    return _comparison(str(store_root()), tuple(run_ids))[1]
+
+
+def load_attribution(run_ids: list[str]) -> Attribution:
+    """Verdict and attribution of the second engine against the first."""
+    return _comparison(str(store_root()), tuple(run_ids))[2]
 
 
 def demo_available() -> bool:

@@ -272,3 +272,19 @@ def make_engine_bytes_figure(rows: pd.DataFrame, provenance: str = "") -> go.Fig
     fig.update_layout(barmode="stack", xaxis_title="MiB", height=140 + 45 * len(engines),
                       yaxis=dict(categoryorder="array", categoryarray=engines[::-1]))  # baseline on top
     return _titled(fig, "Engine bytes by component", provenance)
+
+
+def make_attribution_figure(parts: list[tuple[str, float]], a_label: str, a_ms: float, b_label: str, b_ms: float,
+                            provenance: str = "", estimate: bool = False) -> go.Figure:
+    """Waterfall from A's per-layer sum to B's: faster groups, slower groups, layers only in B, only in A."""
+    x = [a_label] + [label for label, _ in parts] + [b_label]
+    y = [a_ms] + [ms for _, ms in parts] + [b_ms]
+    fig = go.Figure(go.Waterfall(
+        x=x, y=y, measure=["absolute"] + ["relative"] * len(parts) + ["total"],
+        text=[f"{v:+.4f}" if i and i <= len(parts) else f"{v:.4f}" for i, v in enumerate(y)], textposition="outside",
+        decreasing=dict(marker_color="#1a7f37"), increasing=dict(marker_color="#cf222e"),
+        totals=dict(marker_color="#4393c3"), connector=dict(line=dict(color="#8c8c8c", width=1)),
+        hovertemplate="%{x}: %{y:.4f} ms<extra></extra>"))
+    unit = "ms, per-layer roofline estimate" if estimate else "ms, per-layer profile"
+    fig.update_layout(yaxis_title=unit, height=380, showlegend=False)
+    return _titled(fig, "Where the difference comes from" + (" (estimate)" if estimate else ""), provenance)

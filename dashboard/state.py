@@ -9,7 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 RUN = "nav.run"                  # run id of the engine being explored
-COMPARE = "nav.compare"          # run ids for the Compare and Size diff views (A first)
+BASELINE = "nav.baseline"        # run id it is compared against ("" = none); Compare, Overview, Size diff
+COMPARE = "nav.compare"          # more run ids for N-way views on the Compare page
 GPU = "latency.gpu"              # GPU catalog name for roofline estimates ("" = the engine's own)
 LAYER_SEARCH = "layers.search"
 LAYER_TYPES = "layers.types"
@@ -19,7 +20,7 @@ IMPORT_RESULTS = "import.results"
 VIEW_ITEMS = "share.items"       # what the current page drew, for the HTML export
 PENDING = "nav.pending"          # selection to apply before the sidebar widgets exist (after an import)
 
-_URL_KEYS = {RUN: "run", COMPARE: "compare", GPU: "gpu"}
+_URL_KEYS = {RUN: "run", BASELINE: "baseline", COMPARE: "compare", GPU: "gpu"}
 
 
 def init_from_url() -> None:
@@ -29,6 +30,8 @@ def init_from_url() -> None:
     params = st.query_params
     if "run" in params:
         st.session_state[RUN] = params["run"]
+    if "baseline" in params:
+        st.session_state[BASELINE] = params["baseline"]
     if "compare" in params:
         st.session_state[COMPARE] = [r for r in params["compare"].split(",") if r]
     if "gpu" in params:
@@ -49,9 +52,9 @@ def push_to_url() -> None:
             del st.query_params[param]
 
 
-def request_selection(run: str | None = None, compare: list[str] | None = None) -> None:
+def request_selection(run: str | None = None, baseline: str | None = None, compare: list[str] | None = None) -> None:
     """Ask for a new selection; applied at the start of the next run (widget keys are locked once drawn)."""
-    st.session_state[PENDING] = {"run": run, "compare": compare}
+    st.session_state[PENDING] = {"run": run, "baseline": baseline, "compare": compare}
 
 
 def apply_pending_selection() -> None:
@@ -60,5 +63,17 @@ def apply_pending_selection() -> None:
         return
     if pending.get("run"):
         st.session_state[RUN] = pending["run"]
+        st.session_state.pop(BASELINE, None)  # re-default for the new engine unless one is given
+    if pending.get("baseline"):
+        st.session_state[BASELINE] = pending["baseline"]
     if pending.get("compare") is not None:
         st.session_state[COMPARE] = pending["compare"]
+
+
+def comparison_ids() -> list[str]:
+    """``[baseline, engine, *more]`` for the Compare page, or ``[]`` without a baseline."""
+    run, baseline = st.session_state.get(RUN), st.session_state.get(BASELINE)
+    if not run or not baseline or baseline == run:
+        return []
+    more = [r for r in st.session_state.get(COMPARE) or [] if r not in (run, baseline)]
+    return [baseline, run, *more]

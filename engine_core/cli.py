@@ -104,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `layerlens ... | head`: the reader left, which is not an error
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # a bug, not bad input: still no traceback unless asked
         if os.environ.get("LAYERLENS_DEBUG"):
             raise
@@ -226,11 +229,12 @@ def _demo_if_empty(args) -> str:
     result = build_demo(store, lambda stem, stage, detail: print(f"  [{stem}] {stage}", file=sys.stderr, flush=True))
     for failure in result.failures:
         print(f"layerlens: warning: demo build {failure.stem} failed: {failure.error}", file=sys.stderr)
-    run, compare = demo_selection(result)
-    print(f"Built {len(compare)} demo engines in {time.perf_counter() - start:.1f} s.", file=sys.stderr)
-    if not run:
+    run, baseline, more = demo_selection(result)
+    built = sum(1 for r in result.results if r.run_id)
+    print(f"Built {built} demo engines in {time.perf_counter() - start:.1f} s.", file=sys.stderr)
+    if not run or not baseline:
         return ""
-    return "/compare?" + urlencode({"run": run, "compare": ",".join(compare)})
+    return "/compare?" + urlencode({"run": run, "baseline": baseline, "compare": ",".join(more)})
 
 
 def _cmd_dashboard(args) -> int:

@@ -80,7 +80,8 @@ def test_import_then_runs(tmp_path):
 def test_diagnose_cli_qat_vs_fp16():
     proc = run("diagnose", FIXTURES / "trex-rtx3090" / "qat", "--baseline", FIXTURES / "trex-rtx3090" / "fp16")
     assert proc.returncode == 0, proc.stderr
-    assert "1.83x faster" in proc.stdout and "fix:" in proc.stdout
+    assert proc.stdout.startswith("resnet-qat is 1.83× resnet (FP16): faster by 1.826 ms GPU compute median.\n")
+    assert "+0.0899 ms  layers only in resnet-qat (3 layers)" in proc.stdout and "fix:" in proc.stdout
     data = json.loads(run("diagnose", FIXTURES / "trex-rtx3090" / "fp32", "--json").stdout)
     assert data["findings"][0]["kind"] == "fp32_is_tf32"
 
@@ -89,7 +90,10 @@ def test_compare_cli_json_and_errors():
     proc = run("compare", FIXTURES / "trex-rtx3090" / "fp16", FIXTURES / "trex-rtx3090" / "qat", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    assert round(out["speedup"], 2) == 1.83 and len(out["groups"]) == 53
+    assert round(out["speedup"], 2) == 1.83 and len(out["groups"]) == 54
+    assert out["match_counts"] == {"onnx": 53, "structure": 1} and not out["different_networks"]
+    parts = {p["kind"]: p["ms"] for p in out["attribution"]["parts"]}
+    assert sum(parts.values()) == pytest.approx(out["attribution"]["per_layer_sum_ms"]["delta"], abs=1e-9)
     one = run("compare", FIXTURES / "trex-rtx3090" / "fp16")
     assert one.returncode == 1 and "at least two engines" in one.stderr
     many = run("compare", FIXTURES / "trex-rtx3090", FIXTURES / "trex-rtx3090" / "qat")

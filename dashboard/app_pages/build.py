@@ -82,7 +82,8 @@ else:
             st.error(f"{failure.stem}: {failure.error}")
         if built:
             data.clear_run_list()
-            state.request_selection(run=built[-1], compare=built if len(built) > 1 else None)
+            state.request_selection(run=built[-1], baseline=built[0] if len(built) > 1 else None,
+                                    compare=built[1:-1])
             st.switch_page("app_pages/compare.py" if len(built) > 1 else "app_pages/overview.py")
 
 st.subheader("trtexec command for a GPU machine")

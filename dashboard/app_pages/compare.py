@@ -1,4 +1,4 @@
-"""Compare: engines aligned by ONNX origin, per-group speedup and precision change, speedup attribution."""
+"""Compare: the engine against its baseline (plus more engines): verdict, attribution, bytes, aligned groups."""
 
 from __future__ import annotations
 
@@ -9,28 +9,37 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components.common import plot, record
 from dashboard.components.compare_panels import comparison_provenance, render_bytes_and_precision
-from dashboard.figures import PRECISION_COLORS, make_speedup_waterfall_figure
+from dashboard.figures import PRECISION_COLORS, make_attribution_figure, make_speedup_waterfall_figure
 from engine_core.analysis.lint import lint_pair
 
 st.title("Compare")
-run_ids = st.session_state.get(state.COMPARE) or []
+run_ids = state.comparison_ids()
 if len(run_ids) < 2:
-    st.info("Pick two or more engines under **Compare engines** in the sidebar, the baseline (A) first. "
-            "Layers are aligned by the ONNX nodes they came from, so fused layers and QAT renames still line up.",
+    st.info("Pick a **Baseline** in the sidebar: the engine is compared against it, group by group. Layers are aligned "
+            "by the ONNX nodes they came from, then by name, then by structure, so separate exports still line up.",
             icon=":material/compare_arrows:")
     st.stop()
-engines = [data.load_timed_engine(r) for r in run_ids]
+engines = data.load_compared_engines(run_ids)
 cmp = data.load_comparison(run_ids)
+att = data.load_attribution(run_ids)
 a, b = engines[0], engines[1]
 prov = comparison_provenance(engines)
 st.caption(":material/badge: " + prov)
+st.markdown(f"#### {att.verdict}")
+record("Verdict", text=att.verdict)
 estimated = [e.name for e in engines if e.is_estimate]
 if estimated:
-    st.warning(f"**Not measured:** {', '.join(estimated)} {'was' if len(estimated) == 1 else 'were'} never timed (TensorRT-RTX "
-               "engines need an RTX GPU to run), so their times below are **roofline estimates**: the bound from "
-               "each layer's FLOPs and bytes. Sizes, layers and precisions are the builder's own.", icon=":material/calculate:")
+    st.warning(f"**Not measured:** {', '.join(estimated)} {'was' if len(estimated) == 1 else 'were'} compared on "
+               f"**{att.time_basis}** times, because at least one of them was never timed (TensorRT-RTX engines need an RTX "
+               "GPU to run): the bound from each layer's FLOPs and bytes, never mixed with measured times. Sizes, layers "
+               "and precisions are the builder's own.", icon=":material/calculate:")
 for f in lint_pair(a, b):
     st.error(f"{f.message}  \n*Fix:* {f.fix}", icon=":material/balance:")
+if cmp.different_networks:
+    st.error(f"{cmp.aligned_share:.0%} of compute layers align ({', '.join(f'{n} by {m}' for m, n in cmp.match_counts().items()) or 'none'}): "
+             "a group-by-group diff of two different networks would mean nothing. Pick a baseline built from the same "
+             "model.", icon=":material/block:")
+    st.stop()
 
 cols = st.columns(len(engines) + 1)
 for col, summary, engine in zip(cols, cmp.summaries, engines):
@@ -41,28 +50,34 @@ for col, summary, engine in zip(cols, cmp.summaries, engines):
 if cmp.speedup:
     basis = "GPU compute median" if cmp.speedup_basis == "gpu_compute_median" else "per-layer sum"
     basis += " of roofline estimates" if estimated else ""
-    cols[-1].metric(f"Speedup {b.name} vs {a.name}" + (" (estimate)" if estimated else ""), f"{cmp.speedup:.2f}x",
+    cols[-1].metric(f"Speedup {cmp.names[1]} vs {cmp.names[0]}" + (" (estimate)" if estimated else ""), f"{cmp.speedup:.2f}x",
                     help=f"A / B, {basis}; > 1 means B is faster")
 record("Engines", text=prov + (f"; speedup {cmp.speedup:.2f}x" if cmp.speedup else ""))
+
+if att.a_sum_ms or att.b_sum_ms:
+    plot(make_attribution_figure([(p.label, p.ms) for p in att.parts], f"{att.baseline} (sum)", att.a_sum_ms,
+                                 f"{att.engine} (sum)", att.b_sum_ms, prov, att.estimate), "Attribution")
+    st.caption(att.reconciliation)
+    record("Reconciliation", text=att.reconciliation)
 
 render_bytes_and_precision(run_ids[0], run_ids[1], a, b, prov)
 
 groups = cmp.groups
-if groups.empty:
-    st.warning("No layers share an ONNX origin: these engines come from different models, or their layer info "
-               "lacks Metadata and fused names (re-export with --profilingVerbosity=detailed).")
-    st.stop()
+st.subheader("Aligned groups")
 changes = groups["precision_change"].value_counts()
-st.markdown(f"**{len(groups)}** aligned ONNX groups · precision changes: "
+st.markdown(f"**{len(groups)}** aligned groups ({', '.join(f'{n} by {m}' for m, n in cmp.match_counts().items())}; "
+            f"{cmp.aligned_share:.0%} of compute layers) · precision changes: "
             + (", ".join(f"`{c}` ×{n}" for c, n in changes.items()) or "none")
             + " · unmatched: " + ", ".join(f"{k} {len(v)}" for k, v in cmp.unmatched.items()))
+for note in cmp.notes:
+    st.caption(f":material/info: {note}")
 a_total = float(groups["a_ms"].sum())
 if groups["a_ms"].notna().any() and groups["b_ms"].notna().any():
     plot(make_speedup_waterfall_figure(groups, a.name, b.name, a_total, provenance=prov), "Speedup attribution")
 
 table = groups.assign(onnx_nodes=groups["onnx_nodes"].map(" + ".join))[
-    ["onnx_nodes", "a_precision", "b_precision", "precision_change", "a_ms", "b_ms", "delta_ms", "speedup",
-     "a_weights_bytes", "b_weights_bytes"]]
+    ["onnx_nodes", "match", "confidence", "a_precision", "b_precision", "precision_change", "a_ms", "b_ms", "delta_ms",
+     "speedup", "a_weights_bytes", "b_weights_bytes"]]
 for i, e in enumerate(engines[2:], start=2):
     table[f"{e.name} ms"] = [t[i] for t in groups["times_ms"]]
     table[f"{e.name} precision"] = [p[i] for p in groups["precisions"]]
@@ -88,6 +103,7 @@ record("Aligned groups", table=table)
 with st.expander("Unmatched layers"):
     for name, layer_names in cmp.unmatched.items():
         st.markdown(f"**{name}**: " + (", ".join(layer_names[:40]) or "none"))
-st.download_button(":material/download: Comparison JSON", data=lambda: json.dumps(cmp.to_json(), indent=2),
+st.download_button(":material/download: Comparison JSON",
+                   data=lambda: json.dumps({**cmp.to_json(), "attribution": att.to_json()}, indent=2),
                    file_name="layerlens-compare.json", mime="application/json", key="compare.json",
                    on_click="ignore")

@@ -46,9 +46,10 @@ def import_paths(paths: list[Path], scratch: Path) -> list[tuple[str, str]]:
     if stored:
         # Baseline first: the build that enabled the widest precision (FP32 before FP16 before INT8).
         ordered = sorted(stored, key=lambda pair: -_narrowest_rank(pair[0]))
-        compare = [run for _, run in ordered] if len(ordered) >= 2 else None
-        state.request_selection(run=ordered[-1][1], compare=compare)
-        if compare:
+        many = len(ordered) >= 2
+        state.request_selection(run=ordered[-1][1], baseline=ordered[0][1] if many else None,
+                                compare=[run for _, run in ordered[1:-1]] if many else None)
+        if many:
             messages.append(("info", f"Comparing **{ordered[0][0].name}** (baseline) with "
                              + ", ".join(f"**{e.name}**" for e, _ in ordered[1:]) + ": open **Compare** or **Overview**."))
     return messages

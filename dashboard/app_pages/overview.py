@@ -17,6 +17,10 @@ if engine is not None:
     run_id = st.session_state[state.RUN]
     timed = data.load_timed_engine(run_id, st.session_state.get(state.GPU) or "")
     render_provenance(timed)
+    if st.session_state.get(state.BASELINE):
+        verdict = data.load_attribution([st.session_state[state.BASELINE], run_id]).verdict
+        st.markdown(f"#### {verdict}")
+        record("Verdict", text=verdict)
     render_estimate_notice(timed)
     layers = engine.layers
     gpu = engine.gpu_compute
@@ -58,10 +62,9 @@ if engine is not None:
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Top findings")
-        compare = st.session_state.get(state.COMPARE) or []
-        baseline = compare[0] if len(compare) >= 2 and compare[1] == run_id else None
+        baseline = st.session_state.get(state.BASELINE) or None
         if baseline:
-            st.caption(f"Against baseline **{data.load_engine(baseline).name}** (first engine in Compare).")
+            st.caption(f"Against the baseline **{data.load_engine(baseline).name}** (change it in the sidebar).")
         render_findings(data.load_diagnosis(run_id, baseline), limit=6)
     with right:
         st.subheader("Is the comparison fair?")

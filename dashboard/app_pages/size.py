@@ -30,11 +30,11 @@ if engine is not None:
     st.dataframe(account.top_layers, hide_index=True, width="stretch")
     record("Largest layers", table=account.top_layers)
 
-    compare = st.session_state.get(state.COMPARE) or []
-    st.subheader("Diff against another build")
+    compare = state.comparison_ids()
+    st.subheader("Diff against the baseline")
     if len(compare) < 2:
-        st.caption("Pick two engines under *Compare engines* in the sidebar (A first) to see which layers changed "
-                   "weight precision and how many bytes that moved: the \"calibrated engine is bigger\" question.")
+        st.caption("Pick a **Baseline** in the sidebar to see which layers changed weight precision and how many "
+                   "bytes that moved: the \"calibrated engine is bigger\" question.")
     else:
         cmp = data.load_comparison(compare[:2])
         a_name, b_name = cmp.names[0], cmp.names[1]

@@ -16,11 +16,12 @@ from engine_core.engine import Engine
 
 def comparison_provenance(engines: list[Engine]) -> str:
     """What the engines share, said once, then each engine's own precision and GPU."""
-    facts = {"builder": lambda e: e.builder or "TensorRT ?", "where": lambda e: e.device or e.target or "GPU ?",
-             "times": lambda e: e.time_basis if e.is_estimate else "measured"}
-    shared = [f(engines[0]) for k, f in facts.items() if len({f(e) for e in engines}) == 1]
+    facts = {"builder": lambda e: e.builder or "", "where": lambda e: e.device or e.target or "GPU unknown",
+             "times": lambda e: f"times: {e.time_basis}"}
+    shared = [f(engines[0]) for k, f in facts.items() if len({f(e) for e in engines}) == 1 and f(engines[0])]
     own = [k for k, f in facts.items() if len({f(e) for e in engines}) > 1]
-    each = " vs ".join(f"{e.name} ({', '.join([e.precision_label or '?'] + [facts[k](e) for k in own])})" for e in engines)
+    each = " vs ".join(f"{e.name} ({', '.join([e.precision_label or '?'] + [facts[k](e) or '?' for k in own])})"
+                       for e in engines)
     return " · ".join(shared + [each])
 
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import data, state
 from engine_core.store import RunManifest
+from engine_core.store.baseline import default_baseline
 
 
 def run_label(run: RunManifest) -> str:
@@ -15,20 +16,37 @@ def run_label(run: RunManifest) -> str:
     return f"{run.name} · {precision} · {where}{estimate}"
 
 
+def _default_baseline(runs: list[RunManifest]) -> None:
+    """When the engine changes, its most likely baseline (same model, same GPU, next wider precision)."""
+    st.session_state[state.BASELINE] = default_baseline(st.session_state[state.RUN], runs) or ""
+
+
 def render_sidebar(runs: list[RunManifest]) -> None:
     state.apply_pending_selection()
     ids = [r.run_id for r in runs]
     labels = {r.run_id: run_label(r) for r in runs}
     if st.session_state.get(state.RUN) not in ids:
         st.session_state[state.RUN] = ids[0] if ids else None
-    st.session_state[state.COMPARE] = [r for r in st.session_state.get(state.COMPARE, []) if r in ids]
+        st.session_state.pop(state.BASELINE, None)
+    run = st.session_state[state.RUN]
+    if st.session_state.get(state.BASELINE) not in ["", *ids] or st.session_state.get(state.BASELINE) == run:
+        st.session_state.pop(state.BASELINE, None)
+    if run and state.BASELINE not in st.session_state:
+        _default_baseline(runs)
+    st.session_state[state.COMPARE] = [r for r in st.session_state.get(state.COMPARE, [])
+                                       if r in ids and r not in (run, st.session_state.get(state.BASELINE))]
     with st.sidebar:
         st.markdown("### :material/layers: LayerLens")
         if not runs:
             st.caption(f"No runs in `{data.store_root()}` yet.")
             return
-        st.selectbox("Engine", ids, key=state.RUN, format_func=labels.get,
+        st.selectbox("Engine", ids, key=state.RUN, format_func=labels.get, on_change=_default_baseline, args=(runs,),
                      help="The engine the Overview, Layers, Precision, Size and Latency pages show.")
-        st.multiselect("Compare engines (A first)", ids, key=state.COMPARE, format_func=labels.get,
-                       help="Two or more engines for the Compare page and the Size diff, aligned by ONNX origin.")
+        others = [""] + [r for r in ids if r != run]
+        st.selectbox("Baseline", others, key=state.BASELINE, format_func=lambda r: labels.get(r, "none"),
+                     help="What the engine is compared against on Overview, Compare and Size. Default: the same "
+                          "model on the same GPU at the next wider precision.")
+        more = [r for r in ids if r not in (run, st.session_state.get(state.BASELINE))]
+        st.multiselect("More engines (N-way compare)", more, key=state.COMPARE, format_func=labels.get,
+                       help="Extra engines for the Compare page's table, aligned with the two above.")
         st.caption(f"{len(runs)} runs in `{data.store_root()}`")

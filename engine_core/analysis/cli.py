@@ -45,30 +45,53 @@ def _one_engine(paths):
 
 
 def _cmd_compare(args) -> int:
+    from engine_core.analysis.attribution import attribute, compare_pair
     from engine_core.analysis.compare import compare_engines
+    from engine_core.analysis.estimate import engine_with_estimated_times, estimate_gpu
 
     if len(args.engines) < 2:
         raise LayerLensError("compare needs at least two engines.", "Example: layerlens compare runs/fp16 runs/int8")
     engines = [_one_engine([p]) for p in args.engines]
-    result = compare_engines(engines)
+    if len(engines) == 2:
+        result, att = compare_pair(engines[0], engines[1])
+    else:
+        if not all(e.measured for e in engines):  # one footing for all: estimates on one GPU
+            gpu = estimate_gpu(next(e for e in engines if not e.measured))
+            engines = [engine_with_estimated_times(e, gpu, force=True) for e in engines]
+        result = compare_engines(engines)
+        att = attribute(result, engines[0], engines[1])
     if args.json:
-        print(json.dumps(result.to_json(), indent=2))
+        print(json.dumps({**result.to_json(), "attribution": att.to_json()}, indent=2))
         return 0
-    a, b = result.summaries[0], result.summaries[1]
-    if result.speedup:
-        basis = "GPU compute median" if result.speedup_basis == "gpu_compute_median" else "per-layer sum"
-        print(f"{b['name']} vs {a['name']}: {result.speedup:.2f}x ({basis} {a[result.speedup_basis]:.4f} -> "
-              f"{b[result.speedup_basis]:.4f} ms)")
+    print(att.verdict)
+    _print_attribution(att)
     groups = result.groups
-    print(f"{len(groups)} aligned ONNX groups; unmatched: " + ", ".join(f"{k} {len(v)}" for k, v in result.unmatched.items()))
+    counts = ", ".join(f"{n} by {m}" for m, n in result.match_counts().items()) or "none"
+    print(f"\n{len(groups)} aligned groups ({counts}); {result.aligned_share:.0%} of compute layers align; "
+          "unmatched: " + ", ".join(f"{k} {len(v)}" for k, v in result.unmatched.items()))
+    for note in result.notes:
+        print(f"note: {note}")
     if not groups.empty:
         changes = groups["precision_change"].value_counts()
         if not changes.empty:
             print("precision changes: " + ", ".join(f"{c} x{n}" for c, n in changes.items()))
-        print(f"\n{'delta ms':>9} {'A ms':>8} {'B ms':>8}  change        ONNX nodes")
-        for g in groups.reindex(groups["delta_ms"].abs().sort_values(ascending=False).index).head(args.top).itertuples():
-            print(f"{g.delta_ms:+9.4f} {g.a_ms:8.4f} {g.b_ms:8.4f}  {(g.precision_change or '-'):<13} {' + '.join(g.onnx_nodes)[:90]}")
+        unit = "ms (estimate)" if att.estimate else "ms"
+        print(f"\n{'delta ' + unit:>18} {'A':>8} {'B':>8}  {'change':<13} {'match':<10} group")
+        ordered = groups.assign(_abs=groups["delta_ms"].astype(float).abs()).sort_values("_abs", ascending=False, na_position="last")
+        for g in ordered.head(args.top).itertuples():
+            match = g.match if g.match != "structure" else f"struct {g.confidence:.0%}"
+            print(f"{g.delta_ms:+18.4f} {g.a_ms:8.4f} {g.b_ms:8.4f}  {(g.precision_change or '-'):<13} {match:<10} "
+                  f"{' + '.join(g.onnx_nodes)[:80] or ' + '.join(g.b_layers)[:80]}")
     return 0
+
+
+def _print_attribution(att) -> None:
+    print(f"\nPer-layer {'estimate' if att.estimate else 'time'}: {att.a_sum_ms:.4f} -> {att.b_sum_ms:.4f} ms "
+          f"({att.delta_ms:+.4f} ms) =")
+    for part in att.parts:
+        count = f"{part.groups} groups" if part.groups else f"{len(part.layers)} layers"
+        print(f"  {part.ms:+.4f} ms  {part.label} ({count})")
+    print(att.reconciliation)
 
 
 def _cmd_diagnose(args) -> int:
@@ -84,12 +107,23 @@ def _cmd_diagnose(args) -> int:
         except KeyError:
             raise LayerLensError(f"Unknown GPU '{args.gpu}'.", "Choose one of: " + ", ".join(g.name for g in CATALOG)) from None
     findings = diagnose(engine, baseline, gpu)
+    att = None
+    if baseline is not None:
+        from engine_core.analysis.attribution import compare_pair
+
+        _, att = compare_pair(baseline, engine)
     if args.json:
         print(json.dumps({"engine": engine.name, "baseline": baseline.name if baseline else None,
+                          "verdict": att.verdict if att else None, "attribution": att.to_json() if att else None,
                           "findings": [f.to_dict() for f in findings]}, indent=2))
         return 0
+    if att is not None:
+        print(att.verdict)
+        _print_attribution(att)
+        print()
     title = f"{engine.name}" + (f" vs baseline {baseline.name}" if baseline else "")
-    print(f"Diagnosis: {title}  ({engine.device or 'GPU unknown'}, {engine.build_precision or 'precision flags unknown'})\n")
+    print(f"Diagnosis: {title}  ({engine.device or engine.target or 'GPU unknown'}, "
+          f"{engine.precision_label or 'precision flags unknown'})\n")
     for i, f in enumerate(findings, 1):
         impact = f"{f.impact_ms:.3f} ms" + (f" ({f.impact_pct:.0f}%)" if f.impact_pct is not None else "") if f.impact_ms is not None else f.severity
         print(f"{i:>2}. [{impact}] {f.message}")

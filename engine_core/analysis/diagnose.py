@@ -8,7 +8,7 @@ an estimate (roofline). Sources: :mod:`fallback`, :mod:`lint`,
 
 from __future__ import annotations
 
-from engine_core.analysis.compare import compare_engines
+from engine_core.analysis.attribution import compare_pair
 from engine_core.analysis.fallback import (RESIDUAL_ADD_EVIDENCE, STRUCTURAL_REASONS, explain_fallbacks,
                                            summarize_fallbacks)
 from engine_core.analysis.findings import Finding, rank_findings, share_of_time
@@ -155,34 +155,32 @@ def _size_finding(engine: Engine) -> list[Finding]:
 
 
 def _baseline_findings(baseline: Engine, engine: Engine) -> list[Finding]:
-    cmp = compare_engines([baseline, engine])
+    cmp, att = compare_pair(baseline, engine)
     out = []
-    if cmp.speedup:
-        basis = "GPU compute median" if cmp.speedup_basis == "gpu_compute_median" else "per-layer sum"
-        a = cmp.summaries[0][cmp.speedup_basis]
-        b = cmp.summaries[1][cmp.speedup_basis]
-        changes = cmp.groups["precision_change"].value_counts()
-        moved = "; ".join(f"{n} groups {c}" for c, n in changes.items()) or "no precision changes"
-        gained = cmp.groups[cmp.groups["delta_ms"] < 0]
-        lost = cmp.groups[cmp.groups["delta_ms"] > 0]
-        faster = "faster" if cmp.speedup >= 1 else "slower"
-        msg = (f"'{engine.name}' is {cmp.speedup:.2f}x {faster} than '{baseline.name}' ({basis} {a:.4f} -> {b:.4f} ms). "
-               f"{moved}; {len(gained)} groups got faster ({-gained['delta_ms'].sum():.3f} ms), "
-               f"{len(lost)} slower ({lost['delta_ms'].sum():.3f} ms).")
-        top = cmp.groups.nsmallest(3, "delta_ms")
-        evidence = "; ".join(f"{'/'.join(g.onnx_nodes)[:60]}: {g.a_ms:.3f}->{g.b_ms:.3f} ms ({g.precision_change or 'same'})"
-                             for g in top.itertuples())
-        out.append(Finding("speedup", msg, "Open the Compare page to see the speedup attribution per ONNX group.",
-                           abs(a - b), 100.0 * abs(a - b) / a if a else None,
-                           [n for g in top.itertuples() for n in g.b_layers], "info", evidence))
-        slow = lost.nlargest(3, "delta_ms")
-        if not slow.empty and slow["delta_ms"].sum() > 0.05 * (a or 1):
-            out.append(Finding("slower_groups", f"{len(lost)} ONNX groups got slower in '{engine.name}', worst: "
-                               + "; ".join(f"{'/'.join(g.onnx_nodes)[:50]} +{g.delta_ms:.3f} ms ({g.precision_change or 'same precision'})"
-                                           for g in slow.itertuples()),
-                               "Check these groups for reformats and wide outputs on the Compare page.",
-                               float(slow["delta_ms"].sum()), share_of_time(engine, float(slow["delta_ms"].sum())),
-                               [n for g in slow.itertuples() for n in g.b_layers], "medium"))
+    if att.different_networks:
+        out.append(Finding("different_networks", att.verdict, "Compare builds of the same model: a group-by-group "
+                           "diff of two networks means nothing.", severity="high",
+                           evidence=f"{cmp.aligned_share:.0%} of compute layers align ({cmp.match_counts()})"))
+        return out
+    estimate = att.estimate
+    parts = "; ".join(f"{p.label} {p.ms:+.3f} ms" for p in att.parts if p.ms)
+    top = cmp.groups.assign(_d=cmp.groups["delta_ms"].astype(float)).nsmallest(3, "_d") if not cmp.groups.empty else cmp.groups
+    evidence = "; ".join(f"{'/'.join(g.onnx_nodes)[:60]}: {g.a_ms:.3f}->{g.b_ms:.3f} ms ({g.precision_change or 'same'})"
+                         for g in top.itertuples())
+    out.append(Finding("speedup", f"{att.verdict} Per-layer delta {att.delta_ms:+.3f} ms = {parts or 'no change'}.",
+                       "Open the Compare page to see the attribution waterfall per aligned group.",
+                       abs(att.delta_ms), 100.0 * abs(att.delta_ms) / att.a_sum_ms if att.a_sum_ms else None,
+                       [n for g in top.itertuples() for n in g.b_layers], "info", evidence, estimate))
+    slower = next(p for p in att.parts if p.kind == "slower")
+    added = next(p for p in att.parts if p.kind == "only_new")
+    for part, kind, fix in ((slower, "slower_groups", "Check these groups for reformats and wide outputs on the Compare page."),
+                            (added, "added_layers", "These layers exist only in the new engine (reformats, quantize "
+                                                    "kernels, split epilogues): fuse Q/DQ or keep formats aligned to remove them.")):
+        if part.ms > 0.05 * (att.a_sum_ms or 1):
+            out.append(Finding(kind, f"{part.label}: +{part.ms:.3f} ms"
+                               + (f" over {part.groups} groups" if part.groups else f" in {len(part.layers)} layers") + ".",
+                               fix, part.ms, share_of_time(engine, part.ms) if not estimate else None,
+                               part.layers, "medium", "", estimate))
     moved_bytes = diff_bytes(cmp.groups)
     if not moved_bytes.empty:
         delta = int(moved_bytes["delta_bytes"].sum())

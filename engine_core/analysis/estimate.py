@@ -76,16 +76,18 @@ def with_estimates(layers: pd.DataFrame, estimate: LatencyEstimate) -> pd.DataFr
     return layers.assign(**{column: estimate.per_layer["estimated_ms"].to_numpy()})
 
 
-def engine_with_estimated_times(engine: Engine, gpu: GpuSpec | None = None) -> Engine:
+def engine_with_estimated_times(engine: Engine, gpu: GpuSpec | None = None, force: bool = False) -> Engine:
     """A copy of an unmeasured engine whose ``avg_ms`` holds the roofline estimate (``time_basis`` says so).
 
-    A measured engine is returned unchanged: an estimate never replaces a measurement.
+    A measured engine is returned unchanged (an estimate never replaces a measurement), unless ``force``:
+    comparing it with an unmeasured engine must put both on the same, estimated, footing.
     """
-    if engine.measured or engine.layers.empty:
+    if (engine.measured and not force) or engine.layers.empty:
         return engine
     estimate = estimate_latency(engine, gpu)
     layers = engine.layers.copy()
     layers["avg_ms"] = estimate.per_layer["estimated_ms"].to_numpy()
     total = layers["avg_ms"].sum()
     layers["latency_share_pct"] = 100.0 * layers["avg_ms"] / total if total else float("nan")
-    return dataclasses.replace(engine, layers=layers, time_basis=f"{ESTIMATE_LABEL} on {estimate.gpu}")
+    return dataclasses.replace(engine, layers=layers, time_basis=f"{ESTIMATE_LABEL} on {estimate.gpu}",
+                               gpu_compute=None, latency=None)

@@ -28,10 +28,9 @@ def build_demo(store, on_progress: Callable[[str, str, str], None] = lambda s, s
                         on_progress=on_progress)
 
 
-def demo_selection(result: MatrixResult) -> tuple[str | None, list[str]]:
-    """``(engine to open, comparison)``: the INT8 build against the FP32 baseline, then FP16 and the other INT8."""
+def demo_selection(result: MatrixResult) -> tuple[str | None, str | None, list[str]]:
+    """``(engine, baseline, more)``: the INT8 (TensorRT placement) build against FP32, with FP16 and INT8 (ort)."""
     ids = {r.stem.split("-", 1)[1]: r.run_id for r in result.results if r.run_id}
     fp32, fp16 = ids.get("fp32"), ids.get("fp16")
     int8_trt, int8_ort = ids.get("int8-tensorrt-uncalibrated"), ids.get("int8-ort-uncalibrated")
-    compare = [r for r in (fp32, int8_trt, fp16, int8_ort) if r]
-    return int8_trt or (compare[-1] if compare else None), compare
+    return int8_trt, fp32, [r for r in (fp16, int8_ort) if r]

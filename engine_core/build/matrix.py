@@ -127,7 +127,8 @@ def build_matrix(model: str | Path, variants: list[Variant], *, builder: str = "
                 item.engine.files = [str(item.folder / Path(f).name) for f in item.engine.files]
             if store is not None:
                 manifest, _ = store.add(item.engine, source="build",
-                                        labels={"builder": item.engine.builder, "recipe": item.engine.recipe})
+                                        labels={"builder": item.engine.builder, "recipe": item.engine.recipe,
+                                                "model": Path(model).stem})
                 item.run_id = manifest.run_id
                 item.engine.files = [str(f) for f in store.artifact_paths(manifest.run_id)]  # staging is deleted below
         except LayerLensError as exc:

@@ -32,21 +32,24 @@ def test_drag_in_fp16_and_qat_then_compare(page, empty_app_url):
     screenshot(page, "import-done")
 
     page.get_by_role("link", name="Open Compare").first.click()
-    expect(main).to_contain_text("1.83x", timeout=60000)
+    verdict = "resnet-qat is 1.83× resnet (FP16): faster by 1.826 ms GPU compute median."
+    expect(main).to_contain_text(verdict, timeout=60000)
+    expect(main).to_contain_text("54 aligned groups (53 by onnx, 1 by structure")
     expect(main).to_contain_text("FP16->INT8")
+    expect(main).to_contain_text("Where the difference comes from")  # the attribution waterfall
     page.wait_for_selector(".js-plotly-plot", timeout=30000)
-    assert "compare=" in page.url  # the view is shareable as a link
+    assert "baseline=" in page.url and "run=" in page.url  # the view is shareable as a link
     screenshot(page, "new-user-compare")
 
     page.get_by_role("link", name="Overview").first.click()
-    expect(main).to_contain_text("1.83x faster than 'resnet'", timeout=60000)
+    expect(main).to_contain_text(verdict, timeout=60000)
     wait_for_app(page)
     screenshot(page, "new-user-overview")
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Export this view (HTML)").click()
     html = open(download.value.path(), encoding="utf-8").read()
-    assert "<!DOCTYPE html>" in html and "1.83x faster" in html and "resnet-qat" in html
+    assert "<!DOCTYPE html>" in html and verdict in html and "resnet-qat" in html
 
 
 def test_bad_upload_is_a_message_not_a_traceback(page, empty_app_url, tmp_path):

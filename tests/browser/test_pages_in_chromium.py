@@ -34,13 +34,17 @@ def test_page_renders(page, app_url, seeded_store, path, title, min_charts):
 
 def test_compare_page_from_shared_link(page, app_url, seeded_store):
     a, b = _run_id(seeded_store, "fp16/resnet"), _run_id(seeded_store, "resnet-qat")
-    page.goto(f"{app_url}/compare?run={b}&compare={a},{b}")
+    page.goto(f"{app_url}/compare?run={b}&baseline={a}")
     wait_for_app(page)
     main = page.locator("[data-testid='stMain']")
-    expect(main).to_contain_text("1.83x", timeout=30000)
+    expect(main).to_contain_text("resnet-qat is 1.83× fp16/resnet (FP16)", timeout=30000)
     expect(main).to_contain_text("FP16->INT8")
+    expect(main).to_contain_text("Where the difference comes from")
+    expect(main).to_contain_text("54 aligned groups (53 by onnx, 1 by structure")
     page.wait_for_selector(".js-plotly-plot", timeout=30000)
     assert page.locator("[data-testid='stException']").count() == 0
+    page.set_viewport_size({"width": 1400, "height": 3000})  # verdict, attribution, bytes and the aligned groups
+    page.wait_for_timeout(1500)
     screenshot(page, "page-compare")
 
 

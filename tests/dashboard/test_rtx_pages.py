@@ -35,11 +35,12 @@ def test_overview_labels_the_estimate_and_warns_uncalibrated(rtx_app, rtx_runs):
 
 def test_compare_explains_bytes_reasons_and_kernels(rtx_app, rtx_runs):
     ids = [rtx_runs["resnet18-fp32"], rtx_runs["resnet18-int8-tensorrt-uncalibrated"], rtx_runs["resnet18-fp16"]]
-    open_page(rtx_app, "compare", ids[1], ids)
+    open_page(rtx_app, "compare", ids[1], ids[0], ids[2:])
     body = texts(rtx_app)
     assert "resnet18-int8-tensorrt-uncalibrated is 13.72 MiB, 31% of resnet18-fp32's 44.88 MiB" in body
     assert "shrank to 25%" in body and "grew from" in body
-    assert "were never timed" in body and "roofline estimates" in body
+    assert "were compared on **roofline estimate on RTX 4090** times" in body
+    assert "#### resnet18-int8-tensorrt-uncalibrated is 2.08× resnet18-fp32 (FP32): faster by" in body
     # 19 kernels: the input quantize, 10 single epilogues, 8 residual epilogues that quantize twice.
     assert "19 generated (kgen) kernels perform 29 quantize steps" in body
     m = metrics(rtx_app)
@@ -69,4 +70,4 @@ def test_build_page_builds_real_engines_and_opens_them(rtx_env, tmp_path, monkey
 
     names = sorted(r.name for r in RunStore(tmp_path).list_runs())
     assert names == ["tiny_cnn-fp32", "tiny_cnn-int8-tensorrt-uncalibrated"]
-    assert app.session_state[state.COMPARE] and len(app.session_state[state.COMPARE]) == 2
+    assert app.session_state[state.RUN].startswith("tiny_cnn-int8") and app.session_state[state.BASELINE].startswith("tiny_cnn-fp32")

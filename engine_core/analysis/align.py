@@ -1,0 +1,334 @@
+"""Which layers of two or more engines are the same piece of the network, even when nothing shares a name.
+
+Layers are joined in three passes; each join records how it was made:
+
+1. ``onnx``: the ONNX nodes a layer came from (``Metadata``, else its fused name), normalized so a QAT
+   export aligns with its float twin: Q/DQ nodes and weight reads carry no identity, TensorFlow's
+   ``quant_`` scope prefix is dropped, Torch-TensorRT's ``[CONVOLUTION]-[aten_ops...]-[/conv1/conv]``
+   names keep their node part.
+2. ``name``: normalized layer names unique in both engines (``/conv1/Conv_myl0_1`` and ``/conv1/Conv``).
+3. ``structure``: the remaining compute layers of engine A and of each other engine, in execution order,
+   aligned as sequences (``difflib.SequenceMatcher``, a longest-matching-block alignment, not a position
+   zip) on signatures that do not depend on names: layer class, output channels and spatial size.
+   Each pair gets a confidence: the share of finer features that agree (weight count, kernel, stride,
+   groups). Names-only layer info has no features, so it aligns on class (from the name) and order, with
+   confidence :data:`NAMES_ONLY_CONFIDENCE`.
+
+Glue that TensorRT inserted (reformats, quantize kernels, NoOps, stream sync) has no ONNX identity of
+its own: it joins the compute layer it feeds (a TensorRT-RTX epilogue joins the convolution it finishes).
+
+Pure Python over the canonical tables; no pandas state is mutated.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from engine_core.analysis.kernels import describe_kernel
+from engine_core.layer_table import REFORMAT_TARGET
+
+NAMES_ONLY_CONFIDENCE = 0.3
+#: Below this share of compute layers aligned, two engines are reported as different networks.
+SAME_NETWORK_SHARE = 0.5
+
+_NO_IDENTITY = re.compile(r"quantizelinear|dequantizelinear|quantlinearnode|dequantlinearnode|quantizeanddequantize|"
+                          r"readvariableop|lastvaluequant|\.weight$|\.bias$|^onnxtrt_|^\(unnamed layer", re.I)
+_QUANT_SCOPE = re.compile(r"(^|/)quant_")
+_UNIQUIFIER = re.compile(r"(__\d+|:\d+)$")
+# Torch-TensorRT / fx2trt: "[TensorRT layer type]-[original op]-[node name]" (pytorch/pytorch#67200).
+_TORCH_TRT = re.compile(r"^\[(?P<kind>[A-Z0-9_]+)\]-\[(?P<op>[^\]]*)\]-\[(?P<node>.+)\]$")
+_MYELIN_SUFFIX = re.compile(r"_myl\d+_\d+$")
+_PROFILE_SUFFIX = re.compile(r" ?\[profile \d+\]$")
+_WRAPPER = re.compile(r"^(?:PWN|Reformat)\((.*)\)$")
+
+# Layer class from implementation type, logical type, or (names only) the name itself.
+_CLASSES = (
+    ("deconv", re.compile(r"deconv|transpose_?conv|convtranspose", re.I)),
+    ("conv", re.compile(r"conv|correlation|corr\b", re.I)),
+    ("gemm", re.compile(r"gemm|matmul|matrix_?multiply|fully_?connected|\bfc\b|linear|cublas", re.I)),
+    ("pool", re.compile(r"pool", re.I)),
+    ("attention", re.compile(r"attention|mha|fmha|\bsdpa\b", re.I)),
+    ("softmax", re.compile(r"softmax", re.I)),
+    ("norm", re.compile(r"norm", re.I)),
+    ("myelin", re.compile(r"myelin|foreignnode", re.I)),
+    ("pointwise", re.compile(r"pointwise|elementwise|activation|relu|gelu|silu|sigmoid|add|mul|scale|kgen|\bpwn\b", re.I)),
+)
+
+
+def normalize_node(name: str) -> str | None:
+    """Normalized ONNX node key, or None for nodes that identify nothing (Q/DQ, weight reads)."""
+    torch_trt = _TORCH_TRT.match(name)
+    if torch_trt:
+        name = torch_trt["node"]
+    if _NO_IDENTITY.search(name):
+        return None
+    name = _QUANT_SCOPE.sub(r"\1", name)
+    # "scope/BiasAdd__1121" and "scope/BiasAdd" are one node exported twice; but a bare "Conv__435"
+    # (tf2onnx's name for an unscoped node) would become "Conv", shared by every such node: keep it whole.
+    stripped = _UNIQUIFIER.sub("", name)
+    return stripped if "/" in stripped else name
+
+
+def layer_class(layer_type, parameter_type, name: str) -> str:
+    """conv, deconv, gemm, pool, attention, softmax, norm, myelin, pointwise or other."""
+    torch_trt = _TORCH_TRT.match(_wrapped(name))
+    for text in (parameter_type, layer_type, torch_trt["kind"] if torch_trt else None, name):
+        if not text:
+            continue
+        for cls, pattern in _CLASSES:
+            if pattern.search(str(text)):
+                return cls
+    return "other"
+
+
+def _wrapped(name: str) -> str:
+    m = _WRAPPER.match(name)
+    return m.group(1) if m else name
+
+
+def name_key(name: str) -> str | None:
+    """A layer name with builder decorations removed (Myelin suffixes, profile suffix, PWN wrappers)."""
+    if name.startswith("Reformatting CopyNode") or name.startswith("__my"):
+        return None
+    base = _MYELIN_SUFFIX.sub("", _PROFILE_SUFFIX.sub("", name))
+    parts = [normalize_node(_wrapped(p)) for p in re.split(r" \+ | \|\| ", base)]
+    parts = sorted(p for p in parts if p)
+    return " + ".join(parts) or None
+
+
+@dataclass
+class Alignment:
+    """Group id per layer of each engine, and how each group was joined."""
+
+    group_ids: list[np.ndarray]                  # per engine: group id of every layer (execution order)
+    match: dict[int, str]                         # group id -> "onnx" | "name" | "structure" (groups spanning engines)
+    confidence: dict[int, float]                  # group id -> 0..1 (1 for onnx/name)
+    keys: dict[int, set[str]]                     # group id -> normalized ONNX keys (or the name key)
+    compute_aligned_share: float                  # share of compute layers (all engines) in a cross-engine group
+    names_only: bool                              # an engine had no layer details: order and class only
+    notes: list[str] = field(default_factory=list)
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict = {}
+
+    def find(self, x):
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a, b) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[rb] = ra
+
+
+def is_glue(layers: pd.DataFrame) -> pd.Series:
+    """Layers TensorRT inserted around the real work: reformats, quantize kernels, NoOps, stream sync,
+    and generated kernels without weights (TensorRT-RTX epilogues and casts)."""
+    generated = layers["name"].map(lambda n: describe_kernel(n) is not None) & (layers["weights_count"] == 0)
+    sync = layers["layer_type"].isin(["signal", "wait"])
+    return layers["is_reformat"] | layers["is_quantize"] | layers["is_noop"] | sync | generated
+
+
+def _signatures(layers: pd.DataFrame) -> list[dict]:
+    out = []
+    for row in layers.itertuples(index=False):
+        record = row.record if isinstance(row.record, dict) else {}
+        dims = (row.outputs[0].get("Dimensions") if row.outputs else None) or []
+        constants = record.get("Constants") or []
+        weight_dims = max((c.get("Dimensions") or [] for c in constants if isinstance(c, dict)), key=len, default=[])
+        out.append({
+            "class": layer_class(row.layer_type, row.parameter_type, row.name),
+            "channels": dims[1] if len(dims) >= 2 else None,
+            "spatial": tuple(dims[2:]) if len(dims) > 2 else None,
+            "weights": int(row.weights_count) or None,
+            "kernel": tuple(record.get("Kernel") or record.get("WindowSize") or weight_dims[2:] or ()) or None,
+            "stride": tuple(record.get("Stride") or ()) or None,
+            "groups": record.get("Groups"),
+            "detailed": bool(row.outputs) or bool(row.layer_type),
+        })
+    return out
+
+
+def _coarse(sig: dict) -> tuple:
+    return (sig["class"], sig["channels"], sig["spatial"])
+
+
+def _pair_confidence(a: dict, b: dict) -> float:
+    if not (a["detailed"] and b["detailed"]):
+        return NAMES_ONLY_CONFIDENCE
+    checks = []
+    for key in ("channels", "spatial", "kernel", "stride", "groups"):
+        if a[key] is not None and b[key] is not None:
+            checks.append(a[key] == b[key])
+    if a["weights"] and b["weights"]:
+        # Precision recipes pad channels (a 3-channel stem stores 4 in INT8): within 5% is the same tensor.
+        checks.append(abs(a["weights"] - b["weights"]) <= 0.05 * max(a["weights"], b["weights"]))
+    return round(sum(checks) / len(checks), 3) if checks else 0.5
+
+
+def align_engines(tables: list[pd.DataFrame]) -> Alignment:
+    """Align the layer tables of several engines (the first is the reference for structure)."""
+    uf = _UnionFind()
+    links: dict[tuple, list[tuple[str, float]]] = {}   # (node, node) -> [(method, confidence)]
+    glue = [is_glue(t).to_numpy() for t in tables]
+    onnx_keys = [[[k for k in (normalize_node(n) for n in nodes) if k] for nodes in t["onnx_nodes"]] for t in tables]
+
+    # 1. shared ONNX nodes
+    for e, table in enumerate(tables):
+        for order, keys in zip(table["order"], onnx_keys[e]):
+            uf.find(("layer", e, order))
+            for key in keys:
+                uf.union(("onnx", key), ("layer", e, order))
+    _attach_glue(uf, tables, glue, onnx_keys)
+    joined = _cross_engine(uf, tables)
+
+    # 2. normalized names, unique within each engine
+    names = [[name_key(n) for n in t["name"]] for t in tables]  # lists: pandas would turn None into NaN
+    for e in range(1, len(tables)):
+        _link_unique(uf, links, names[0], names[e], tables[0], tables[e], 0, e, joined, glue, "name")
+    joined = _cross_engine(uf, tables)
+
+    # 3. structure: remaining compute layers in execution order
+    signatures = [_signatures(t) for t in tables]
+    names_only = any(not any(s["detailed"] for s in sig) for sig in signatures if sig)
+    for e in range(1, len(tables)):
+        _link_structure(uf, links, signatures, tables, glue, joined, 0, e)
+
+    return _finish(uf, links, tables, glue, onnx_keys, names, names_only)
+
+
+def _attach_glue(uf, tables, glue, onnx_keys) -> None:
+    """Glue without ONNX identity joins the compute layer it feeds (an epilogue joins the layer it finishes)."""
+    for e, table in enumerate(tables):
+        producers = {t.get("Name"): o for o, outs in zip(table["order"], table["outputs"]) for t in outs or ()}
+        readers: dict = {}
+        for o, ins in zip(table["order"], table["inputs"]):
+            for t in ins or ():
+                readers.setdefault(t.get("Name"), []).append(o)
+        by_name = dict(zip(table["name"], table["order"]))
+        weighted = dict(zip(table["order"], table["weights_count"] > 0))
+        for i, (order, name) in enumerate(zip(table["order"], table["name"])):
+            if not glue[e][i] or onnx_keys[e][i]:
+                continue
+            target = REFORMAT_TARGET.match(name)
+            ins = table["inputs"].iat[i] or ()
+            source = producers.get(ins[0].get("Name")) if ins else None
+            outs = table["outputs"].iat[i] or ()
+            feeds = [r for t in outs for r in readers.get(t.get("Name"), [])]
+            if target and target.group(1) in by_name:
+                partner = by_name[target.group(1)]
+            elif source is not None and weighted.get(source):
+                partner = source              # an epilogue kernel finishing a convolution/GEMM
+            elif feeds:
+                partner = feeds[0]
+            else:
+                partner = source
+            if partner is not None:
+                uf.union(("layer", e, partner), ("layer", e, order))
+
+
+def _cross_engine(uf, tables) -> set:
+    """Roots of groups that already span two or more engines."""
+    engines_of: dict = {}
+    for e, table in enumerate(tables):
+        for order in table["order"]:
+            engines_of.setdefault(uf.find(("layer", e, order)), set()).add(e)
+    return {root for root, es in engines_of.items() if len(es) >= 2}
+
+
+def _link_unique(uf, links, a_keys, b_keys, a_table, b_table, ea, eb, joined, glue, method) -> None:
+    def unique(keys, table, e):
+        counts = Counter(keys)
+        out = {}
+        for i, (order, key) in enumerate(zip(table["order"], keys)):
+            if key and counts[key] == 1 and not glue[e][i] and uf.find(("layer", e, order)) not in joined:
+                out[key] = order
+        return out
+
+    a, b = unique(a_keys, a_table, ea), unique(b_keys, b_table, eb)
+    for key in a.keys() & b.keys():
+        na, nb = ("layer", ea, a[key]), ("layer", eb, b[key])
+        uf.union(na, nb)
+        links.setdefault((uf.find(na),), []).append((method, 1.0))
+
+
+def _link_structure(uf, links, signatures, tables, glue, joined, ea, eb) -> None:
+    def candidates(e):
+        return [i for i, order in enumerate(tables[e]["order"])
+                if not glue[e][i] and signatures[e][i]["class"] not in ("other",)
+                and uf.find(("layer", e, order)) not in joined]
+
+    ia, ib = candidates(ea), candidates(eb)
+    a_seq = [_coarse(signatures[ea][i]) for i in ia]
+    b_seq = [_coarse(signatures[eb][i]) for i in ib]
+    matcher = difflib.SequenceMatcher(None, a_seq, b_seq, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            i, j = ia[block.a + k], ib[block.b + k]
+            na, nb = ("layer", ea, tables[ea]["order"].iat[i]), ("layer", eb, tables[eb]["order"].iat[j])
+            if uf.find(nb) in joined or uf.find(na) in joined:
+                continue
+            uf.union(na, nb)
+            links.setdefault((uf.find(na),), []).append(
+                ("structure", _pair_confidence(signatures[ea][i], signatures[eb][j])))
+
+
+def _finish(uf, links, tables, glue, onnx_keys, names, names_only) -> Alignment:
+    gid_of_root: dict = {}
+    group_ids = []
+    for e, table in enumerate(tables):
+        group_ids.append(np.array([gid_of_root.setdefault(uf.find(("layer", e, o)), len(gid_of_root))
+                                   for o in table["order"]], dtype="int64"))
+    engines_of: dict[int, set[int]] = {}
+    keys: dict[int, set[str]] = {}
+    key_engines: dict[tuple[int, str], set[int]] = {}
+    for e, gids in enumerate(group_ids):
+        for i, gid in enumerate(gids):
+            engines_of.setdefault(gid, set()).add(e)
+            if onnx_keys[e][i]:
+                keys.setdefault(gid, set()).update(onnx_keys[e][i])
+                for key in onnx_keys[e][i]:
+                    key_engines.setdefault((gid, key), set()).add(e)
+            elif names[e][i]:
+                keys.setdefault(gid, set()).add(names[e][i])
+    # "onnx" only where an ONNX node is really shared across engines, not merely present on both sides.
+    onnx_groups = {gid for (gid, _), es in key_engines.items() if len(es) >= 2}
+    method_of_root: dict = {}
+    for (root,), found in links.items():
+        method_of_root.setdefault(uf.find(root), []).extend(found)
+    match, confidence = {}, {}
+    root_of_gid = {gid: root for root, gid in gid_of_root.items()}
+    for gid, es in engines_of.items():
+        if len(es) < 2:
+            continue
+        found = method_of_root.get(root_of_gid[gid], [])
+        if gid in onnx_groups:
+            match[gid], confidence[gid] = "onnx", 1.0
+        elif any(m == "name" for m, _ in found):
+            match[gid], confidence[gid] = "name", 1.0
+        else:
+            match[gid] = "structure"
+            scores = [c for m, c in found if m == "structure"]
+            confidence[gid] = round(float(np.mean(scores)), 3) if scores else NAMES_ONLY_CONFIDENCE
+    compute_total = compute_aligned = 0
+    for e, gids in enumerate(group_ids):
+        compute = ~glue[e]
+        compute_total += int(compute.sum())
+        compute_aligned += int(sum(1 for g, c in zip(gids, compute) if c and g in match))
+    share = compute_aligned / compute_total if compute_total else 0.0
+    notes = []
+    if names_only:
+        notes.append("names-only layer info: layers were aligned on their type (read from the name) and execution "
+                     "order only, with low confidence; re-export with --profilingVerbosity=detailed")
+    return Alignment(group_ids, match, confidence, keys, share, names_only, notes)

@@ -1,0 +1,50 @@
+"""Every engine on the Overview and Compare pages against a neighbour, itself and a TensorRT-RTX build:
+no exception box, ever. Engines are discovered, so a new fixture joins by itself."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import DATA, FIXTURES
+from engine_core.discover import discover
+from tests.dashboard.test_app import APP, open_page
+
+FOLDERS = [FIXTURES / d for d in ("trex-rtx3090", "trex-mobilenet", "rtx3060-trt10", "h100-trt10-logs")] + [
+    p for p in sorted(DATA.iterdir()) if p.is_dir() and p.name != "bad"]
+NAMES = sorted(discover(FOLDERS).groups)
+
+
+@pytest.fixture(scope="module")
+def pair_store(rtx_store, tmp_path_factory):
+    from engine_core.discover import load_engines
+    from engine_core.store import RunStore
+
+    store = RunStore(tmp_path_factory.mktemp("pairs"))
+    for engine in load_engines(FOLDERS)[0]:
+        store.add(engine)
+    for run in rtx_store.list_runs():
+        engine = rtx_store.load(run.run_id)
+        engine.files = [str(p) for p in rtx_store.artifact_paths(run.run_id)]
+        store.add(engine, source="build", labels=run.labels)
+    return store
+
+
+def _no_exception_box(app) -> None:
+    assert not app.exception, [e.value for e in app.exception]
+    assert not [e.value for e in app.error if "Something went wrong" in e.value]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_engine_against_neighbour_itself_and_an_rtx_build(pair_store, monkeypatch, name):
+    monkeypatch.setenv("LAYERLENS_RUNS", str(pair_store.root))
+    runs = {r.name: r.run_id for r in pair_store.list_runs()}
+    neighbour = NAMES[(NAMES.index(name) + 1) % len(NAMES)]
+    rtx = runs["resnet18-int8-tensorrt-uncalibrated"]
+    for page, baseline in (("overview", runs[neighbour]), ("compare", runs[neighbour]), ("compare", runs[name]),
+                           ("compare", rtx)):
+        app = AppTest.from_file(APP, default_timeout=120)
+        _no_exception_box(open_page(app, page, runs[name], baseline))
+        if baseline != runs[name]:  # and the other way round
+            app = AppTest.from_file(APP, default_timeout=120)
+            _no_exception_box(open_page(app, page, baseline, runs[name]))

@@ -1,0 +1,147 @@
+"""Compare and diagnose any two real engines: alignment without names, a verdict whose attribution adds up,
+and no internal error on any pair (every fixture engine, every test-data engine, every TensorRT-RTX build)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import DATA, FIXTURES, REPO, RTX_MODELS, RTX_RECIPES, load_one
+from engine_core.analysis.align import NAMES_ONLY_CONFIDENCE, align_engines, is_glue
+from engine_core.analysis.attribution import compare_pair
+from engine_core.analysis.compare import compare_engines
+from engine_core.analysis.diagnose import diagnose
+from engine_core.discover import discover, load_engines
+from twins import write_renamed_twin
+
+ENGINE_FOLDERS = [FIXTURES / d for d in ("trex-rtx3090", "trex-mobilenet", "rtx3060-trt10", "h100-trt10-logs")]
+DATA_FOLDERS = [p for p in sorted(DATA.iterdir()) if p.is_dir() and p.name != "bad"]
+# Every engine found under the fixtures and tests/data: a new fixture joins the pairwise test by itself.
+ENGINE_NAMES = sorted(discover(ENGINE_FOLDERS + DATA_FOLDERS).groups)
+DETAILED = [("trex-rtx3090", d, s) for d, s in (("fp32", "resnet.onnx.engine"), ("fp16", "resnet.onnx.engine"),
+                                                 ("qat", "resnet-qat.onnx.engine"))] + [
+    ("trex-mobilenet", ".", "mobilenet.qat.onnx.engine"), ("trex-mobilenet", ".", "mobilenet_v2_residuals.qat.onnx.engine"),
+    ("rtx3060-trt10", ".", "resnet18_fp16"), ("rtx3060-trt10", ".", "mobilenet_v2_fp16")]
+
+
+@pytest.fixture(scope="module")
+def all_engines():
+    engines, _ = load_engines(ENGINE_FOLDERS + DATA_FOLDERS)
+    return {e.name: e for e in engines}
+
+
+@pytest.mark.parametrize("folder,sub,stem", DETAILED, ids=[f"{f}/{s}" for f, _, s in DETAILED])
+def test_renamed_twin_aligns_like_the_names(folder, sub, stem, tmp_path):
+    base = FIXTURES / folder / sub
+    original = load_one(*[p for p in base.glob(stem + ".*") if "metadata" not in p.name])
+    twin = load_one(*write_renamed_twin(base / f"{stem}.graph.json", base / f"{stem}.profile.json", tmp_path))
+    assert not set(original.layers["name"]) & set(twin.layers["name"])
+    alignment = align_engines([original.layers, twin.layers])
+    compute = ~is_glue(original.layers).to_numpy()
+    a_ids, b_ids = alignment.group_ids
+    # layer i of the twin is layer i of the original: the name-based alignment, which structure must reproduce
+    same = [a_ids[i] == b_ids[i] and a_ids[i] in alignment.match for i in np.flatnonzero(compute)]
+    assert np.mean(same) >= 0.95, f"{np.mean(same):.1%} of {compute.sum()} compute layers"
+    assert set(alignment.match.values()) == {"structure"}
+    att = compare_pair(original, twin)[1]
+    assert att.verdict.startswith("twin is 1.00× ")
+    assert abs(att.delta_ms) < 1e-9 and not att.different_networks
+
+
+def test_names_only_aligns_on_type_and_order_and_says_so():
+    a = load_one(DATA / "layer_info" / "names_only.graph.json")
+    b = load_one(DATA / "layer_info" / "names_only_legacy_export.graph.json")
+    cmp = compare_engines([a, b])
+    assert cmp.match_counts() == {"structure": 3} and set(cmp.groups["confidence"]) == {NAMES_ONLY_CONFIDENCE}
+    assert any("names-only layer info" in n for n in cmp.notes)
+    assert [g[-1] for g in cmp.groups["b_layers"]] == ["Conv_0 + Relu_1", "MaxPool_2", "{ForeignNode[Gemm_5]}"]
+
+
+def test_different_networks_are_reported_as_such(all_engines):
+    resnet, mobilenet = all_engines["resnet-qat"], all_engines["mobilenet.qat"]
+    cmp, att = compare_pair(resnet, mobilenet)
+    assert cmp.different_networks and cmp.aligned_share < 0.5
+    assert att.verdict.startswith(f"These engines are different networks: {cmp.aligned_share:.0%} of compute layers align")
+    kinds = [f.kind for f in diagnose(mobilenet, resnet)]
+    assert "different_networks" in kinds and "speedup" not in kinds and "bytes_moved" not in kinds
+
+
+@pytest.mark.parametrize("a,b,expected", [
+    ("fp16/resnet", "resnet-qat", "resnet-qat is 1.83× fp16/resnet (FP16): faster by 1.826 ms GPU compute median."),
+    ("fp32/resnet", "resnet-qat", "resnet-qat is 5.54× fp32/resnet (FP32): faster by 9.972 ms GPU compute median."),
+])
+def test_verdict_and_attribution_reconcile_exactly(all_engines, a, b, expected):
+    base, engine = all_engines[a], all_engines[b]
+    cmp, att = compare_pair(base, engine)
+    assert att.verdict == expected
+    parts = {p.kind: p.ms for p in att.parts}
+    assert sum(parts.values()) == pytest.approx(engine.per_layer_sum_ms - base.per_layer_sum_ms, abs=1e-9)
+    assert att.a_sum_ms == pytest.approx(base.per_layer_sum_ms, abs=1e-9)
+    assert att.b_sum_ms == pytest.approx(engine.per_layer_sum_ms, abs=1e-9)
+    assert parts["faster"] < 0 < parts["slower"] and parts["only_new"] > 0 > parts["only_baseline"]
+    # The only-in-QAT layers are the input quantize, the classifier's squeeze and its reformat (0.0899 ms).
+    assert parts["only_new"] == pytest.approx(0.08992, abs=1e-9)
+    assert att.e2e_delta_ms == pytest.approx(engine.gpu_compute.median_ms - base.gpu_compute.median_ms)
+    assert "explain the end-to-end change to within" in att.reconciliation
+
+
+def test_legacy_named_export_aligns_with_the_pytorch_export(rtx_builds, rtx_env):
+    """A second export of ResNet-18 with PyTorch < 1.13 names (Conv_3 vs /layer1/layer1.0/conv1/Conv), built for real."""
+    from engine_core.build.matrix import Variant, build_matrix
+    from engine_core.models.zoo import sample_model_path
+
+    legacy = build_matrix(sample_model_path("resnet18", naming="legacy"), [Variant("fp16")]).results[0].engine
+    modern = rtx_builds[("resnet18", "int8-tensorrt-uncalibrated")]
+    assert legacy.layers["name"].str.contains(r"^Conv_\d+", regex=True).any()
+    cmp, att = compare_pair(legacy, modern)
+    assert cmp.aligned_share >= 0.95 and not cmp.different_networks
+    counts = cmp.match_counts()
+    assert counts.get("structure", 0) >= 19 and "onnx" not in counts
+    assert (cmp.groups["precision_change"] == "FP16->INT8").sum() >= 19
+    assert att.estimate and "roofline estimate on RTX 4090" in att.verdict
+
+
+def _check_pair(baseline, engine) -> None:
+    cmp, att = compare_pair(baseline, engine)
+    assert sum(p.ms for p in att.parts) == pytest.approx(att.delta_ms, abs=1e-9)
+    if not (baseline.measured and engine.measured):  # never a measured number against an estimated one
+        assert att.estimate or att.a_sum_ms == att.b_sum_ms == 0
+    json.dumps(cmp.to_json()) and json.dumps(att.to_json())
+    for finding in diagnose(engine, baseline):
+        json.dumps(finding.to_dict())
+
+
+@pytest.mark.parametrize("name", ENGINE_NAMES)
+def test_every_pair_compares_and_diagnoses(all_engines, name):
+    """``name`` as the baseline of every engine, itself included; the other order is another parameter's."""
+    for engine in all_engines.values():
+        _check_pair(all_engines[name], engine)
+
+
+@pytest.mark.parametrize("model", RTX_MODELS)
+def test_every_rtx_build_pair_and_against_every_fixture(rtx_builds, all_engines, model):
+    builds = [rtx_builds[(model, r)] for r in RTX_RECIPES]
+    for a in builds:
+        for b in builds:
+            _check_pair(a, b)
+        for b in all_engines.values():
+            _check_pair(a, b)
+            _check_pair(b, a)
+
+
+def test_cli_compare_and_diagnose_never_fail_internally():
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "engine_core", *args], capture_output=True, text=True, cwd=REPO,
+                              timeout=120)
+
+    qat, h100 = str(FIXTURES / "trex-rtx3090" / "qat"), str(FIXTURES / "h100-trt10-logs" / "result-01.log")
+    for args in (("compare", h100, qat), ("diagnose", qat, "--baseline", h100), ("diagnose", qat, "--baseline", qat),
+                 ("compare", qat, qat, "--json")):
+        proc = run(*args)
+        assert proc.returncode == 0 and "internal error" not in proc.stderr, (args, proc.stderr)
+    verdict = run("diagnose", qat, "--baseline", str(FIXTURES / "trex-rtx3090" / "fp16")).stdout.splitlines()[0]
+    assert verdict == "resnet-qat is 1.83× resnet (FP16): faster by 1.826 ms GPU compute median."
