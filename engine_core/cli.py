@@ -29,6 +29,9 @@ Make artifacts with trtexec (TensorRT <= 10; for INT8 add --int8 and --calib=<ca
 def _add_paths(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="artifact files, folders (searched recursively) or .zip archives")
+    parser.add_argument("--calib-cache", metavar="CACHE",
+                        help="INT8 calibration cache the engine was built with (joins it; found by itself when it "
+                             "sits beside the engine's files)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,21 +132,21 @@ def _dispatch(args) -> int:
     return args.handler(args)
 
 
-def _load(paths):
+def _load(paths, calib_cache=None):
     from engine_core.discover import SUPPORTED_HELP, load_engines
 
-    engines, skipped = load_engines(paths)
-    if not engines:
-        raise LayerLensError(f"No TensorRT artifacts found in {', '.join(map(str, paths))}.", SUPPORTED_HELP)
+    engines, skipped = load_engines(paths, calibration_cache=calib_cache)
     for s in skipped:
-        print(f"layerlens: skipped {s} (not a TensorRT artifact)", file=sys.stderr)
+        print(f"layerlens: skipped {s}", file=sys.stderr)
+    if not engines:
+        raise LayerLensError(f"No readable TensorRT artifacts in {', '.join(map(str, paths))}.", SUPPORTED_HELP)
     return engines
 
 
 def _cmd_summary(args) -> int:
     from engine_core.summary import format_summary, summarize_engine
 
-    summaries = [summarize_engine(e) for e in _load(args.paths)]
+    summaries = [summarize_engine(e) for e in _load(args.paths, args.calib_cache)]
     if args.json:
         print(json.dumps({"engines": summaries}, indent=2))
     else:
@@ -152,7 +155,7 @@ def _cmd_summary(args) -> int:
 
 
 def _cmd_layers(args) -> int:
-    engines = _load(args.paths)
+    engines = _load(args.paths, args.calib_cache)
     if args.engine:
         engines = [e for e in engines if e.name == args.engine]
         if not engines:
@@ -184,7 +187,7 @@ def _cmd_import(args) -> int:
     from engine_core.store import RunStore
 
     store = RunStore(args.store)
-    for engine in _load(args.paths):
+    for engine in _load(args.paths, args.calib_cache):
         manifest, created = store.add(engine)
         state = "stored" if created else "already stored"
         print(f"{state}: {manifest.run_id}  ({manifest.layer_count} layers, {manifest.device or 'GPU unknown'})")

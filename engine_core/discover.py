@@ -21,13 +21,15 @@ from pathlib import Path
 
 from engine_core.archive import extract_zip
 from engine_core.engine import Artifact, Engine, engine_from_artifacts
-from engine_core.errors import UnsupportedArtifactError
+from engine_core.errors import ArtifactFormatError, UnsupportedArtifactError
 from engine_core.importers.sniff import ArtifactKind, sniff_file
 from engine_core.importers.trtexec_log import BANNER
 
 MAX_FILES = 10_000
 _SUFFIXES = (".build.metadata.json", ".profile.metadata.json", ".graph.json", ".profile.json",
-             ".timing.json", ".times.json", ".layers.json", ".layer_info.json", ".json", ".build.log", ".log", ".txt")
+             ".timing.json", ".times.json", ".layers.json", ".layers.txt", ".layer_info.json", ".json", ".build.log", ".log", ".txt",
+             ".calib.cache", ".calibration.cache", ".int8.cache", ".int8cache", ".cache", "-calibration.table",
+             ".table", "__cal.bin", "_cal.bin", ".bin")
 _ENGINE_SUFFIX = re.compile(r"(\.onnx)?(\.engine|\.plan|\.trt)?$")
 SUPPORTED_HELP = ("Supported: trtexec --exportLayerInfo/--exportProfile/--exportTimes JSON, trtexec logs, "
                   "TREx *.metadata.json, and `polygraphy inspect model` output.")
@@ -36,7 +38,8 @@ SUPPORTED_HELP = ("Supported: trtexec --exportLayerInfo/--exportProfile/--export
 @dataclass
 class Discovery:
     groups: dict[str, list[Artifact]] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)          # "path (why)"
+    explicit: set[str] = field(default_factory=set)           # files the user named, not found in a folder
 
 
 def discover(paths: list[str | Path], scratch: Path | None = None) -> Discovery:
@@ -57,12 +60,14 @@ def discover(paths: list[str | Path], scratch: Path | None = None) -> Discovery:
         if not path.exists():
             raise UnsupportedArtifactError(str(path), "does not exist.", "Check the path.")
         explicit = path.is_file() and path.suffix.lower() != ".zip"
+        if explicit:
+            found.explicit.add(str(path))
         for file in _expand(path, scratch):
             kind = sniff_file(file)
             if kind is ArtifactKind.UNKNOWN:
                 if explicit:
                     raise UnsupportedArtifactError(str(file), "is not a TensorRT artifact LayerLens can read.", SUPPORTED_HELP)
-                found.skipped.append(str(file))
+                found.skipped.append(f"{file} (not a TensorRT artifact LayerLens reads)")
                 continue
             artifacts.append(Artifact(file, kind))
     found.groups = group_artifacts(artifacts)
@@ -107,6 +112,7 @@ def group_artifacts(artifacts: list[Artifact]) -> dict[str, list[Artifact]]:
     for a in artifacts:
         groups.setdefault((a.path.parent, artifact_key(a.path)), []).append(a)
     _attach_exports_to_logs(groups)
+    _attach_caches_to_engines(groups)
     names: dict[str, list[Artifact]] = {}
     display = {k: engine_display_name(k[1]) for k in groups}
     counts: dict[str, int] = {}
@@ -118,6 +124,20 @@ def group_artifacts(artifacts: list[Artifact]) -> dict[str, list[Artifact]]:
             name = f"{key[0].name}/{name}"
         names[name] = sorted(members, key=lambda a: a.path.name)
     return names
+
+
+def _is_cache_only(members: list[Artifact]) -> bool:
+    return all(a.kind is ArtifactKind.CALIBRATION_CACHE for a in members)
+
+
+def _attach_caches_to_engines(groups: dict[tuple[Path, str], list[Artifact]]) -> None:
+    """A calibration cache named differently from its engine joins it when it is the folder's only engine."""
+    for key, members in list(groups.items()):
+        if not _is_cache_only(members):
+            continue
+        engines = [k for k, m in groups.items() if k[0] == key[0] and not _is_cache_only(m)]
+        if len(engines) == 1:
+            groups[engines[0]].extend(groups.pop(key))
 
 
 def _attach_exports_to_logs(groups: dict[tuple[Path, str], list[Artifact]]) -> None:
@@ -139,12 +159,47 @@ def _export_names(log_path: Path) -> list[str]:
     return [Path(m).name for m in re.findall(r"--export(?:LayerInfo|Profile|Times)=(\S+)", match[3])]
 
 
-def load_engines(paths: list[str | Path], scratch: Path | None = None) -> tuple[list[Engine], list[str]]:
-    """Discover and read every engine under ``paths``; returns ``(engines, skipped files)``.
+def load_engines(paths: list[str | Path], scratch: Path | None = None,
+                 calibration_cache: str | Path | None = None) -> tuple[list[Engine], list[str]]:
+    """Discover and read every engine under ``paths``; returns ``(engines, skipped files with why)``.
+
+    A calibration cache with no engine beside it is skipped with a note (``layerlens calib`` reads it);
+    ``calibration_cache`` attaches one named cache to every engine found.
 
     Raises:
         LayerLensError: a file is unreadable, malformed or not an artifact.
     """
     found = discover(paths, scratch)
-    engines = [engine_from_artifacts(name, members) for name, members in found.groups.items()]
+    engines = []
+    for name, members in found.groups.items():
+        if _is_cache_only(members):
+            found.skipped.extend(f"{a.path} (a calibration cache with no engine beside it: `layerlens calib` reads it)"
+                                 for a in members)
+            continue
+        if calibration_cache is not None:
+            members = [a for a in members if a.kind is not ArtifactKind.CALIBRATION_CACHE]
+            members.append(Artifact(Path(calibration_cache), ArtifactKind.CALIBRATION_CACHE))
+            found.explicit.add(str(calibration_cache))
+        engine = _engine_skipping_odd_files(name, members, found)
+        if engine is not None:
+            engines.append(engine)
     return engines, found.skipped
+
+
+def _engine_skipping_odd_files(name: str, members: list[Artifact], found: Discovery) -> Engine | None:
+    """Read one engine; a file found in a folder that fails to read is skipped with its reason, not fatal.
+
+    One odd file (an unrelated JSON that looks like a profile, a truncated copy) must not sink the
+    engines beside it. A file the user named is different: its error is the answer they need.
+    """
+    members = list(members)
+    while members:
+        try:
+            return engine_from_artifacts(name, members)
+        except ArtifactFormatError as exc:
+            culprit = next((a for a in members if str(a.path) == exc.path), None)
+            if culprit is None or exc.path in found.explicit:
+                raise
+            found.skipped.append(f"{exc.path} ({exc.what.removeprefix(exc.path + ': ').rstrip('.')})")
+            members.remove(culprit)
+    return None

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from engine_core.errors import ArtifactFormatError
+from engine_core.importers.calib_cache import CalibrationCache, read_calibration_cache
 from engine_core.importers.jsonio import paused_gc
 from engine_core.importers.layer_info import LayerInfo, read_layer_info
 from engine_core.importers.polygraphy_text import read_polygraphy_inspect
@@ -70,6 +71,8 @@ class Engine:
     #: Where ``layers.avg_ms`` comes from: "measured" (a profiler), or "roofline estimate on <GPU>" for a
     #: copy made by :func:`engine_core.analysis.estimate.engine_with_estimated_times`.
     time_basis: str = "measured"
+    #: The INT8 calibration cache the engine was built with, when it came along (beside it, or --calib-cache).
+    calibration: CalibrationCache | None = None
 
     @property
     def is_estimate(self) -> bool:
@@ -171,6 +174,9 @@ def _engine_from_artifacts(name: str, artifacts: list[Artifact]) -> Engine:
         _merge_metadata(engine.metadata, read_trex_metadata(path))
     logs = [read_trtexec_log(p) for p in by_kind.get(ArtifactKind.TRTEXEC_LOG, [])]
     polygraphy = [read_polygraphy_inspect(p) for p in by_kind.get(ArtifactKind.POLYGRAPHY_INSPECT, [])]
+    engine.calibration = _first(by_kind, ArtifactKind.CALIBRATION_CACHE, read_calibration_cache, engine)
+    if engine.calibration is not None:
+        engine.warnings.extend(engine.calibration.warnings)
 
     records, bindings, source = _choose_layers(layer_info, logs, polygraphy, engine)
     if profile is None:
@@ -184,6 +190,8 @@ def _engine_from_artifacts(name: str, artifacts: list[Artifact]) -> Engine:
         _merge_log(engine, log)
     for poly in polygraphy:
         engine.warnings.extend(poly.warnings)
+        for key, value in poly.sizes.items():
+            engine.sizes.setdefault(key, value)
     _choose_latency(engine, times)
     return engine
 

@@ -87,6 +87,37 @@ _IMPLIED_PARAMETER_TYPE = {"correlation": "Convolution", "gemm": "MatrixMultiply
 _WEIGHTED_TYPES = {"correlation", "gemm", "runtime_fusion", "deconvolution", "convolution"}
 
 
+_PREFIXED = re.compile(r"^(?P<prefix>[A-Z][A-Za-z0-9]*?)(?P<key>Weights|Bias|Kernel|Stride|Groups|OutMaps|Dilation|"
+                       r"PrePadding|PostPadding|WindowSize)$")
+
+
+def record_param(record: dict, key: str):
+    """A layer parameter, plain (``Kernel``) or prefixed as fused layers write it (``ConvKernel``).
+
+    Fused layers such as ``ConvActPool`` carry one parameter set per fused op under prefixed keys
+    (``ConvWeights``, ``ConvBias``, ``ConvKernel``, ``PoolWindowSize``), in the JSON and in the
+    ``--dumpLayerInfo`` text alike; the first prefixed one stands for the layer.
+    """
+    if not isinstance(record, dict):
+        return None
+    if key in record:
+        return record[key]
+    for k, v in record.items():
+        m = _PREFIXED.match(k)
+        if m and m["key"] == key:
+            return v
+    return None
+
+
+def _prefixed_blob(record: dict, key: str) -> dict | None:
+    """All ``<Prefix>Weights`` (or Bias) blobs of a fused layer, summed into one (type of the first)."""
+    blobs = [v for k, v in record.items() if isinstance(v, dict) and (m := _PREFIXED.match(k)) and m["key"] == key]
+    if not blobs:
+        return None
+    counts = [b.get("Count") for b in blobs]
+    return {"Type": blobs[0].get("Type"), "Count": sum(c for c in counts if isinstance(c, int))}
+
+
 def _weight_blobs(records: list[dict]) -> tuple[list[dict], list[dict]]:
     """``(Weights, Bias)`` blobs per record: the record's own, or derived from ``Constants``.
 
@@ -98,6 +129,8 @@ def _weight_blobs(records: list[dict]) -> tuple[list[dict], list[dict]]:
     weights, bias = [], []
     for r in records:
         w, b = r.get("Weights"), r.get("Bias")
+        if not isinstance(w, dict) and not isinstance(b, dict) and len(r) > 6:  # only detailed records can be fused
+            w, b = _prefixed_blob(r, "Weights"), _prefixed_blob(r, "Bias")
         constants = r.get("Constants")
         if not isinstance(w, dict) and isinstance(constants, list) and constants:
             w, b = _blobs_from_constants(constants, r.get("LayerType") in _WEIGHTED_TYPES)

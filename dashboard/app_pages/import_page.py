@@ -27,7 +27,7 @@ def import_paths(paths: list[Path], scratch: Path) -> list[tuple[str, str]]:
         return [("error", str(exc).replace(f"{scratch}/upload/", "").replace(f"{scratch}/", ""))]
     if not engines:
         return [("error", "No TensorRT artifacts found in what you gave. " + SUPPORTED_HELP)]
-    messages = [("warning", f"Skipped {Path(s).name}: not a TensorRT artifact.") for s in skipped]
+    messages = [("warning", f"Skipped {s.replace(f'{scratch}/upload/', '').replace(f'{scratch}/', '')}") for s in skipped]
     store = data.store()
     stored = []
     for engine in engines:

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from engine_core.analysis.kernels import describe_kernel
-from engine_core.layer_table import REFORMAT_TARGET
+from engine_core.layer_table import REFORMAT_TARGET, record_param
 
 NAMES_ONLY_CONFIDENCE = 0.3
 #: Below this share of compute layers aligned, two engines are reported as different networks.
@@ -152,9 +152,10 @@ def _signatures(layers: pd.DataFrame) -> list[dict]:
             "channels": dims[1] if len(dims) >= 2 else None,
             "spatial": tuple(dims[2:]) if len(dims) > 2 else None,
             "weights": int(row.weights_count) or None,
-            "kernel": tuple(record.get("Kernel") or record.get("WindowSize") or weight_dims[2:] or ()) or None,
-            "stride": tuple(record.get("Stride") or ()) or None,
-            "groups": record.get("Groups"),
+            "kernel": tuple(record_param(record, "Kernel") or record_param(record, "WindowSize") or weight_dims[2:]
+                            or ()) or None,
+            "stride": tuple(record_param(record, "Stride") or ()) or None,
+            "groups": record_param(record, "Groups"),
             "detailed": bool(row.outputs) or bool(row.layer_type),
         })
     return out

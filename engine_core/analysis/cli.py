@@ -30,11 +30,25 @@ def add_commands(sub, add_paths) -> None:
     p.add_argument("--json", action="store_true", help="print findings as JSON")
     p.set_defaults(handler=_cmd_diagnose)
 
+    p = sub.add_parser("calib", help="read INT8 calibration caches: scales, problems, and an A/B comparison",
+                       description="Read one or two INT8 calibration caches (TRT-<version>-<Calibrator> followed by "
+                                   "'tensor: hex' lines): TensorRT version, calibrator, tensor count, scales that are "
+                                   "zero, inf, NaN or orders of magnitude off, and, for two caches of one model "
+                                   "(calibrator A/B, two runs), the tensors only in one and the ratio of scales.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="Examples:\n  layerlens calib model.calib.cache\n"
+                              "  layerlens calib entropy.cache minmax.cache --json\n"
+                              "  layerlens diagnose build/ --calib-cache model.calib.cache   # tensors the engine "
+                              "reads without a scale")
+    p.add_argument("caches", nargs="+", metavar="CACHE", help="one or two calibration cache files")
+    p.add_argument("--json", action="store_true", help="machine-readable output (shape in README)")
+    p.set_defaults(handler=_cmd_calib)
 
-def _one_engine(paths):
+
+def _one_engine(paths, calib_cache=None):
     from engine_core.discover import load_engines
 
-    engines, _ = load_engines(paths)
+    engines, _ = load_engines(paths, calibration_cache=calib_cache)
     label = " ".join(map(str, paths))
     if not engines:
         raise LayerLensError(f"No TensorRT artifacts found in {label}.", "Point at an engine's artifact folder or files.")
@@ -98,7 +112,7 @@ def _cmd_diagnose(args) -> int:
     from engine_core.analysis.diagnose import diagnose
     from engine_core.analysis.gpus import CATALOG, gpu_by_name
 
-    engine = _one_engine(args.paths)
+    engine = _one_engine(args.paths, args.calib_cache)
     baseline = _one_engine([args.baseline]) if args.baseline else None
     gpu = None
     if args.gpu:
@@ -130,4 +144,36 @@ def _cmd_diagnose(args) -> int:
         print(f"    fix: {f.fix}")
         if f.evidence:
             print(f"    evidence: {f.evidence[:300]}")
+    return 0
+
+
+def _cmd_calib(args) -> int:
+    from engine_core.analysis.calibration import compare_caches, scale_problems, summarize_cache
+    from engine_core.importers.calib_cache import read_calibration_cache
+
+    if len(args.caches) > 2:
+        raise LayerLensError(f"calib takes one or two caches, not {len(args.caches)}.",
+                             "Compare two at a time: layerlens calib A.cache B.cache")
+    caches = [read_calibration_cache(path) for path in args.caches]
+    comparison = compare_caches(*caches) if len(caches) == 2 else None
+    if args.json:
+        print(json.dumps({"caches": [summarize_cache(c) for c in caches], "comparison": comparison}, indent=2))
+        return 0
+    for cache in caches:
+        s = summarize_cache(cache)
+        print(f"{cache.file}: TensorRT {s['tensorrt_version'] or 'unknown'}, {s['calibrator'] or 'calibrator unknown'}, "
+              f"{s['tensors']} tensors; scales {s['min_scale']:.4g} .. {s['max_scale']:.4g} "
+              f"(dynamic range x127: {s['min_scale'] * 127:.4g} .. {s['max_scale'] * 127:.4g})"
+              if s["min_scale"] is not None else f"{cache.file}: {s['tensors']} tensors, no finite scale")
+        problems = scale_problems(cache)
+        for row in problems.head(20).itertuples():
+            print(f"  ! {row.tensor}: scale {row.scale:.4g} ({row.problem})")
+        for warning in cache.warnings:
+            print(f"  note: {warning}")
+    if comparison:
+        print(f"\nA/B: {comparison['shared']} tensors in both, {len(comparison['only_in_a'])} only in A, "
+              f"{len(comparison['only_in_b'])} only in B; {comparison['identical']} identical scales, "
+              f"{comparison['within_10pct']} within 10%, {comparison['more_than_2x']} differ more than 2x "
+              f"(median B/A {comparison['ratio_median']:.4g})" if comparison["ratio_median"] else
+              f"\nA/B: {comparison['shared']} tensors in both; no comparable scales")
     return 0

@@ -50,6 +50,7 @@ def diagnose(engine: Engine, baseline: Engine | None = None, gpu: GpuSpec | None
     findings += _myelin_finding(engine)
     findings += _reconcile_finding(engine)
     findings += _size_finding(engine)
+    findings += _calibration_findings(engine)
     if baseline is not None:
         findings += lint_fairness(baseline)
         findings += lint_pair(baseline, engine)
@@ -152,6 +153,25 @@ def _size_finding(engine: Engine) -> list[Finding]:
     return [Finding("engine_bytes", account.statement,
                     "Compare builds with `layerlens compare` to see which layers changed weight precision.",
                     severity="info")]
+
+
+def _calibration_findings(engine: Engine) -> list[Finding]:
+    """Scales a calibrator wrote that cannot be right: zero, inf, NaN, or orders of magnitude off."""
+    from engine_core.analysis.calibration import OUTLIER_DECADES, scale_problems
+
+    if engine.calibration is None:
+        return []
+    problems = scale_problems(engine.calibration)
+    if problems.empty:
+        return []
+    counts = ", ".join(f"{n} {p}" for p, n in problems["problem"].value_counts().items())
+    return [Finding("calibration_scales", f"{len(problems)} of {len(engine.calibration.scales)} tensors in the "
+                    f"calibration cache have unusable or suspicious scales ({counts}; outliers are more than "
+                    f"{OUTLIER_DECADES:.0f} decades from the median).",
+                    "Recalibrate with representative data; a saturating scale clips activations, a tiny one wastes "
+                    "the INT8 range. `layerlens calib CACHE` lists them.", severity="medium",
+                    evidence="; ".join(f"{t}: {s:.3g} ({p})" for t, s, p in
+                                       zip(problems["tensor"], problems["scale"], problems["problem"]))[:300])]
 
 
 def _baseline_findings(baseline: Engine, engine: Engine) -> list[Finding]:

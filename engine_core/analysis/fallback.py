@@ -47,12 +47,14 @@ Pure pandas; no TensorRT, no Streamlit.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 
 from engine_core.analysis.kernels import describe_kernel
 from engine_core.analysis.requested import is_explicitly_quantized, requested_precision
 from engine_core.engine import Engine
+from engine_core.importers.trtexec_log import LogEvent
 from engine_core.layer_table import REFORMAT_TARGET
 from engine_core.precision import DATA_PRECISIONS, PRECISION_RANK
 
@@ -102,6 +104,13 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
     ignored = {e.subject for e in engine.events if e.kind == "precision_ignored"}
     no_range = {e.subject for e in engine.events if e.kind in ("missing_dynamic_range", "default_quantization")}
     events = {e.subject: e for e in engine.events}
+    if engine.calibration is not None and requested == "INT8":
+        # The cache the engine was built with has no scale for these tensors: no INT8 for their layers (#2031).
+        for tensor in _uncalibrated_tensors(layers, engine.calibration):
+            no_range.add(tensor)
+            events.setdefault(tensor, LogEvent(0, "I", "missing_dynamic_range", tensor,
+                                               f"calibration cache {Path(engine.calibration.file).name} has no scale "
+                                               f"for tensor {tensor!r}"))
     producers = _producers(layers)
     graph = _Graph(consumers, producers, {n: t for n, t in zip(layers["name"], layers["layer_type"])})
     decided: dict[str, tuple[str, str, str | None]] = {}
@@ -207,6 +216,11 @@ def _structural_reason(layer, graph: _Graph) -> tuple[str, str, str | None] | No
     return None
 
 
+def _uncalibrated_tensors(layers: pd.DataFrame, cache) -> set[str]:
+    names = {t.get("Name") for ins in layers["inputs"] for t in ins or ()}
+    return {n for n in names if n and n not in cache.scales}
+
+
 def _producers(layers: pd.DataFrame) -> dict[str, str]:
     """Tensor name -> the layer that writes it."""
     return {t.get("Name"): name for name, outputs in zip(layers["name"], layers["outputs"]) for t in outputs or ()}
@@ -278,7 +292,8 @@ def _reason(layer, requested, explicit, consumers, ignored, no_range, events, gr
     hit = next((t for t in _tensor_names(layer) if t in no_range), None) or (layer.name if layer.name in no_range else None)
     if hit:
         e = events[hit]
-        return "missing_dynamic_range", f"build log line {e.line_no}: {e.message[:160]}"
+        where = f"build log line {e.line_no}" if e.line_no else "calibration"
+        return "missing_dynamic_range", f"{where}: {e.message[:160]}"
     if layer.wide_output:
         out_name = layer.outputs[0].get("Name") if layer.outputs else ""
         users = consumers.get(out_name, [])

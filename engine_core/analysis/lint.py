@@ -21,6 +21,7 @@ from engine_core.analysis.findings import Finding, share_of_time
 from engine_core.analysis.latency import reformat_boundaries
 from engine_core.analysis.requested import is_explicitly_quantized
 from engine_core.engine import Engine
+from engine_core.layer_table import record_param
 
 REFORMAT_HOTSPOT_PCT = 5.0
 # Tensor cores need channel multiples of 8 (FP16/BF16) and 32 (INT8) to avoid padding;
@@ -102,10 +103,10 @@ def _misaligned(layers: pd.DataFrame) -> list[tuple[str, int, int, str]]:
     convs = layers[(layers["parameter_type"] == "Convolution") & layers["compute_precision"].isin(list(_ALIGNMENT))]
     for name, record, inputs, precision in zip(convs["name"], convs["record"], convs["inputs"], convs["compute_precision"]):
         dims = (inputs[0].get("Dimensions") if inputs else None) or []
-        groups = (record or {}).get("Groups", 1) or 1
+        groups = record_param(record or {}, "Groups") or 1
         if groups > 1 or len(dims) < 2:
             continue  # depthwise/grouped convs do not map onto tensor-core GEMMs the same way
-        c, k = dims[1], (record or {}).get("OutMaps", 0)
+        c, k = dims[1], record_param(record or {}, "OutMaps") or 0
         need = _ALIGNMENT[precision]
         if c <= 4:
             continue  # an image input (RGB): TensorRT pads it to a vector of 4, and nothing upstream can change it

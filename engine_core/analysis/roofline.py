@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from engine_core.analysis.gpus import GpuSpec
+from engine_core.layer_table import record_param
 from engine_core.precision import ELEMENT_BYTES, precision_from_datatype
 
 ROOFLINE_COLUMNS = ("order", "name", "layer_type", "compute_precision", "avg_ms", "flops", "bytes_moved",
@@ -56,8 +57,8 @@ def _input_read_fraction(record: dict, inputs, outputs) -> float:
     of DRAM bandwidth. Per spatial dim, a window of size k < stride s reads
     ``out x k`` of ``in`` rows.
     """
-    kernel = record.get("Kernel") or record.get("WindowSize")
-    stride = record.get("Stride")
+    kernel = record_param(record, "Kernel") or record_param(record, "WindowSize")
+    stride = record_param(record, "Stride")
     if not kernel or not stride or not inputs or not outputs:
         return 1.0
     in_dims = inputs[0].get("Dimensions") or []
@@ -163,6 +164,6 @@ def _window_areas(layers: pd.DataFrame) -> list[float | None]:
     """Pooling window areas from ``WindowSize`` (None for other layers)."""
     out = []
     for ptype, record in zip(layers["parameter_type"], layers["record"]):
-        window = (record or {}).get("WindowSize") if ptype == "Pooling" else None
+        window = record_param(record or {}, "WindowSize") if ptype == "Pooling" else None
         out.append(_prod(window) if window else None)
     return out

@@ -22,6 +22,7 @@ except ImportError:  # pragma: no cover - orjson is a declared dependency, but s
     orjson = None
 
 from engine_core.errors import ArtifactFormatError, ArtifactTooLargeError
+from engine_core.importers.sniff import SEPARATOR_LINE
 
 #: Largest single artifact read (bytes). A 50k-layer detailed layer JSON is ~60 MB.
 MAX_ARTIFACT_BYTES = int(os.environ.get("LAYERLENS_MAX_ARTIFACT_MB", "512")) * 1024 * 1024
@@ -101,15 +102,24 @@ def parse_json_documents(text: str, path: str | Path) -> list[Any]:
     try:
         return [json.loads(text)]
     except json.JSONDecodeError as first_error:
-        if first_error.msg != "Extra data":
+        leading_label = SEPARATOR_LINE.match(text.lstrip("\ufeff \t\r\n").split("\n", 1)[0])
+        if first_error.msg != "Extra data" and not leading_label:
             raise _json_error(path, text, first_error) from None
     docs: list[Any] = []
     pos, end = 0, len(text)
     while True:
-        while pos < end and text[pos] in " \t\r\n,":
+        while pos < end and text[pos] in " \t\r\n,\x1e":  # \x1e: RFC 7464 JSON text sequences
             pos += 1
         if pos >= end:
             return docs
+        if text[pos] not in "{[":
+            # A label between documents ("--- Layer 3 ---", "=== engine ===", "# run 2") is skipped;
+            # anything else is not JSON and gets the precise error below.
+            line_end = text.find("\n", pos)
+            line_end = end if line_end < 0 else line_end
+            if SEPARATOR_LINE.match(text[pos:line_end]):
+                pos = line_end
+                continue
         try:
             doc, pos = _DECODER.raw_decode(text, pos)
         except json.JSONDecodeError as exc:

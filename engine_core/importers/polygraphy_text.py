@@ -22,7 +22,7 @@ from pathlib import Path
 
 from engine_core.errors import ArtifactFormatError
 from engine_core.importers.jsonio import read_text
-from engine_core.importers.trtexec_log import split_prefix
+from engine_core.importers.trtexec_log import collect_sizes, finish_sizes, split_prefix
 
 _LAYER = re.compile(r"^\s*Layer (\d+)\s*\| (?P<name>.*) \[Op: (?P<op>[^\]]*)\]\s*$")
 _TENSOR = re.compile(r"(?P<name>[^{},\s][^{}]*?) \[dtype=(?P<dtype>\w+), shape=\((?P<dims>[^)]*)\)"
@@ -40,6 +40,7 @@ class PolygraphyEngine:
     layer_records: list[dict] = field(default_factory=list)
     declared_layers: int | None = None
     device_memory_bytes: int | None = None
+    sizes: dict[str, float] = field(default_factory=dict)      # the runtime's size lines (Loaded engine size, ...)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -56,8 +57,10 @@ def read_polygraphy_inspect(path: str | Path) -> PolygraphyEngine:
     out = PolygraphyEngine()
     current: dict | None = None
     side = "Inputs"
+    sizes: dict[str, list[float]] = {}
     for raw in text.split("\n"):  # not splitlines(): it breaks on \x1e (see trtexec_log)
         _, line = split_prefix(raw)
+        collect_sizes(line, sizes)
         if m := _LAYER.match(line):
             current = {"Name": m["name"], "LayerType": m["op"], "Inputs": [], "Outputs": []}
             out.layer_records.append(current)
@@ -81,6 +84,10 @@ def read_polygraphy_inspect(path: str | Path) -> PolygraphyEngine:
             fmt = t["fmt"] or _DTYPE_NAMES.get(t["dtype"], t["dtype"])
             dims = [int(d) for d in re.findall(r"-?\d+", t["dims"])]
             current[side].append({"Name": t["name"].strip(), "Dimensions": dims, "Format/Datatype": fmt})
+    out.sizes, _, size_warnings = finish_sizes(sizes)
+    out.warnings.extend(size_warnings)
+    if out.device_memory_bytes is not None:
+        out.sizes.setdefault("activation_memory_bytes", out.device_memory_bytes)
     if not out.layer_records:
         out.warnings.append(f"{Path(path).name}: no per-layer blocks; rerun "
                             "`polygraphy inspect model <engine> --show layers attrs` on an engine built "

@@ -23,6 +23,7 @@ class ArtifactKind(str, Enum):
     PROFILE_METADATA = "profile_metadata_json"  # TREx <engine>.profile.metadata.json
     TRTEXEC_LOG = "trtexec_log"               # trtexec console output, or a pasted part of it
     POLYGRAPHY_INSPECT = "polygraphy_inspect"  # `polygraphy inspect model <engine>` output
+    CALIBRATION_CACHE = "calibration_cache"   # INT8 calibrator cache: TRT-<version>-<Calibrator>, tensor: hex
     UNKNOWN = "unknown"
 
 
@@ -34,9 +35,21 @@ _TRTEXEC_MARKERS = re.compile(
     re.MULTILINE)
 
 
+_CALIB_HEAD = re.compile(r"^(?:TRT-\d{4,6}-[A-Za-z0-9]+|1)\r?\n(?:\r?\n)*[^\n]+: [0-9a-fA-F]{1,8}\r?$", re.MULTILINE)
+# Labels written between concatenated JSON documents (a script printing "--- Layer 3 ---" before each
+# IEngineInspector::getLayerInformation(i, kJSON) block): skipped when deciding the kind.
+SEPARATOR_LINE = re.compile(r"^[ \t]*(?:-{2,}.*-{2,}|={2,}.*={2,}|#[^\n]*|//[^\n]*|\[?Layer \d+\]?:?|\x1e)[ \t]*$")
+
+
 def sniff_text(head: str, name: str = "") -> ArtifactKind:
     """Classify an artifact from the start of its text (and, weakly, its name)."""
     stripped = head.lstrip("\ufeff \t\r\n")
+    if _CALIB_HEAD.match(stripped):
+        return ArtifactKind.CALIBRATION_CACHE
+    lines = stripped.split("\n", 20)
+    while len(lines) > 1 and SEPARATOR_LINE.match(lines[0]):
+        lines = lines[1:]
+        stripped = "\n".join(lines).lstrip()
     # "[I] ..." and "[07/07/2026-...]" start like a JSON array: require real JSON openers.
     if re.match(r'\{\s*["}]|\[\s*[{\["\]]', stripped):
         return _sniff_json(stripped)

@@ -44,7 +44,22 @@ _SIZE_PATTERNS = {
     "device_persistent_bytes": re.compile(r"Total Device Persistent Memory: (\d+)"),
     "build_time_s": re.compile(r"Engine built in ([\d.]+) sec"),
     "engine_generation_s": re.compile(r"Engine generation completed in ([\d.]+) seconds"),
+    # The runtime's lines when it deserializes an engine (trtexec --loadEngine, Polygraphy, any application).
+    "runner_device_persistent_bytes": re.compile(r"Total per-runner device persistent memory is (\d+)"),
+    "runner_host_persistent_bytes": re.compile(r"Total per-runner host persistent memory is (\d+)"),
+    "allocated_activation_bytes": re.compile(r"Allocated activation device memory of size (\d+)"),
 }
+
+
+def collect_sizes(line: str, sizes: dict[str, list[float]]) -> bool:
+    """Record any size fact on ``line`` (a prefix-stripped log line); True when one was found."""
+    found = False
+    for key, pattern in _SIZE_PATTERNS.items():
+        m = pattern.search(line)
+        if m:
+            sizes.setdefault(key, []).append(float(m[1]))
+            found = True
+    return found
 
 # Builder messages that explain a layer's precision. Wording from the trackers in
 # TENSORRT-NOTES.md §8.1: #2407 (non-conforming implementation), #2031/#2114
@@ -265,11 +280,8 @@ class _LogReader:
         if m:
             self.recognised = True
             self.log.tensorrt_version = m[1]
-        for key, pattern in _SIZE_PATTERNS.items():
-            m = pattern.search(stripped)
-            if m:
-                self.recognised = True
-                self.sizes.setdefault(key, []).append(float(m[1]))
+        if collect_sizes(stripped, self.sizes):
+            self.recognised = True
         for kind, pattern in _PRECISION_EVENTS:
             m = pattern.search(stripped)
             if m:
@@ -310,28 +322,35 @@ def _stats_from_line(value: str) -> TimingStats | None:
 
 
 def _finish_sizes(log: TrtexecLog, sizes: dict[str, list[float]]) -> None:
+    log.sizes, log.build_passes, warnings = finish_sizes(sizes)
+    log.warnings.extend(warnings)
+
+
+def finish_sizes(sizes: dict[str, list[float]]) -> tuple[dict[str, float], int, list[str]]:
+    """The size facts of one log from every value :func:`collect_sizes` saw: ``(sizes, build passes, warnings)``."""
     # A builder may run several passes (builderOptimizationLevel>=4 tries backend
     # strategies and logs "Engine generation completed" for each); the memory
     # figures of the last pass belong to the engine that was serialized.
-    log.build_passes = len(sizes.get("engine_generation_s", []))
+    passes = len(sizes.get("engine_generation_s", []))
+    warnings: list[str] = []
     out: dict[str, float] = {}
     if "engine_size_bytes" in sizes:
         out["engine_size_bytes"] = round(sizes["engine_size_bytes"][-1] * 2**20)
     elif "loaded_engine_mib" in sizes:
         # "Loaded engine size: 6 MiB" is truncated to whole MiB: approximate.
         out["engine_size_bytes"] = round(sizes["loaded_engine_mib"][-1] * 2**20)
-        log.warnings.append("engine size taken from 'Loaded engine size' (whole MiB, approximate)")
-    for key in ("weights_memory_bytes", "activation_memory_bytes", "host_persistent_bytes", "device_persistent_bytes"):
+        warnings.append("engine size taken from 'Loaded engine size' (whole MiB, approximate)")
+    for key in ("weights_memory_bytes", "activation_memory_bytes", "host_persistent_bytes", "device_persistent_bytes",
+                "runner_device_persistent_bytes", "runner_host_persistent_bytes", "allocated_activation_bytes"):
         if key in sizes:
             out[key] = int(sizes[key][-1])
     if "build_time_s" in sizes:
         out["build_time_s"] = sizes["build_time_s"][-1]
     elif "engine_generation_s" in sizes:
         out["build_time_s"] = sum(sizes["engine_generation_s"])
-    if log.build_passes > 1:
-        log.warnings.append(f"the builder logged {log.build_passes} engine generation passes; "
-                            "memory figures are from the last one")
-    log.sizes = out
+    if passes > 1:
+        warnings.append(f"the builder logged {passes} engine generation passes; memory figures are from the last one")
+    return out, passes, warnings
 
 
 def _finish_status(log: TrtexecLog, reader: _LogReader) -> None:
