@@ -288,3 +288,30 @@ def make_attribution_figure(parts: list[tuple[str, float]], a_label: str, a_ms: 
     unit = "ms, per-layer roofline estimate" if estimate else "ms, per-layer profile"
     fig.update_layout(yaxis_title=unit, height=380, showlegend=False)
     return _titled(fig, "Where the difference comes from" + (" (estimate)" if estimate else ""), provenance)
+
+
+def make_dynamic_range_figure(ranges: pd.DataFrame, provenance: str = "") -> go.Figure:
+    """Dynamic range (scale x 127) of every cached tensor along the network, log scale; problems marked.
+
+    ``ranges`` is :func:`engine_core.analysis.calibration.dynamic_ranges` output. Zero, inf and NaN
+    scales cannot sit on a log axis: they are drawn at the axis edge in red.
+    """
+    finite = ranges[np.isfinite(ranges["dynamic_range"]) & (ranges["dynamic_range"] > 0)]
+    ok = finite[finite["problem"].isna()]
+    odd = finite[finite["problem"].notna()]
+    fig = go.Figure(go.Scattergl(x=ok["order"], y=ok["dynamic_range"], mode="markers", name="scale x 127",
+                                 marker=dict(size=5, color="#4393c3"), text=ok["tensor"],
+                                 hovertemplate="%{text}<br>range %{y:.4g}<extra></extra>"))
+    if not odd.empty:
+        fig.add_trace(go.Scattergl(x=odd["order"], y=odd["dynamic_range"], mode="markers", name="outlier",
+                                   marker=dict(size=9, color="#cf222e", symbol="x"), text=odd["tensor"] + " (" + odd["problem"] + ")",
+                                   hovertemplate="%{text}<br>range %{y:.4g}<extra></extra>"))
+    unusable = ranges[~ranges.index.isin(finite.index)]
+    if not unusable.empty and not finite.empty:
+        fig.add_trace(go.Scattergl(x=unusable["order"], y=[finite["dynamic_range"].min()] * len(unusable), mode="markers",
+                                   name="zero / inf / NaN", marker=dict(size=10, color="#cf222e", symbol="triangle-down"),
+                                   text=unusable["tensor"] + " (" + unusable["problem"] + ")",
+                                   hovertemplate="%{text}<extra></extra>"))
+    fig.update_layout(xaxis_title="tensor (order in the cache)", yaxis_title="dynamic range (scale x 127)",
+                      yaxis_type="log", height=360)
+    return _titled(fig, "Calibration: dynamic range per tensor", provenance)

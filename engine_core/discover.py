@@ -23,7 +23,8 @@ from engine_core.archive import extract_zip
 from engine_core.engine import Artifact, Engine, engine_from_artifacts
 from engine_core.errors import ArtifactFormatError, UnsupportedArtifactError
 from engine_core.importers.sniff import ArtifactKind, sniff_file
-from engine_core.importers.trtexec_log import BANNER
+from engine_core.importers.jsonio import count_json_documents
+from engine_core.importers.trtexec_log import BANNER, count_runs, run_labels
 
 MAX_FILES = 10_000
 _SUFFIXES = (".build.metadata.json", ".profile.metadata.json", ".graph.json", ".profile.json",
@@ -113,8 +114,9 @@ def group_artifacts(artifacts: list[Artifact]) -> dict[str, list[Artifact]]:
         groups.setdefault((a.path.parent, artifact_key(a.path)), []).append(a)
     _attach_exports_to_logs(groups)
     _attach_caches_to_engines(groups)
-    names: dict[str, list[Artifact]] = {}
     display = {k: engine_display_name(k[1]) for k in groups}
+    _split_multi_run_logs(groups, display)
+    names: dict[str, list[Artifact]] = {}
     counts: dict[str, int] = {}
     for name in display.values():
         counts[name] = counts.get(name, 0) + 1
@@ -124,6 +126,35 @@ def group_artifacts(artifacts: list[Artifact]) -> dict[str, list[Artifact]]:
             name = f"{key[0].name}/{name}"
         names[name] = sorted(members, key=lambda a: a.path.name)
     return names
+
+
+def _split_multi_run_logs(groups: dict[tuple[Path, str], list[Artifact]], display: dict) -> None:
+    """A log holding several trtexec runs (appended with ``cat >>``) is one engine per run.
+
+    Each run gets its own segment of the log and, from a JSON file holding one document per run
+    (``--exportTimes``/``--exportProfile`` output appended the same way), its own document; any
+    other file of the group is shared.
+    """
+    for key, members in list(groups.items()):
+        logs = [a for a in members if a.kind is ArtifactKind.TRTEXEC_LOG]
+        if len(logs) != 1 or (runs := count_runs(logs[0].path)) < 2:
+            continue
+        labels = run_labels(logs[0].path)
+        per_run = {a.path for a in members if a.kind in (ArtifactKind.PROFILE, ArtifactKind.TIMES)
+                   and _documents(a.path) == runs}
+        del groups[key]
+        base = display.pop(key)
+        for i in range(runs):
+            run_key = (key[0], f"{key[1]}#{i + 1}")
+            groups[run_key] = [Artifact(a.path, a.kind, i) if a is logs[0] or a.path in per_run else a for a in members]
+            display[run_key] = f"{base} {labels[i]}"
+
+
+def _documents(path: Path) -> int:
+    try:
+        return count_json_documents(path)
+    except ArtifactFormatError:
+        return 0
 
 
 def _is_cache_only(members: list[Artifact]) -> bool:

@@ -41,6 +41,7 @@ MIN_PROFILE_MATCH = 0.5
 class Artifact:
     path: Path
     kind: ArtifactKind
+    part: int | None = None   # which run of a file holding several (a multi-run log, concatenated JSON)
 
 
 @dataclass
@@ -73,6 +74,8 @@ class Engine:
     time_basis: str = "measured"
     #: The INT8 calibration cache the engine was built with, when it came along (beside it, or --calib-cache).
     calibration: CalibrationCache | None = None
+    #: For files holding several runs: file path -> the run (from 0) this engine is.
+    file_parts: dict[str, int] = field(default_factory=dict)
 
     @property
     def is_estimate(self) -> bool:
@@ -162,18 +165,19 @@ def engine_from_artifacts(name: str, artifacts: list[Artifact]) -> Engine:
 
 
 def _engine_from_artifacts(name: str, artifacts: list[Artifact]) -> Engine:
-    engine = Engine(name=name, files=[str(a.path) for a in artifacts])
-    by_kind: dict[ArtifactKind, list[Path]] = {}
+    engine = Engine(name=name, files=[str(a.path) for a in artifacts],
+                    file_parts={str(a.path): a.part for a in artifacts if a.part is not None})
+    by_kind: dict[ArtifactKind, list[Artifact]] = {}
     for a in artifacts:
-        by_kind.setdefault(a.kind, []).append(a.path)
+        by_kind.setdefault(a.kind, []).append(a)
 
     layer_info = _first(by_kind, ArtifactKind.LAYER_INFO, read_layer_info, engine)
     profile = _first(by_kind, ArtifactKind.PROFILE, read_profile_json, engine)
     times = _first(by_kind, ArtifactKind.TIMES, read_times_json, engine)
-    for path in by_kind.get(ArtifactKind.BUILD_METADATA, []) + by_kind.get(ArtifactKind.PROFILE_METADATA, []):
-        _merge_metadata(engine.metadata, read_trex_metadata(path))
-    logs = [read_trtexec_log(p) for p in by_kind.get(ArtifactKind.TRTEXEC_LOG, [])]
-    polygraphy = [read_polygraphy_inspect(p) for p in by_kind.get(ArtifactKind.POLYGRAPHY_INSPECT, [])]
+    for a in by_kind.get(ArtifactKind.BUILD_METADATA, []) + by_kind.get(ArtifactKind.PROFILE_METADATA, []):
+        _merge_metadata(engine.metadata, read_trex_metadata(a.path))
+    logs = [read_trtexec_log(a.path, a.part) for a in by_kind.get(ArtifactKind.TRTEXEC_LOG, [])]
+    polygraphy = [read_polygraphy_inspect(a.path) for a in by_kind.get(ArtifactKind.POLYGRAPHY_INSPECT, [])]
     engine.calibration = _first(by_kind, ArtifactKind.CALIBRATION_CACHE, read_calibration_cache, engine)
     if engine.calibration is not None:
         engine.warnings.extend(engine.calibration.warnings)
@@ -197,10 +201,12 @@ def _engine_from_artifacts(name: str, artifacts: list[Artifact]) -> Engine:
 
 
 def _first(by_kind, kind, reader, engine: Engine):
-    paths = by_kind.get(kind, [])
-    if len(paths) > 1:
-        engine.warnings.append(f"{len(paths)} {kind.value} files; using {paths[0].name}")
-    return reader(paths[0]) if paths else None
+    found = by_kind.get(kind, [])
+    if len(found) > 1:
+        engine.warnings.append(f"{len(found)} {kind.value} files; using {found[0].path.name}")
+    if not found:
+        return None
+    return reader(found[0].path) if found[0].part is None else reader(found[0].path, part=found[0].part)
 
 
 def _merge_metadata(into: EngineMetadata, new: EngineMetadata) -> None:
@@ -242,7 +248,8 @@ def _layers_with_profile(records, profile: LayerProfile | None, by_kind, engine:
     unmatched = unmatched_profile_names(table, profile)
     matched_share = 1 - len(unmatched) / len(profile.frame)
     if matched_share < MIN_PROFILE_MATCH:
-        profile_file = (by_kind.get(ArtifactKind.PROFILE) or by_kind.get(ArtifactKind.TRTEXEC_LOG) or ["profile"])[0]
+        profile_file = next((a.path for a in by_kind.get(ArtifactKind.PROFILE) or by_kind.get(ArtifactKind.TRTEXEC_LOG) or []),
+                            "profile")
         raise ArtifactFormatError(
             str(profile_file),
             f"matches only {len(profile.frame) - len(unmatched)} of {len(profile.frame)} layer names of engine "

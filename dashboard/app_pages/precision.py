@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data, state
+from dashboard.components.calibration import render_calibration
 from dashboard.components.common import current_engine, plot, provenance_text, record, render_provenance
 from dashboard.figures import make_fallback_reasons_figure, make_precision_sunburst_figure
 from engine_core.analysis.fallback import summarize_fallbacks
@@ -46,3 +47,5 @@ if engine is not None:
     with right:
         if engine.layers["weights_bytes"].any():
             plot(make_precision_sunburst_figure(engine.layers, "weights_bytes", prov), "Bytes by precision and type")
+
+    render_calibration(engine, prov)

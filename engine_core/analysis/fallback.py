@@ -61,7 +61,7 @@ from engine_core.precision import DATA_PRECISIONS, PRECISION_RANK
 REASONS: dict[str, str] = {
     "integer_data": "Integer or bool data (shapes, indices) cannot be quantized",
     "precision_ignored": "The builder ignored the requested precision and chose a faster implementation",
-    "missing_dynamic_range": "The build log says this layer's tensors have no quantization scale",
+    "missing_dynamic_range": "The build log or the calibration cache says a tensor of this layer has no quantization scale",
     "int8_wide_output": "INT8 kernel writes a wider output because its consumer is not quantized",
     "myelin_fusion": "Inside an opaque Myelin/ForeignNode fusion that picks its own precision",
     "no_qdq": "No Q/DQ around this op in an explicitly quantized network",

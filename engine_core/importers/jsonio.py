@@ -78,6 +78,11 @@ def read_text(path: str | Path, limit: int | None = None) -> str:
     return read_bytes(path, limit).decode("utf-8", errors="replace")
 
 
+def count_json_documents(path: str | Path) -> int:
+    """How many JSON documents a file holds back to back (1 for an ordinary file)."""
+    return len(read_json_documents(path))
+
+
 def read_json_documents(path: str | Path) -> list[Any]:
     """Read a JSON artifact: orjson for the common single document, json for the rest.
 

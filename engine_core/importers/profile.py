@@ -31,8 +31,8 @@ class LayerProfile:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_profile_json(path: str | Path) -> LayerProfile:
-    """Read an ``--exportProfile`` file.
+def read_profile_json(path: str | Path, part: int | None = None) -> LayerProfile:
+    """Read an ``--exportProfile`` file; ``part`` picks one array of a file holding one per run.
 
     Raises:
         ArtifactFormatError: not a profile (wrong keys) or malformed JSON.
@@ -42,6 +42,11 @@ def read_profile_json(path: str | Path) -> LayerProfile:
     if not arrays or len(arrays) != len(docs):
         raise ArtifactFormatError(str(path), "is not a trtexec profile (expected a JSON list).",
                                   "Pass the file written by `trtexec --exportProfile=<file>`.")
+    if part is not None:
+        if part >= len(arrays):
+            raise ArtifactFormatError(str(path), f"holds {len(arrays)} profiles, not a profile {part + 1}.",
+                                      "Keep one profile per run of the log it goes with.")
+        return _profile_from_records(arrays[part], path)
     parsed = [_profile_from_records(a, path) for a in arrays]
     if len(parsed) == 1:
         return parsed[0]

@@ -58,14 +58,21 @@ class InferenceTimes:
     latency: TimingStats
 
 
-def read_times_json(path: str | Path) -> InferenceTimes:
-    """Read an ``--exportTimes`` file into summary statistics.
+def read_times_json(path: str | Path, part: int | None = None) -> InferenceTimes:
+    """Read an ``--exportTimes`` file into summary statistics; ``part`` picks one trace of a file holding
+    one per run (TensorRT 7's fields ``inMs``/``outMs``/``endToEndMs`` included).
 
     Raises:
         ArtifactFormatError: not a times trace, or an empty one.
     """
     docs = read_json_documents(path)
-    records = [r for d in docs if isinstance(d, list) for r in d]
+    arrays = [d for d in docs if isinstance(d, list)]
+    if part is not None:
+        if part >= len(arrays):
+            raise ArtifactFormatError(str(path), f"holds {len(arrays)} timing traces, not a trace {part + 1}.",
+                                      "Keep one trace per run of the log it goes with.")
+        arrays = [arrays[part]]
+    records = [r for d in arrays for r in d]
     if not records or not all(isinstance(r, dict) and "computeMs" in r for r in records):
         raise ArtifactFormatError(str(path), "is not a trtexec timing trace (no computeMs records).",
                                   "Pass the file written by `trtexec --exportTimes=<file>`.")

@@ -30,7 +30,17 @@ _PREFIX_TOKEN = re.compile(r"^\s*\[(?:\d{1,2}/\d{1,2}/\d{4}-\d{1,2}:\d{2}:\d{2}|
 _PY_LEVEL = re.compile(r"^(VERBOSE|INFO|WARNING|ERROR|INTERNAL_ERROR): ")
 _LEVEL_WORDS = {"VERBOSE": "V", "INFO": "I", "WARNING": "W", "ERROR": "E", "INTERNAL_ERROR": "F"}
 _SECTION = re.compile(r"^=== (.+?) ===\s*$")
-BANNER = re.compile(r"&&&& (RUNNING|PASSED|FAILED) TensorRT\.trtexec \[TensorRT v(\d+)\][^#\n]*#[ \t]*(.*)$", re.MULTILINE)
+# TensorRT 7 printed no version: "&&&& RUNNING TensorRT.trtexec # ./trtexec --onnx=...".
+BANNER = re.compile(r"&&&& (RUNNING|PASSED|FAILED) TensorRT\.trtexec(?: \[TensorRT v(\d+)\])?[^#\n]*#[ \t]*(.*)$",
+                    re.MULTILINE)
+_RUN_START = re.compile(r"^&&&& RUNNING TensorRT", re.MULTILINE)
+# TensorRT 7's performance report: a title line, then "min: 2.03 ms", ..., "percentile: 2.2 ms at 99%"
+# (NVIDIA/TensorRT#1221). TensorRT 8 put each quantity on one "=== Performance summary ===" line.
+_TRT7_BLOCKS = {"Host Latency": "Latency", "GPU Compute": "GPU Compute Time", "Enqueue Time": "Enqueue Time",
+                "H2D Latency": "H2D Latency", "D2H Latency": "D2H Latency"}
+_TRT7_STAT = re.compile(r"^(min|max|mean|median): (-?[\d.eE+-]+) ms")
+_TRT7_PERCENTILE = re.compile(r"^percentile: (-?[\d.eE+-]+) ms at (\d+)%")
+_TRT7_OTHER = re.compile(r"^(throughput: ([\d.eE+-]+) qps|walltime: .*|total compute time: .*)$")
 _LAYERLENS_FACT = re.compile(r"^\[LayerLens\] ([^:]+): (.*)$")
 _PLAN_FACT = re.compile(r"^(\d+) bytes, sha256 ([0-9a-f]{64})$")
 _STAT = re.compile(r"(min|max|mean|median|percentile\((\d+)%\))\s*=\s*(-?[\d.eE+-]+)\s*ms")
@@ -132,13 +142,45 @@ def split_prefix(raw: str) -> tuple[str, str]:
     return level, line.rstrip("\r\n")
 
 
-def read_trtexec_log(path: str | Path) -> TrtexecLog:
-    """Read a trtexec log file.
+def split_runs(text: str) -> list[str]:
+    """One text per trtexec run: a log holding several runs appended to one file (``cat >>``) splits at
+    each ``&&&& RUNNING`` banner; text before the first banner belongs to the first run."""
+    starts = [m.start() for m in _RUN_START.finditer(text)]
+    if len(starts) <= 1:
+        return [text]
+    bounds = [0] + starts[1:] + [len(text)]
+    return [text[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def count_runs(path: str | Path) -> int:
+    """How many trtexec runs a log file holds (1 for a pasted fragment)."""
+    return max(1, len(_RUN_START.findall(read_text(path))))
+
+
+def run_labels(path: str | Path) -> list[str]:
+    """A short label per run of a multi-run log: ``run 3 (--batch=4)``, from each run's own command."""
+    labels = []
+    for i, text in enumerate(split_runs(read_text(path)), start=1):
+        banner = BANNER.search(text)
+        knob = re.search(r"--(?:batch|shapes|optShapes)=\S+", banner[3]) if banner else None
+        labels.append(f"run {i}" + (f" ({knob[0]})" if knob else ""))
+    return labels
+
+
+def read_trtexec_log(path: str | Path, part: int | None = None) -> TrtexecLog:
+    """Read a trtexec log file, or run ``part`` (from 0) of a file holding several runs.
 
     Raises:
-        ArtifactFormatError: the text holds nothing trtexec writes.
+        ArtifactFormatError: the text holds nothing trtexec writes, or has no run ``part``.
     """
-    return trtexec_log_from_text(read_text(path), path)
+    text = read_text(path)
+    if part is not None:
+        runs = split_runs(text)
+        if part >= len(runs):
+            raise ArtifactFormatError(str(path), f"has {len(runs)} trtexec runs, not a run {part + 1}.",
+                                      "Import the log again: it changed since it was stored.")
+        text = runs[part]
+    return trtexec_log_from_text(text, path)
 
 
 def trtexec_log_from_text(text: str, path: str | Path = "<pasted text>") -> TrtexecLog:
@@ -175,6 +217,8 @@ class _LogReader:
         self.profile_iterations: int | None = None
         self.profile_rows: list[tuple] = []
         self.recognised = False
+        self.block: str | None = None            # a TensorRT 7 statistics block being read
+        self.block_stats: dict[str, float] = {}
 
     def feed(self, line_no: int, raw: str) -> None:
         level, line = split_prefix(raw)
@@ -182,6 +226,8 @@ class _LogReader:
         banner = BANNER.search(raw)
         if banner:
             self._banner(banner)
+            return
+        if self._trt7_block_line(stripped):
             return
         if level == "E":
             self.error_lines.append(stripped)
@@ -200,7 +246,38 @@ class _LogReader:
         self.recognised = True
         self.banner_states.append(m[1])
         self.log.command = self.log.command or m[3].strip()
-        self.log.tensorrt_version = self.log.tensorrt_version or version_from_banner(m[2])
+        if m[2]:
+            self.log.tensorrt_version = self.log.tensorrt_version or version_from_banner(m[2])
+
+    def _trt7_block_line(self, stripped: str) -> bool:
+        """TensorRT 7's multi-line statistics blocks; True when the line belonged to one."""
+        if stripped in _TRT7_BLOCKS:
+            self._close_block()
+            self.recognised = True
+            self.block, self.block_stats = stripped, {}
+            return True
+        if self.block is None:
+            return False
+        if m := _TRT7_STAT.match(stripped):
+            self.block_stats[m[1]] = float(m[2])
+            return True
+        if m := _TRT7_PERCENTILE.match(stripped):
+            self.block_stats[f"p{m[2]}"] = float(m[1])
+            return True
+        if m := _TRT7_OTHER.match(stripped):
+            if m[2]:
+                self.log.metadata.throughput_qps = float(m[2])
+            return True
+        self._close_block()
+        return False
+
+    def _close_block(self) -> None:
+        found = self.block_stats
+        if self.block and all(k in found for k in ("min", "max", "mean", "median")):
+            self.log.metadata.summary[_TRT7_BLOCKS[self.block]] = TimingStats(
+                found["min"], found["max"], found["mean"], found["median"], found.get("p90"), found.get("p95"),
+                found.get("p99"))
+        self.block, self.block_stats = None, {}
 
     def _enter_section(self, title: str, stripped: str) -> None:
         self.recognised = True
@@ -290,6 +367,7 @@ class _LogReader:
 
     def finish(self) -> None:
         self._close_profile()
+        self._close_block()
         log = self.log
         if self.oneline_records:
             log.layer_records, log.layer_source = self.oneline_records, "dumpLayerInfo"
@@ -300,6 +378,7 @@ class _LogReader:
         meta.build_options = self.sections.get("Build Options", {})
         meta.inference_options = self.sections.get("Inference Options", {})
         meta.device_information = self.sections.get("Device Information", {})
+        meta.summary = {**meta.summary}
         for key, value in self.sections.get("Performance summary", {}).items():
             stats = _stats_from_line(value)
             if stats is not None:

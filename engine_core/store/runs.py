@@ -41,6 +41,7 @@ class RunManifest:
     status: str = "ok"
     is_estimate: bool = False
     labels: dict = field(default_factory=dict)
+    parts: dict = field(default_factory=dict)   # stored file name -> run (from 0) of a file holding several runs
 
     @classmethod
     def from_dict(cls, data: dict) -> "RunManifest":
@@ -85,7 +86,7 @@ class RunStore:
         if missing:
             raise StoreError(f"Run '{run_id}' is missing its artifact files ({', '.join(missing[:3])}).",
                              f"Delete {self._run_dir(run_id)} and import the artifacts again.")
-        artifacts = [Artifact(folder / f, sniff_file(folder / f)) for f in manifest.files]
+        artifacts = [Artifact(folder / f, sniff_file(folder / f), manifest.parts.get(f)) for f in manifest.files]
         artifacts = [a for a in artifacts if a.kind is not ArtifactKind.UNKNOWN]
         return engine_from_artifacts(manifest.name, artifacts)
 
@@ -108,7 +109,8 @@ class RunStore:
             created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             tensorrt_version=engine.tensorrt_version, device=engine.device,
             build_precision=engine.build_precision, layer_count=int(len(engine.layers)),
-            status=engine.status, is_estimate=source == "estimate", labels=dict(labels or {}))
+            status=engine.status, is_estimate=source == "estimate", labels=dict(labels or {}),
+            parts={n: engine.file_parts[str(p)] for p, n in zip(paths, names) if str(p) in engine.file_parts})
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
