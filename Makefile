@@ -11,7 +11,7 @@ BIN := $(ENV_DIR)/bin
 STAMP := $(ENV_DIR)/.layerlens-installed
 PORT ?= 8501
 
-.PHONY: run test test-fast browser bench setup clean
+.PHONY: run test test-fast browser bench fuzz setup clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,10 @@ test-fast: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py
+
+# 10,000 mutated real artifacts per importer (fixed seed, time budget); crashing inputs land in tests/artifacts/.
+fuzz: setup
+	$(BIN)/python -u tests/fuzz_campaign.py --inputs 10000
 
 clean:
 	rm -rf .venv .pytest_cache build *.egg-info

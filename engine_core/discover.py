@@ -42,6 +42,11 @@ class Discovery:
     skipped: list[str] = field(default_factory=list)          # "path (why)"
     explicit: set[str] = field(default_factory=set)           # files the user named, not found in a folder
 
+    @property
+    def engine_names(self) -> list[str]:
+        """The groups that are engines (a calibration cache on its own is not)."""
+        return [name for name, members in self.groups.items() if not _is_cache_only(members)]
+
 
 def discover(paths: list[str | Path], scratch: Path | None = None) -> Discovery:
     """Classify the files under ``paths`` and group them by engine.

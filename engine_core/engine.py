@@ -154,14 +154,43 @@ class Engine:
         return round(float(self.layers["avg_ms"].sum()), 9)  # drop float-summation noise (0.0833000...03)
 
 
+#: What a reader raises when an untrusted file has the right shape but a value of the wrong type or size
+#: (a dict where a number belongs, an infinite count): found by the `make fuzz` campaign.
+_DAMAGE = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError, RecursionError)
+
+
 def engine_from_artifacts(name: str, artifacts: list[Artifact]) -> Engine:
     """Read and merge one engine's artifact files.
 
     Raises:
-        ArtifactFormatError: a file is malformed, or the profile belongs to another engine.
+        ArtifactFormatError: a file is malformed, has values of impossible types, or the profile belongs
+            to another engine.
     """
     with paused_gc():
-        return _engine_from_artifacts(name, artifacts)
+        try:
+            return _engine_from_artifacts(name, artifacts)
+        except _DAMAGE as exc:
+            # One file of the group is damaged in a way no format check foresaw; name the one it was reading.
+            path = _culprit(exc, artifacts)
+            raise ArtifactFormatError(str(path), f"has a value of an unexpected type or size "
+                                      f"({type(exc).__name__}: {str(exc)[:80]}).",
+                                      "Re-export it from TensorRT; a hand-edited or damaged copy cannot be read.") from None
+
+
+def _culprit(exc: BaseException, artifacts: list[Artifact]) -> Path:
+    """The artifact a failing reader was reading: the innermost frame holding a ``path`` argument."""
+    frame_paths = [tb.tb_frame.f_locals.get("path") for tb in _frames(exc.__traceback__)]
+    known = {str(a.path): a.path for a in artifacts}
+    for candidate in reversed(frame_paths):
+        if candidate is not None and str(candidate) in known:
+            return known[str(candidate)]
+    return artifacts[0].path if len(artifacts) == 1 else Path(", ".join(a.path.name for a in artifacts))
+
+
+def _frames(tb):
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
 
 
 def _engine_from_artifacts(name: str, artifacts: list[Artifact]) -> Engine:

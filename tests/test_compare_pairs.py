@@ -21,7 +21,7 @@ from twins import write_renamed_twin
 ENGINE_FOLDERS = [FIXTURES / d for d in ("trex-rtx3090", "trex-mobilenet", "rtx3060-trt10", "h100-trt10-logs")]
 DATA_FOLDERS = [p for p in sorted(DATA.iterdir()) if p.is_dir() and p.name != "bad"]
 # Every engine found under the fixtures and tests/data: a new fixture joins the pairwise test by itself.
-ENGINE_NAMES = sorted(discover(ENGINE_FOLDERS + DATA_FOLDERS).groups)
+ENGINE_NAMES = sorted(discover(ENGINE_FOLDERS + DATA_FOLDERS).engine_names)
 DETAILED = [("trex-rtx3090", d, s) for d, s in (("fp32", "resnet.onnx.engine"), ("fp16", "resnet.onnx.engine"),
                                                  ("qat", "resnet-qat.onnx.engine"))] + [
     ("trex-mobilenet", ".", "mobilenet.qat.onnx.engine"), ("trex-mobilenet", ".", "mobilenet_v2_residuals.qat.onnx.engine"),

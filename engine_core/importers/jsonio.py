@@ -102,8 +102,16 @@ def parse_json_documents(text: str, path: str | Path) -> list[Any]:
     """Parse one JSON document, or several written back to back.
 
     Raises:
-        ArtifactFormatError: the text is not JSON or is truncated.
+        ArtifactFormatError: the text is not JSON, is truncated, or nests deeper than Python's parser goes.
     """
+    try:
+        return _parse_json_documents(text, path)
+    except RecursionError:
+        raise ArtifactFormatError(str(path), "nests JSON deeper than any TensorRT artifact does.",
+                                  "Check that this is the file trtexec wrote; it looks damaged.") from None
+
+
+def _parse_json_documents(text: str, path: str | Path) -> list[Any]:
     try:
         return [json.loads(text)]
     except json.JSONDecodeError as first_error:

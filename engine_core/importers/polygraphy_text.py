@@ -27,6 +27,7 @@ from engine_core.importers.trtexec_log import collect_sizes, finish_sizes, split
 _LAYER = re.compile(r"^\s*Layer (\d+)\s*\| (?P<name>.*) \[Op: (?P<op>[^\]]*)\]\s*$")
 _TENSOR = re.compile(r"(?P<name>[^{},\s][^{}]*?) \[dtype=(?P<dtype>\w+), shape=\((?P<dims>[^)]*)\)"
                      r"(?:, Format: (?P<fmt>[^\]]*))?\]")
+_LONGEST_TENSOR_LINE = 4096
 _ATTR = re.compile(r"^\s*(Origin|Tactic) = (.*)$")
 _DEVICE_MEMORY = re.compile(r"Device Memory: (\d+) bytes")
 _LAYER_COUNT = re.compile(r"---- (\d+) Layer\(s\)")
@@ -80,6 +81,8 @@ def read_polygraphy_inspect(path: str | Path) -> PolygraphyEngine:
             continue
         if "->" in line:
             side = "Outputs"
+        if len(line) > _LONGEST_TENSOR_LINE:  # no Polygraphy line is this long; the lazy regex would backtrack
+            continue
         for t in _TENSOR.finditer(line):
             fmt = t["fmt"] or _DTYPE_NAMES.get(t["dtype"], t["dtype"])
             dims = [int(d) for d in re.findall(r"-?\d+", t["dims"])]

@@ -61,7 +61,11 @@ def _profile_from_records(records: list, path: str | Path) -> LayerProfile:
             raise ArtifactFormatError(str(path), "holds a non-object profile record.",
                                       "Pass the file written by `trtexec --exportProfile=<file>`.")
         if "count" in rec and "name" not in rec:
-            iterations = int(rec["count"])
+            count = rec["count"]
+            if not isinstance(count, (int, float)) or isinstance(count, bool) or not 0 < count < 2**53:
+                raise ArtifactFormatError(str(path), f"has an iteration count {str(count)[:20]!r} that is not a "
+                                          "positive number.", "Re-export it with `trtexec --exportProfile=<file>`.")
+            iterations = int(count)
         elif "name" in rec and ("averageMs" in rec or "timeMs" in rec):
             rows.append(rec)
         else:

@@ -76,6 +76,13 @@ def read_times_json(path: str | Path, part: int | None = None) -> InferenceTimes
     if not records or not all(isinstance(r, dict) and "computeMs" in r for r in records):
         raise ArtifactFormatError(str(path), "is not a trtexec timing trace (no computeMs records).",
                                   "Pass the file written by `trtexec --exportTimes=<file>`.")
-    compute = np.fromiter((r["computeMs"] for r in records), dtype=float, count=len(records))
-    latency = np.fromiter((r.get("latencyMs", r["computeMs"]) for r in records), dtype=float, count=len(records))
+    try:
+        compute = np.fromiter((r["computeMs"] for r in records), dtype=float, count=len(records))
+        latency = np.fromiter((r.get("latencyMs", r["computeMs"]) for r in records), dtype=float, count=len(records))
+    except (TypeError, ValueError):
+        raise ArtifactFormatError(str(path), "has a computeMs or latencyMs that is not a number.",
+                                  "Re-export it with `trtexec --exportTimes=<file>`.") from None
+    if not np.isfinite(compute).all():
+        raise ArtifactFormatError(str(path), "has a computeMs that is NaN or infinite.",
+                                  "Re-export it with `trtexec --exportTimes=<file>`.")
     return InferenceTimes(len(records), TimingStats.from_samples(compute), TimingStats.from_samples(latency))

@@ -12,7 +12,7 @@ from tests.dashboard.test_app import APP, open_page
 
 FOLDERS = [FIXTURES / d for d in ("trex-rtx3090", "trex-mobilenet", "rtx3060-trt10", "h100-trt10-logs")] + [
     p for p in sorted(DATA.iterdir()) if p.is_dir() and p.name != "bad"]
-NAMES = sorted(discover(FOLDERS).groups)
+NAMES = sorted(discover(FOLDERS).engine_names)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,81 @@
+"""`make fuzz`: a campaign of mutated real artifacts against every importer, with a fixed seed and a time budget.
+
+    python tests/fuzz_campaign.py [--inputs 10000] [--seconds 600] [--seed 20261125]
+
+For each importer it feeds ``--inputs`` mutations of its real seed files (tests/fuzzing.py) through the
+whole import path and counts the outcomes: read, refused with a LayerLens error, or crashed (any other
+exception). Crashing inputs are saved under ``tests/artifacts/fuzz-crashes/`` to become regression tests.
+Exit status 1 when anything crashed, or when the budget ran out before the target count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import random
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from fuzzing import SEEDS, import_bytes, mutate  # noqa: E402
+
+from engine_core.errors import LayerLensError  # noqa: E402
+
+CRASHES = HERE / "artifacts" / "fuzz-crashes"
+
+
+def fuzz_importer(name: str, inputs: int, deadline: float, rng: random.Random, scratch: Path) -> collections.Counter:
+    kind, seeds = SEEDS[name]
+    blobs = [s.read_bytes() for s in seeds]
+    counts: collections.Counter = collections.Counter()
+    for i in range(inputs):
+        if time.monotonic() > deadline:
+            counts["unfinished"] = inputs - i
+            break
+        data = mutate(blobs[rng.randrange(len(blobs))], rng)
+        try:
+            import_bytes(kind, data, scratch / f"{name}.input")
+            counts["read"] += 1
+        except LayerLensError as exc:
+            counts["refused"] += 1
+            assert str(exc), "a LayerLens error must say something"
+        except Exception as exc:  # noqa: BLE001 - a crash is what the campaign looks for
+            counts["crashed"] += 1
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            CRASHES.mkdir(parents=True, exist_ok=True)
+            (CRASHES / f"{name}-{i}.bin").write_bytes(data)
+            print(f"  CRASH {name} #{i}: {type(exc).__name__}: {str(exc)[:120]} ({where.filename}:{where.lineno})")
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--inputs", type=int, default=10_000, help="mutated inputs per importer (default 10000)")
+    parser.add_argument("--seconds", type=float, default=900, help="time budget per importer (default 900)")
+    parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--only", choices=sorted(SEEDS), help="fuzz one importer")
+    args = parser.parse_args(argv)
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="layerlens-fuzz-") as tmp:
+        for name in [args.only] if args.only else list(SEEDS):
+            rng = random.Random(f"{args.seed}-{name}")
+            start = time.monotonic()
+            counts = fuzz_importer(name, args.inputs, start + args.seconds, rng, Path(tmp))
+            took = time.monotonic() - start
+            done = counts["read"] + counts["refused"] + counts["crashed"]
+            print(f"{name:<18} {done:>6} inputs in {took:6.1f} s: read {counts['read']:>6}, refused {counts['refused']:>6}, "
+                  f"crashed {counts['crashed']}" + (f", UNFINISHED {counts['unfinished']}" if counts["unfinished"] else ""),
+                  flush=True)
+            failed |= bool(counts["crashed"] or counts["unfinished"])
+    print("no crashes" if not failed else f"crashes or unfinished importers; crashing inputs in {CRASHES}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
