@@ -19,15 +19,16 @@ from engine_core import precision as prec
 from engine_core.importers.profile import LayerProfile
 from engine_core.schema import conform, empty_layer_table
 
-_PROFILE_SUFFIX = re.compile(r" ?\[profile (\d+)\]$")
+PROFILE_SUFFIX = re.compile(r" ?\[profile (\d+)\]$")
 # TensorRT >= 8.6 writes "[ONNX Layer: a]\x1e[ONNX Layer: b]"; the one-line text
 # dump may print the separator raw or drop it (issue #2779, TREx fix_metadata).
 _ONNX_LAYER = re.compile(r"\[ONNX Layer: (.*?)\](?=[\x1e\x1f]|\[ONNX Layer: |$)")
-_FUSED_SPLIT = re.compile(r" \+ | \|\| ")
+FUSED_SPLIT = re.compile(r" \+ | \|\| ")
 #: TensorRT names inserted copies after the layer they feed: group 1 is that layer's name.
 REFORMAT_TARGET = re.compile(r"^Reformatting CopyNode for (?:Input|Output) Tensor \d+ to (.+)$")
 _FOREIGN = re.compile(r"^\{ForeignNode\[(.*)\]\}$")
-_WRAPPER = re.compile(r"^(?:PWN|Reformat)\((.*)\)$")
+#: Pointwise and reformat layers wrap the fused names: "PWN(Sigmoid_5 + Mul_6)".
+WRAPPER = re.compile(r"^(?:PWN|Reformat)\((.*)\)$")
 
 _DATA_MOVEMENT_TYPES = {"Reformat", "Shuffle", "Slice", "Padding", "NoOp", "Concatenation", "Gather",
                         "Copy", "Identity", "shape_call", "reshape", "TrainStation", "signal", "wait"}
@@ -165,7 +166,7 @@ def _profile_indices(names: list[str]) -> np.ndarray:
     out = np.zeros(len(names), dtype="int64")
     for i, name in enumerate(names):
         if name.endswith("]") and "[profile" in name:
-            m = _PROFILE_SUFFIX.search(name)
+            m = PROFILE_SUFFIX.search(name)
             out[i] = int(m.group(1)) if m else 0
     return out
 
@@ -208,14 +209,14 @@ def _onnx_nodes(name: str, metadata) -> tuple[str, ...]:
             return tuple(found)
     if name.startswith("Reformatting CopyNode") or name.startswith("__my"):
         return ()
-    base = _PROFILE_SUFFIX.sub("", name)
+    base = PROFILE_SUFFIX.sub("", name)
     foreign = _FOREIGN.match(base)
     if foreign:
         # "{ForeignNode[first...last]}" names only the two ends of the fused span.
         return tuple(p for p in foreign.group(1).split("...") if p)
     parts = []
-    for part in _FUSED_SPLIT.split(base):
-        wrapped = _WRAPPER.match(part)
+    for part in FUSED_SPLIT.split(base):
+        wrapped = WRAPPER.match(part)
         parts.append(wrapped.group(1) if wrapped else part)
     return tuple(p for p in parts if p)
 

@@ -34,16 +34,20 @@ def test_folder_skips_unknown_files_but_reads_the_rest(tmp_path):
     shutil.copytree(FIXTURES / "trex-rtx3090" / "fp16", tmp_path / "run")
     shutil.copy(BAD / "notes.csv", tmp_path / "run" / "notes.csv")
     engines, skipped = load_engines([tmp_path / "run"])
-    assert [e.name for e in engines] == ["resnet"] and skipped == [str(tmp_path / "run" / "notes.csv")]
+    assert [e.name for e in engines] == ["resnet"]
+    assert skipped == [f"{tmp_path / 'run' / 'notes.csv'} (not a TensorRT artifact LayerLens reads)"]
 
 
-def test_mismatched_profile_is_an_error(tmp_path):
+def test_mismatched_profile_is_an_error_when_named_and_a_note_in_a_folder(tmp_path):
     shutil.copy(FIXTURES / "trex-rtx3090" / "qat" / "resnet-qat.onnx.engine.graph.json", tmp_path / "e.graph.json")
     shutil.copy(BAD / "other_engine.profile.json", tmp_path / "e.profile.json")
     with pytest.raises(ArtifactFormatError) as err:
-        load_engines([tmp_path])
+        load_engines([tmp_path / "e.graph.json", tmp_path / "e.profile.json"])
     msg = str(err.value)
     assert "e.profile.json" in msg and "matches only 0 of 2" in msg and "same engine" in msg
+    engines, skipped = load_engines([tmp_path])  # one odd file never sinks a folder: the engine loads untimed
+    assert len(engines) == 1 and len(engines[0].layers) == 63 and engines[0].per_layer_sum_ms is None
+    assert len(skipped) == 1 and "e.profile.json" in skipped[0] and "matches only 0 of 2" in skipped[0]
 
 
 def test_profile_file_with_wrong_records(tmp_path):

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from engine_core.analysis.kernels import describe_kernel
-from engine_core.layer_table import REFORMAT_TARGET, record_param
+from engine_core.analysis.kernels import is_generated_kernel
+from engine_core.layer_table import FUSED_SPLIT, PROFILE_SUFFIX, REFORMAT_TARGET, WRAPPER, record_param
 
 NAMES_ONLY_CONFIDENCE = 0.3
 #: Below this share of compute layers aligned, two engines are reported as different networks.
@@ -44,8 +44,6 @@ _UNIQUIFIER = re.compile(r"(__\d+|:\d+)$")
 # Torch-TensorRT / fx2trt: "[TensorRT layer type]-[original op]-[node name]" (pytorch/pytorch#67200).
 _TORCH_TRT = re.compile(r"^\[(?P<kind>[A-Z0-9_]+)\]-\[(?P<op>[^\]]*)\]-\[(?P<node>.+)\]$")
 _MYELIN_SUFFIX = re.compile(r"_myl\d+_\d+$")
-_PROFILE_SUFFIX = re.compile(r" ?\[profile \d+\]$")
-_WRAPPER = re.compile(r"^(?:PWN|Reformat)\((.*)\)$")
 
 # Layer class from implementation type, logical type, or (names only) the name itself.
 _CLASSES = (
@@ -88,7 +86,7 @@ def layer_class(layer_type, parameter_type, name: str) -> str:
 
 
 def _wrapped(name: str) -> str:
-    m = _WRAPPER.match(name)
+    m = WRAPPER.match(name)
     return m.group(1) if m else name
 
 
@@ -96,8 +94,8 @@ def name_key(name: str) -> str | None:
     """A layer name with builder decorations removed (Myelin suffixes, profile suffix, PWN wrappers)."""
     if name.startswith("Reformatting CopyNode") or name.startswith("__my"):
         return None
-    base = _MYELIN_SUFFIX.sub("", _PROFILE_SUFFIX.sub("", name))
-    parts = [normalize_node(_wrapped(p)) for p in re.split(r" \+ | \|\| ", base)]
+    base = _MYELIN_SUFFIX.sub("", PROFILE_SUFFIX.sub("", name))
+    parts = [normalize_node(_wrapped(p)) for p in FUSED_SPLIT.split(base)]
     parts = sorted(p for p in parts if p)
     return " + ".join(parts) or None
 
@@ -135,7 +133,8 @@ class _UnionFind:
 def is_glue(layers: pd.DataFrame) -> pd.Series:
     """Layers TensorRT inserted around the real work: reformats, quantize kernels, NoOps, stream sync,
     and generated kernels without weights (TensorRT-RTX epilogues and casts)."""
-    generated = layers["name"].map(lambda n: describe_kernel(n) is not None) & (layers["weights_count"] == 0)
+    generated = pd.Series([is_generated_kernel(n, w) for n, w in zip(layers["name"], layers["weights_count"])],
+                          index=layers.index, dtype=bool)
     sync = layers["layer_type"].isin(["signal", "wait"])
     return layers["is_reformat"] | layers["is_quantize"] | layers["is_noop"] | sync | generated
 

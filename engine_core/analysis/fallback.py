@@ -51,7 +51,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine_core.analysis.kernels import describe_kernel
+from engine_core.analysis.kernels import describe_kernel, is_generated_kernel
 from engine_core.analysis.requested import is_explicitly_quantized, requested_precision
 from engine_core.engine import Engine
 from engine_core.importers.trtexec_log import LogEvent
@@ -172,8 +172,7 @@ def _only_output_wider(layer, requested: str) -> bool:
 
 
 def _is_generated(layer) -> bool:
-    """A generated (kgen/Myelin) kernel without weights of its own."""
-    return not layer.weights_count and describe_kernel(layer.name) is not None
+    return is_generated_kernel(layer.name, layer.weights_count)
 
 
 _INHERITABLE = ("no_low_precision_kernel", "no_qdq", "tactic_choice", "precision_ignored", "missing_dynamic_range")

@@ -30,6 +30,11 @@ def kgen_ops(name: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+def is_generated_kernel(name: str | None, weights_count: int = 0) -> bool:
+    """A generated (kgen/Myelin) kernel without weights of its own: glue around the layers doing the work."""
+    return not weights_count and kgen_ops(name) is not None
+
+
 def quantize_count(name: str | None, quantized_output: bool = False) -> int:
     """How many quantize steps a generated kernel performs (see :func:`describe_kernel`)."""
     words = describe_kernel(name, quantized_output)

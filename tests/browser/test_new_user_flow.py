@@ -38,7 +38,9 @@ def test_drag_in_fp16_and_qat_then_compare(page, empty_app_url):
     expect(main).to_contain_text("FP16->INT8")
     expect(main).to_contain_text("Where the difference comes from")  # the attribution waterfall
     page.wait_for_selector(".js-plotly-plot", timeout=30000)
-    assert "baseline=" in page.url and "run=" in page.url  # the view is shareable as a link
+    # The view is shareable as a link; the app writes the selection to the URL at the end of its run.
+    page.wait_for_function("() => location.search.includes('baseline=') && location.search.includes('run=')",
+                           timeout=30000)
     screenshot(page, "new-user-compare")
 
     page.get_by_role("link", name="Overview").first.click()
