@@ -131,7 +131,7 @@ def _verdict(cmp: Comparison, a: Engine, b: Engine, att: Attribution) -> str:
 def _reconcile(a: Engine, b: Engine, att: Attribution) -> str:
     delta = att.delta_ms
     if att.estimate:
-        return (f"Per-layer {att.time_basis}s differ by {delta:+.4f} ms; nothing was measured, so there is no "
+        return (f"The per-layer totals ({att.time_basis}) differ by {delta:+.4f} ms; nothing was measured, so there is no "
                 "end-to-end time to reconcile with. Read the parts as where the roofline moves, not as latency.")
     if att.e2e_delta_ms is None:
         return (f"Per-layer sums differ by {delta:+.4f} ms; without end-to-end times (--exportTimes) the profiler's "
