@@ -9,7 +9,7 @@ from conftest import REPO
 
 SCRIPT = r"""
 import sys
-BLOCKED = ("tensorrt", "tensorrt_rtx_bindings", "onnxruntime", "onnxconverter_common", "polygraphy")
+BLOCKED = ("tensorrt", "tensorrt_rtx_bindings", "onnxruntime", "onnxconverter_common", "polygraphy", "modelopt")
 for name in BLOCKED:
     sys.modules[name] = None  # any `import <name>` now raises ImportError
 import importlib, pkgutil, contextlib, io

@@ -138,3 +138,32 @@ def test_tensorrt_placement_picks_weighted_ops_and_residual_adds():
     ops = {n.name: n.op_type for n in model.graph.node}
     assert sorted({ops[n] for n in picked}) == ["Add", "Conv", "Gemm"]
     assert sum(ops[n] == "Add" for n in picked) == 8
+
+
+MODELOPT_DOUBLE = __import__("conftest").REPO / "tests" / "doubles" / "fake_modelopt"
+
+
+def test_modelopt_placement_calls_modelopt_as_documented(rtx_env, tmp_path, monkeypatch):
+    import json
+    import sys
+
+    calls = tmp_path / "calls.jsonl"
+    monkeypatch.setenv("FAKE_MODELOPT_CALLS", str(calls))
+    monkeypatch.syspath_prepend(str(MODELOPT_DOUBLE))
+    for name in [m for m in sys.modules if m.startswith("modelopt")]:
+        monkeypatch.delitem(sys.modules, name)
+    result = apply_recipe(sample_model_path("tiny_cnn"), RecipeSpec("int8", "modelopt", "entropy"), cache_dir=tmp_path)
+    assert result.recipe == "int8-modelopt-uncalibrated" and result.quantized_nodes > 0
+    call = json.loads(calls.read_text())
+    assert call == {"quantize_mode": "int8", "calibration_method": "entropy", "inputs": {"input": [4, 1, 28, 28]}}
+
+
+def test_modelopt_missing_says_how_to_install(rtx_env, tmp_path, monkeypatch):
+    import sys
+
+    from engine_core.errors import MissingDependencyError
+
+    for name in ["modelopt", "modelopt.onnx", "modelopt.onnx.quantization"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'nvidia-modelopt\[onnx\]'"):
+        apply_recipe(sample_model_path("tiny_cnn"), RecipeSpec("int8", "modelopt"), cache_dir=tmp_path)

@@ -45,7 +45,7 @@ def add_commands(sub) -> None:
     p.add_argument("--precision", metavar="LIST",
                    help=f"recipes to build, comma-separated from {','.join(PRECISIONS)} (default: fp32)")
     p.add_argument("--placement", default="ort", metavar="LIST",
-                   help=f"Q/DQ placement for int8/fp8, comma-separated from {','.join(PLACEMENTS)} (default: ort)")
+                   help=f"Q/DQ placement for int8/fp8, comma-separated from {','.join(PLACEMENTS)} (default: ort; modelopt needs nvidia-modelopt[onnx])")
     p.add_argument("--calib", metavar="PATH", help="recipes: a folder of .npy/.npz calibration batches; "
                    "trtexec: an INT8 calibration cache file. Without it INT8 recipes are uncalibrated")
     p.add_argument("--calibrator", default="minmax", choices=CALIBRATORS, help="calibration method (default minmax)")

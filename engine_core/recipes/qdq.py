@@ -50,6 +50,10 @@ def quantize_model(model, precision: str, placement: str, calibrator: str, batch
 
     from engine_core.errors import LayerLensError
 
+    if placement == "modelopt":
+        from engine_core.recipes.modelopt_provider import quantize_with_modelopt
+
+        return quantize_with_modelopt(model, precision, calibrator, batches)
     quant_type = QuantType.QInt8 if precision == "int8" else QuantType.QFLOAT8E4M3FN
     method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
               "percentile": CalibrationMethod.Percentile}[calibrator]

@@ -9,7 +9,8 @@ PRECISIONS = ("fp32", "fp16", "bf16", "int8", "fp8")
 #: ``tensorrt``: TensorRT's recommendation: quantize the inputs of weighted ops and of residual
 #: Adds, never their outputs ("Q/DQ Layer-Placement Recommendations", TensorRT developer guide,
 #: https://docs.nvidia.com/deeplearning/tensorrt/latest/inference-library/work-quantized-types.html).
-PLACEMENTS = ("ort", "tensorrt")
+#: ``modelopt``: NVIDIA ModelOpt's placement (TensorRT's rules), optional: ``pip install 'nvidia-modelopt[onnx]'``.
+PLACEMENTS = ("ort", "tensorrt", "modelopt")
 CALIBRATORS = ("minmax", "entropy", "percentile")
 QUANTIZED = ("int8", "fp8")
 
