@@ -3,8 +3,8 @@
     python tests/fuzz_campaign.py [--inputs 10000] [--seconds 600] [--seed 20261125]
 
 For each importer it feeds ``--inputs`` mutations of its real seed files (tests/fuzzing.py) through the
-whole import path and counts the outcomes: read, refused with a LayerLens error, or crashed (any other
-exception). Crashing inputs are saved under ``tests/artifacts/fuzz-crashes/`` to become regression tests.
+whole import path and counts the outcomes: read, refused with a LayerLens error, crashed (any other
+exception) or hung (over 10 s on one input). Crashing inputs are saved under ``tests/artifacts/fuzz-crashes/`` to become regression tests.
 Exit status 1 when anything crashed, or when the budget ran out before the target count.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import collections
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -28,6 +29,15 @@ from fuzzing import SEEDS, import_bytes, mutate  # noqa: E402
 from engine_core.errors import LayerLensError  # noqa: E402
 
 CRASHES = HERE / "artifacts" / "fuzz-crashes"
+HANG_SECONDS = 10  # one input taking this long is a hang (catastrophic backtracking, a loop), saved like a crash
+
+
+class _Hang(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Hang()
 
 
 def fuzz_importer(name: str, inputs: int, deadline: float, rng: random.Random, scratch: Path) -> collections.Counter:
@@ -39,9 +49,15 @@ def fuzz_importer(name: str, inputs: int, deadline: float, rng: random.Random, s
             counts["unfinished"] = inputs - i
             break
         data = mutate(blobs[rng.randrange(len(blobs))], rng)
+        signal.alarm(HANG_SECONDS)
         try:
             import_bytes(kind, data, scratch / f"{name}.input")
             counts["read"] += 1
+        except _Hang:
+            counts["hung"] += 1
+            CRASHES.mkdir(parents=True, exist_ok=True)
+            (CRASHES / f"{name}-{i}.hang.bin").write_bytes(data)
+            print(f"  HANG {name} #{i}: over {HANG_SECONDS} s on {len(data)} bytes")
         except LayerLensError as exc:
             counts["refused"] += 1
             assert str(exc), "a LayerLens error must say something"
@@ -51,6 +67,8 @@ def fuzz_importer(name: str, inputs: int, deadline: float, rng: random.Random, s
             CRASHES.mkdir(parents=True, exist_ok=True)
             (CRASHES / f"{name}-{i}.bin").write_bytes(data)
             print(f"  CRASH {name} #{i}: {type(exc).__name__}: {str(exc)[:120]} ({where.filename}:{where.lineno})")
+        finally:
+            signal.alarm(0)
     return counts
 
 
@@ -62,17 +80,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=sorted(SEEDS), help="fuzz one importer")
     args = parser.parse_args(argv)
     failed = False
+    signal.signal(signal.SIGALRM, _alarm)
     with tempfile.TemporaryDirectory(prefix="layerlens-fuzz-") as tmp:
         for name in [args.only] if args.only else list(SEEDS):
             rng = random.Random(f"{args.seed}-{name}")
             start = time.monotonic()
             counts = fuzz_importer(name, args.inputs, start + args.seconds, rng, Path(tmp))
             took = time.monotonic() - start
-            done = counts["read"] + counts["refused"] + counts["crashed"]
+            done = counts["read"] + counts["refused"] + counts["crashed"] + counts["hung"]
             print(f"{name:<18} {done:>6} inputs in {took:6.1f} s: read {counts['read']:>6}, refused {counts['refused']:>6}, "
-                  f"crashed {counts['crashed']}" + (f", UNFINISHED {counts['unfinished']}" if counts["unfinished"] else ""),
-                  flush=True)
-            failed |= bool(counts["crashed"] or counts["unfinished"])
+                  f"crashed {counts['crashed']}, hung {counts['hung']}"
+                  + (f", UNFINISHED {counts['unfinished']}" if counts["unfinished"] else ""), flush=True)
+            failed |= bool(counts["crashed"] or counts["hung"] or counts["unfinished"])
     print("no crashes" if not failed else f"crashes or unfinished importers; crashing inputs in {CRASHES}")
     return 1 if failed else 0
 
