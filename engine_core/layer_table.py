@@ -129,10 +129,17 @@ def _weight_blobs(records: list[dict]) -> tuple[list[dict], list[dict]]:
     largest constant is the weight tensor; every other constant (bias, folded scales, literals)
     is counted as bias, so together they are all the constant bytes the plan stores for it.
     """
+    # Hot path for big engines: one C-level union of every record's keys decides whether any record
+    # needs the per-key work below; a plain TensorRT 8-10 export never does.
+    keys = set().union(*records)
+    fused = any(k.endswith(("Weights", "Bias")) and k not in ("Weights", "Bias") and _PREFIXED.match(k) for k in keys)
+    if not fused and "Constants" not in keys:
+        return ([w if isinstance(w := r.get("Weights"), dict) else _NO_BLOB for r in records],
+                [b if isinstance(b := r.get("Bias"), dict) else _NO_BLOB for r in records])
     weights, bias = [], []
     for r in records:
         w, b = r.get("Weights"), r.get("Bias")
-        if not isinstance(w, dict) and not isinstance(b, dict) and len(r) > 6:  # only detailed records can be fused
+        if fused and not isinstance(w, dict) and not isinstance(b, dict):
             w, b = _prefixed_blob(r, "Weights"), _prefixed_blob(r, "Bias")
         constants = r.get("Constants")
         if not isinstance(w, dict) and isinstance(constants, list) and constants:

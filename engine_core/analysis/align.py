@@ -139,14 +139,15 @@ def is_glue(layers: pd.DataFrame) -> pd.Series:
     return layers["is_reformat"] | layers["is_quantize"] | layers["is_noop"] | sync | generated
 
 
-def _signatures(layers: pd.DataFrame) -> list[dict]:
-    out = []
-    for row in layers.itertuples(index=False):
+def _signatures(layers: pd.DataFrame, rows: list[int]) -> dict[int, dict]:
+    """Name-free signatures of the layers at positions ``rows`` (only the ones still unaligned)."""
+    out = {}
+    for i, row in zip(rows, layers.iloc[rows].itertuples(index=False)):
         record = row.record if isinstance(row.record, dict) else {}
         dims = (row.outputs[0].get("Dimensions") if row.outputs else None) or []
         constants = record.get("Constants") or []
         weight_dims = max((c.get("Dimensions") or [] for c in constants if isinstance(c, dict)), key=len, default=[])
-        out.append({
+        out[i] = {
             "class": layer_class(row.layer_type, row.parameter_type, row.name),
             "channels": dims[1] if len(dims) >= 2 else None,
             "spatial": tuple(dims[2:]) if len(dims) > 2 else None,
@@ -156,7 +157,7 @@ def _signatures(layers: pd.DataFrame) -> list[dict]:
             "stride": tuple(record_param(record, "Stride") or ()) or None,
             "groups": record_param(record, "Groups"),
             "detailed": bool(row.outputs) or bool(row.layer_type),
-        })
+        }
     return out
 
 
@@ -200,10 +201,12 @@ def align_engines(tables: list[pd.DataFrame]) -> Alignment:
     joined = _cross_engine(uf, tables)
 
     # 3. structure: remaining compute layers in execution order
-    signatures = [_signatures(t) for t in tables]
-    names_only = any(not any(s["detailed"] for s in sig) for sig in signatures if sig)
+    pending = [[i for i, order in enumerate(t["order"]) if not glue[e][i] and uf.find(("layer", e, order)) not in joined]
+               for e, t in enumerate(tables)]
+    signatures = [_signatures(t, rows) for t, rows in zip(tables, pending)]
+    names_only = any(t["layer_type"].isna().all() and not any(t["outputs"]) for t in tables if len(t))
     for e in range(1, len(tables)):
-        _link_structure(uf, links, signatures, tables, glue, joined, 0, e)
+        _link_structure(uf, links, signatures, pending, tables, joined, 0, e)
 
     return _finish(uf, links, tables, glue, onnx_keys, names, names_only)
 
@@ -263,11 +266,10 @@ def _link_unique(uf, links, a_keys, b_keys, a_table, b_table, ea, eb, joined, gl
         links.setdefault((uf.find(na),), []).append((method, 1.0))
 
 
-def _link_structure(uf, links, signatures, tables, glue, joined, ea, eb) -> None:
+def _link_structure(uf, links, signatures, pending, tables, joined, ea, eb) -> None:
     def candidates(e):
-        return [i for i, order in enumerate(tables[e]["order"])
-                if not glue[e][i] and signatures[e][i]["class"] not in ("other",)
-                and uf.find(("layer", e, order)) not in joined]
+        return [i for i in pending[e] if signatures[e][i]["class"] != "other"
+                and uf.find(("layer", e, tables[e]["order"].iat[i])) not in joined]
 
     ia, ib = candidates(ea), candidates(eb)
     a_seq = [_coarse(signatures[ea][i]) for i in ia]
