@@ -45,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                "  layerlens summary build.log --json             # a trtexec log, as JSON\n"
                "  layerlens layers model.graph.json model.profile.json --sort avg_ms\n"
                "  layerlens import runs/ && layerlens dashboard  # store runs, then explore them\n"
-               "  layerlens build resnet18 --precision fp32,fp16,int8   # real engines here (TensorRT-RTX, no GPU)\n\n"
+               "  layerlens build resnet18 --precision fp32,fp16,int8   # real engines here (TensorRT-RTX, no GPU)\n"
+               "  layerlens diagnose runs/int8 --baseline runs/fp16      # verdict, where the time went, and why\n"
+               "  layerlens calib model.calib.cache                     # what an INT8 calibration cache holds\n\n"
                + EXPORT_HINT)
     parser.add_argument("--version", action="version", version=f"layerlens {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
