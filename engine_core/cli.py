@@ -165,7 +165,9 @@ def _cmd_layers(args) -> int:
     if len(engines) > 1:
         names = ", ".join(e.name for e in engines)
         raise LayerLensError(f"The paths hold {len(engines)} engines ({names}).", "Pick one with --engine NAME.")
-    table = engines[0].layers
+    from engine_core.analysis.estimate import layers_for_export
+
+    table = layers_for_export(engines[0])  # an unmeasured engine carries a labelled estimate column
     if args.sort not in table.columns:
         raise LayerLensError(f"Unknown column '{args.sort}'.", "Columns: " + ", ".join(table.columns))
     table = table.sort_values(args.sort, ascending=args.sort in ("order", "name"))
@@ -178,8 +180,9 @@ def _cmd_layers(args) -> int:
         else:
             Path(args.csv).write_text(text)
         return 0
+    estimated = [c for c in table.columns if c.startswith("estimated_ms_")]
     shown = table[["order", "name", "layer_type", "compute_precision", "output_precision",
-                   "weights_bytes", "avg_ms"]].copy()
+                   "weights_bytes", "avg_ms", *estimated]].copy()
     shown["name"] = shown["name"].str.slice(0, 70)
     print(shown.to_string(index=False))
     return 0

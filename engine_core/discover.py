@@ -24,7 +24,7 @@ from engine_core.engine import Artifact, Engine, engine_from_artifacts
 from engine_core.errors import ArtifactFormatError, UnsupportedArtifactError
 from engine_core.importers.sniff import ArtifactKind, sniff_file
 from engine_core.importers.jsonio import count_json_documents
-from engine_core.importers.trtexec_log import BANNER, count_runs, run_labels
+from engine_core.importers.trtexec_log import BANNER, run_labels
 
 MAX_FILES = 10_000
 _SUFFIXES = (".build.metadata.json", ".profile.metadata.json", ".graph.json", ".profile.json",
@@ -142,9 +142,12 @@ def _split_multi_run_logs(groups: dict[tuple[Path, str], list[Artifact]], displa
     """
     for key, members in list(groups.items()):
         logs = [a for a in members if a.kind is ArtifactKind.TRTEXEC_LOG]
-        if len(logs) != 1 or (runs := count_runs(logs[0].path)) < 2:
+        if len(logs) != 1:
             continue
-        labels = run_labels(logs[0].path)
+        labels = run_labels(logs[0].path)  # one label per run: the log is read once here
+        runs = len(labels)
+        if runs < 2:
+            continue
         per_run = {a.path for a in members if a.kind in (ArtifactKind.PROFILE, ArtifactKind.TIMES)
                    and _documents(a.path) == runs}
         del groups[key]

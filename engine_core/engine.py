@@ -107,13 +107,6 @@ class Engine:
         return self.build_facts.get("target")
 
     @property
-    def strongly_typed(self) -> bool:
-        """Precision came from the model (TensorRT-RTX, TensorRT 11, --stronglyTyped), not from build flags."""
-        flag = self.metadata.build_options.get("Strongly Typed", "") or ""
-        major = int(self.tensorrt_version.split(".")[0]) if (self.tensorrt_version or "").split(".")[0].isdigit() else 0
-        return self.is_rtx or self.recipe is not None or flag.lower() in ("enabled", "true") or major >= 11
-
-    @property
     def measured(self) -> bool:
         """True when some time was measured on a GPU (per-layer profile or end-to-end times)."""
         return not self.is_estimate and (self.gpu_compute is not None or self.per_layer_sum_ms is not None)

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, RTX_MODELS, RTX_RECIPES
+from conftest import FIXTURES, REPO, RTX_MODELS, RTX_RECIPES
 from engine_core.analysis.fallback import explain_fallbacks
 from engine_core.analysis.kernels import quantize_count
 from engine_core.summary import summarize_engine
@@ -238,3 +238,16 @@ def test_keep_plan_writes_the_real_engine_to_out(rtx_env, tmp_path):
     log = (folder / "tiny_cnn-fp16.build.log").read_text()
     assert f"plan: {plan.stat().st_size} bytes, sha256 {hashlib.sha256(plan.read_bytes()).hexdigest()}" in log
     shutil.rmtree(folder)
+
+
+def test_layer_csv_of_an_unmeasured_engine_carries_a_labelled_estimate(rtx_builds, tmp_path):
+    import csv
+    import io
+
+    engine = rtx_builds[("resnet18", "int8-tensorrt-uncalibrated")]
+    folder = str(next(f for f in engine.files if f.endswith(".build.log")))
+    rows = list(csv.DictReader(io.StringIO(_cli("layers", folder, "--csv", "-").stdout)))
+    assert len(rows) == 53 and all(r["avg_ms"] == "" for r in rows)  # nothing measured stays empty
+    assert all(float(r["estimated_ms_RTX_4090"]) >= 0 for r in rows) and sum(float(r["estimated_ms_RTX_4090"]) for r in rows) > 0
+    measured = _cli("layers", FIXTURES / "trex-rtx3090" / "qat", "--csv", "-").stdout.splitlines()[0]
+    assert "estimated_ms" not in measured

@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components.common import current_engine, record, render_provenance
 from dashboard.figures import PRECISION_COLORS
+from engine_core.analysis.estimate import layers_for_export
 from engine_core.export import layer_table_csv
 
 STYLE_LIMIT = 3000  # colour-coding every cell of a bigger table makes the page slow
@@ -44,7 +45,8 @@ if engine is not None:
                                         "latency_share_pct": st.column_config.NumberColumn("% time", format="%.1f"),
                                         "weights_bytes": st.column_config.NumberColumn("weights B", format="%d")})
     record("Layer table", table=table.head(500))
-    st.download_button(":material/download: Download CSV (all columns)", data=lambda: layer_table_csv(shown),
+    st.download_button(":material/download: Download CSV (all columns)",
+                       data=lambda: layer_table_csv(layers_for_export(engine).loc[shown.index]),
                        file_name=f"{engine.name}-layers.csv", mime="text/csv", key="layers.csv", on_click="ignore")
     rows = event.selection.rows if event is not None else []
     if rows:

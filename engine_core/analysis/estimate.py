@@ -70,10 +70,17 @@ def estimate_latency(engine: Engine, gpu: GpuSpec | None = None) -> LatencyEstim
     return LatencyEstimate(gpu.name, float(per_layer["estimated_ms"].sum()), per_layer)
 
 
-def with_estimates(layers: pd.DataFrame, estimate: LatencyEstimate) -> pd.DataFrame:
-    """The layer table plus an ``estimated_ms_<gpu>`` column, for CSV and tables of unmeasured engines."""
+def layers_for_export(engine: Engine) -> pd.DataFrame:
+    """The layer table for CSV and text tables: as is when measured, else plus a labelled estimate column.
+
+    An unmeasured engine gets ``estimated_ms_<gpu>`` (e.g. ``estimated_ms_RTX_4090``), beside the empty
+    measured ``avg_ms``: the column name itself says it is an estimate and for which GPU.
+    """
+    estimate = None if engine.measured else estimate_latency(engine)
+    if estimate is None:
+        return engine.layers
     column = f"estimated_ms_{estimate.gpu.replace(' ', '_')}"
-    return layers.assign(**{column: estimate.per_layer["estimated_ms"].to_numpy()})
+    return engine.layers.assign(**{column: estimate.per_layer["estimated_ms"].to_numpy()})
 
 
 def engine_with_estimated_times(engine: Engine, gpu: GpuSpec | None = None, force: bool = False) -> Engine:

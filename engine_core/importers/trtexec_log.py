@@ -152,11 +152,6 @@ def split_runs(text: str) -> list[str]:
     return [text[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
-def count_runs(path: str | Path) -> int:
-    """How many trtexec runs a log file holds (1 for a pasted fragment)."""
-    return max(1, len(_RUN_START.findall(read_text(path))))
-
-
 def run_labels(path: str | Path) -> list[str]:
     """A short label per run of a multi-run log: ``run 3 (--batch=4)``, from each run's own command."""
     labels = []
