@@ -148,11 +148,7 @@ def load_roofline(run_id: str, gpu_name: str = "") -> pd.DataFrame | None:
 
 @st.cache_resource(max_entries=16, show_spinner="Aligning engines…")
 def _comparison(root: str, run_ids: tuple[str, ...]) -> tuple[compare_mod.Comparison, list[Engine], Attribution]:
-    engines = [_engine(root, r) for r in run_ids]
-    if not all(e.measured for e in engines):
-        # Never a measured engine against an estimated one: all on roofline estimates for one GPU.
-        gpu = estimate.estimate_gpu(next(e for e in engines if not e.measured))
-        engines = [estimate.engine_with_estimated_times(e, gpu, force=True) for e in engines]
+    engines = estimate.on_one_footing([_engine(root, r) for r in run_ids])
     cmp = compare_mod.compare_engines(engines)
     return cmp, engines, attribute(cmp, engines[0], engines[1])
 

@@ -150,15 +150,11 @@ def _reconcile(a: Engine, b: Engine, att: Attribution) -> str:
 def compare_pair(baseline: Engine, engine: Engine) -> tuple[Comparison, Attribution]:
     """Compare ``engine`` with ``baseline``: measured when both were timed, else both on roofline estimates.
 
-    Both estimates use the GPU of the unmeasured engine (its target's stand-in), so the two sides
-    are on one footing; a measured engine is never mixed with an estimated one.
+    See :func:`engine_core.analysis.estimate.on_one_footing`.
     """
     from engine_core.analysis.compare import compare_engines
-    from engine_core.analysis.estimate import engine_with_estimated_times, estimate_gpu
+    from engine_core.analysis.estimate import on_one_footing
 
-    a, b = baseline, engine
-    if not (a.measured and b.measured):
-        gpu = estimate_gpu(b if not b.measured else a)
-        a, b = (engine_with_estimated_times(x, gpu, force=True) for x in (a, b))
+    a, b = on_one_footing([baseline, engine])
     cmp = compare_engines([a, b])
     return cmp, attribute(cmp, a, b)

@@ -61,7 +61,7 @@ def _one_engine(paths, calib_cache=None):
 def _cmd_compare(args) -> int:
     from engine_core.analysis.attribution import attribute, compare_pair
     from engine_core.analysis.compare import compare_engines
-    from engine_core.analysis.estimate import engine_with_estimated_times, estimate_gpu
+    from engine_core.analysis.estimate import on_one_footing
 
     if len(args.engines) < 2:
         raise LayerLensError("compare needs at least two engines.", "Example: layerlens compare runs/fp16 runs/int8")
@@ -69,9 +69,7 @@ def _cmd_compare(args) -> int:
     if len(engines) == 2:
         result, att = compare_pair(engines[0], engines[1])
     else:
-        if not all(e.measured for e in engines):  # one footing for all: estimates on one GPU
-            gpu = estimate_gpu(next(e for e in engines if not e.measured))
-            engines = [engine_with_estimated_times(e, gpu, force=True) for e in engines]
+        engines = on_one_footing(engines)
         result = compare_engines(engines)
         att = attribute(result, engines[0], engines[1])
     if args.json:

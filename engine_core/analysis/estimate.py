@@ -98,3 +98,12 @@ def engine_with_estimated_times(engine: Engine, gpu: GpuSpec | None = None, forc
     layers["latency_share_pct"] = 100.0 * layers["avg_ms"] / total if total else float("nan")
     return dataclasses.replace(engine, layers=layers, time_basis=f"{ESTIMATE_LABEL} on {estimate.gpu}",
                                gpu_compute=None, latency=None)
+
+
+def on_one_footing(engines: list[Engine]) -> list[Engine]:
+    """Engines to compare with each other: as measured when all were timed, else all on roofline estimates
+    for one GPU (the first unmeasured engine's), so a measured number never meets an estimated one."""
+    if all(e.measured for e in engines):
+        return list(engines)
+    gpu = estimate_gpu(next(e for e in engines if not e.measured))
+    return [engine_with_estimated_times(e, gpu, force=True) for e in engines]
