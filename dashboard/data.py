@@ -21,6 +21,8 @@ from engine_core.analysis import estimate, fallback, latency, lint, roofline, si
 from engine_core.analysis.attribution import Attribution, attribute
 from engine_core.analysis.gpus import CATALOG, GpuSpec, gpu_by_name, gpu_for_engine
 from engine_core.engine import Engine
+from engine_core.graph import EngineGraph, engine_graph, fit_for_drawing, layout_graph
+from engine_core.graph.layout import GraphLayout
 from engine_core.store import RunManifest, RunStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -166,6 +168,29 @@ def load_compared_engines(run_ids: list[str]) -> list[Engine]:
 def load_attribution(run_ids: list[str]) -> Attribution:
     """Verdict and attribution of the second engine against the first."""
     return _comparison(str(store_root()), tuple(run_ids))[2]
+
+
+@st.cache_resource(max_entries=8, show_spinner="Wiring the graph…")
+def _graph(root: str, run_id: str, baseline_id: str | None) -> EngineGraph:
+    engine = _timed_engine(root, run_id, "")  # sized by time: measured, or the labelled estimate
+    comparison = _comparison(root, (baseline_id, run_id))[0] if baseline_id else None
+    return engine_graph(engine, comparison=comparison)
+
+
+def load_graph(run_id: str, baseline_id: str | None = None) -> EngineGraph:
+    """Every layer as a node; with a baseline, each carries its aligned group's precision change."""
+    return _graph(str(store_root()), run_id, baseline_id)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Laying out the graph…")
+def _drawn_graph(root: str, run_id: str, baseline_id: str | None, depth) -> tuple[EngineGraph, GraphLayout]:
+    drawn = fit_for_drawing(_graph(root, run_id, baseline_id), depth)
+    return drawn, layout_graph(drawn)
+
+
+def load_drawn_graph(run_id: str, baseline_id: str | None, depth: int | str | None) -> tuple[EngineGraph, GraphLayout]:
+    """The graph folded to ``depth`` ("auto", None for every layer, or a scope depth) and laid out."""
+    return _drawn_graph(str(store_root()), run_id, baseline_id, depth)
 
 
 def demo_available() -> bool:

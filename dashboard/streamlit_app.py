@@ -17,7 +17,7 @@ if __package__ in (None, ""):  # `streamlit run dashboard/streamlit_app.py` runs
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard import data, state  # noqa: E402
-from dashboard.components.common import provenance_text, render_export_button  # noqa: E402
+from dashboard.components.common import provenance_text, render_export_button, render_report_button  # noqa: E402
 from dashboard.components.sidebar import render_sidebar  # noqa: E402
 from engine_core.errors import LayerLensError  # noqa: E402
 
@@ -34,10 +34,12 @@ PAGES = {
         st.Page("app_pages/precision.py", title="Precision", icon=":material/tune:"),
         st.Page("app_pages/size.py", title="Size", icon=":material/database:"),
         st.Page("app_pages/latency.py", title="Latency", icon=":material/timer:"),
+        st.Page("app_pages/graph.py", title="Graph", icon=":material/hub:"),
     ],
     "Across builds": [st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:")],
     "Data": [
         st.Page("app_pages/import_page.py", title="Import", icon=":material/upload:"),
+        st.Page("app_pages/runs.py", title="Runs", icon=":material/folder_managed:"),
         st.Page("app_pages/build.py", title="Build", icon=":material/construction:"),
         st.Page("app_pages/models.py", title="Models", icon=":material/account_tree:"),
     ],
@@ -57,10 +59,12 @@ except Exception as exc:  # noqa: BLE001 - the last guard before a traceback wou
     st.error(f"Something went wrong on this page ({type(exc).__name__}). The details are in the server log; "
              "please report it with the artifacts you imported.", icon=":material/bug_report:")
 run_id = st.session_state.get(state.RUN)
-if run_id and st.session_state.get(state.VIEW_ITEMS):
+if run_id:
     try:
         with st.sidebar:
-            render_export_button(page.title, provenance_text(data.load_engine(run_id)))
+            render_report_button(run_id, st.session_state.get(state.BASELINE) or None)
+            if st.session_state.get(state.VIEW_ITEMS):
+                render_export_button(page.title, provenance_text(data.load_engine(run_id)))
     except LayerLensError:
         pass
 state.push_to_url()

@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
                "  layerlens import runs/ && layerlens dashboard  # store runs, then explore them\n"
                "  layerlens build resnet18 --precision fp32,fp16,int8   # real engines here (TensorRT-RTX, no GPU)\n"
                "  layerlens diagnose runs/int8 --baseline runs/fp16      # verdict, where the time went, and why\n"
-               "  layerlens calib model.calib.cache                     # what an INT8 calibration cache holds\n\n"
+               "  layerlens calib model.calib.cache                     # what an INT8 calibration cache holds\n"
+               "  layerlens report runs/int8 --baseline runs/fp16 -o report.html   # one offline HTML to share\n"
+               "  layerlens bundle RUN... -o runs.lens.zip && layerlens import runs.lens.zip   # runs to a teammate\n\n"
                + EXPORT_HINT)
     parser.add_argument("--version", action="version", version=f"layerlens {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -68,15 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sort", default="order", help="column to sort by, descending for times/bytes (default: order)")
     p.add_argument("--csv", metavar="FILE", help="write the full table as CSV to FILE ('-' for stdout)")
 
-    p = sub.add_parser("import", help="copy artifacts into the run store used by the dashboard",
+    p = sub.add_parser("import", help="copy artifacts (or a run bundle) into the run store used by the dashboard",
                        description="Group artifacts into engines and store each as a run "
-                                   "(default store: ~/.layerlens/runs, or $LAYERLENS_RUNS).")
+                                   "(default store: ~/.layerlens/runs, or $LAYERLENS_RUNS). A .lens.zip from "
+                                   "`layerlens bundle` adds its runs unchanged (names and tags included); a run "
+                                   "already stored with other content is refused unless --rename or --replace.")
     _add_paths(p)
     p.add_argument("--store", help="run store folder")
+    conflict = p.add_mutually_exclusive_group()
+    conflict.add_argument("--rename", action="store_true", help="bundles: import a conflicting run as a copy (id-2)")
+    conflict.add_argument("--replace", action="store_true", help="bundles: overwrite a conflicting stored run")
 
-    p = sub.add_parser("runs", help="list the runs in the store")
-    p.add_argument("--store", help="run store folder")
-    p.add_argument("--json", action="store_true", help="print manifests as JSON")
+    from engine_core.store.cli import add_commands as add_store_commands  # runs, bundle
+
+    add_store_commands(sub)
 
     p = sub.add_parser("dashboard", help="open the LayerLens dashboard in a browser",
                        description="Start the Streamlit dashboard on the run store.")
@@ -127,8 +134,6 @@ def _dispatch(args) -> int:
         return _cmd_layers(args)
     if args.command == "import":
         return _cmd_import(args)
-    if args.command == "runs":
-        return _cmd_runs(args)
     if args.command == "dashboard":
         return _cmd_dashboard(args)
     return args.handler(args)
@@ -190,32 +195,23 @@ def _cmd_layers(args) -> int:
 
 def _cmd_import(args) -> int:
     from engine_core.store import RunStore
+    from engine_core.store.bundle import is_bundle
 
+    bundles = [p for p in args.paths if str(p).endswith(".zip") and is_bundle(p)]
+    if bundles:
+        if len(bundles) != len(args.paths):
+            raise LayerLensError("Import run bundles and artifacts in separate commands.",
+                                 f"First `layerlens import {bundles[0]}`, then the rest.")
+        from engine_core.store.cli import import_bundle_command
+
+        policy = "rename" if args.rename else "replace" if args.replace else "refuse"
+        return max(import_bundle_command(b, args.store, policy) for b in bundles)
     store = RunStore(args.store)
     for engine in _load(args.paths, args.calib_cache):
         manifest, created = store.add(engine)
         state = "stored" if created else "already stored"
         print(f"{state}: {manifest.run_id}  ({manifest.layer_count} layers, {manifest.device or 'GPU unknown'})")
     print(f"store: {store.root}")
-    return 0
-
-
-def _cmd_runs(args) -> int:
-    from dataclasses import asdict
-
-    from engine_core.store import RunStore
-
-    store = RunStore(args.store)
-    runs = store.list_runs()
-    if args.json:
-        print(json.dumps([asdict(r) for r in runs], indent=2))
-        return 0
-    if not runs:
-        print(f"No runs in {store.root}. Add some with `layerlens import PATH`.")
-        return 0
-    for r in runs:
-        estimate = "  [estimate]" if r.is_estimate else ""
-        print(f"{r.run_id:<48} {r.layer_count:>6} layers  {r.build_precision or '-':<16} {r.device or '-'}{estimate}")
     return 0
 
 

@@ -14,6 +14,27 @@ if not FIXTURES.is_dir():  # CI lays ../shared beside the checkout; a missing on
     raise RuntimeError(f"Real TensorRT fixtures not found at {FIXTURES}: clone LayerLens beside shared/.")
 
 
+#: Every folder of real engines (../shared) and of our own engine fixtures (tests/data, minus the bad inputs).
+ENGINE_FOLDERS = [FIXTURES / d for d in ("trex-rtx3090", "trex-mobilenet", "rtx3060-trt10", "h100-trt10-logs")]
+DATA_FOLDERS = [p for p in sorted(DATA.iterdir()) if p.is_dir() and p.name != "bad"]
+
+
+def engine_names() -> list[str]:
+    """Every engine found under ENGINE_FOLDERS and DATA_FOLDERS: a new fixture joins parametrized tests by itself."""
+    from engine_core.discover import discover
+
+    return sorted(discover(ENGINE_FOLDERS + DATA_FOLDERS).engine_names)
+
+
+@pytest.fixture(scope="session")
+def all_engines():
+    """``{name: Engine}`` for every engine of :func:`engine_names`."""
+    from engine_core.discover import load_engines
+
+    engines, _ = load_engines(ENGINE_FOLDERS + DATA_FOLDERS)
+    return {e.name: e for e in engines}
+
+
 @pytest.fixture(scope="session")
 def fixtures() -> Path:
     return FIXTURES

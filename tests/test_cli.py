@@ -74,7 +74,8 @@ def test_import_then_runs(tmp_path):
     again = run("import", FIXTURES / "trex-rtx3090" / "qat", "--store", store)
     assert "already stored" in again.stdout
     listing = json.loads(run("runs", "--store", store, "--json").stdout)
-    assert sorted(r["layer_count"] for r in listing) == [63, 86, 103]
+    assert sorted(r["layer_count"] for r in listing["runs"]) == [63, 86, 103]
+    assert listing["broken"] == []
 
 
 def test_diagnose_cli_qat_vs_fp16():

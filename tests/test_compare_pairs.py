@@ -10,28 +10,18 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import DATA, FIXTURES, REPO, RTX_MODELS, RTX_RECIPES, load_one
+from conftest import DATA, FIXTURES, REPO, RTX_MODELS, RTX_RECIPES, engine_names, load_one
 from engine_core.analysis.align import NAMES_ONLY_CONFIDENCE, align_engines, is_glue
 from engine_core.analysis.attribution import compare_pair
 from engine_core.analysis.compare import compare_engines
 from engine_core.analysis.diagnose import diagnose
-from engine_core.discover import discover, load_engines
 from twins import write_renamed_twin
 
-ENGINE_FOLDERS = [FIXTURES / d for d in ("trex-rtx3090", "trex-mobilenet", "rtx3060-trt10", "h100-trt10-logs")]
-DATA_FOLDERS = [p for p in sorted(DATA.iterdir()) if p.is_dir() and p.name != "bad"]
-# Every engine found under the fixtures and tests/data: a new fixture joins the pairwise test by itself.
-ENGINE_NAMES = sorted(discover(ENGINE_FOLDERS + DATA_FOLDERS).engine_names)
+ENGINE_NAMES = engine_names()
 DETAILED = [("trex-rtx3090", d, s) for d, s in (("fp32", "resnet.onnx.engine"), ("fp16", "resnet.onnx.engine"),
                                                  ("qat", "resnet-qat.onnx.engine"))] + [
     ("trex-mobilenet", ".", "mobilenet.qat.onnx.engine"), ("trex-mobilenet", ".", "mobilenet_v2_residuals.qat.onnx.engine"),
     ("rtx3060-trt10", ".", "resnet18_fp16"), ("rtx3060-trt10", ".", "mobilenet_v2_fp16")]
-
-
-@pytest.fixture(scope="module")
-def all_engines():
-    engines, _ = load_engines(ENGINE_FOLDERS + DATA_FOLDERS)
-    return {e.name: e for e in engines}
 
 
 @pytest.mark.parametrize("folder,sub,stem", DETAILED, ids=[f"{f}/{s}" for f, _, s in DETAILED])

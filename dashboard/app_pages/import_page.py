@@ -12,6 +12,7 @@ from dashboard import data, state
 from engine_core.discover import SUPPORTED_HELP, load_engines
 from engine_core.errors import LayerLensError
 from engine_core.importers.jsonio import MAX_ARTIFACT_BYTES
+from engine_core.store.bundle import import_bundle, is_bundle
 
 st.title("Import")
 st.markdown("Drop any mix of TensorRT artifacts for one or more engines. Files that share a stem "
@@ -19,8 +20,39 @@ st.markdown("Drop any mix of TensorRT artifacts for one or more engines. Files t
 st.caption(SUPPORTED_HELP)
 
 
-def import_paths(paths: list[Path], scratch: Path) -> list[tuple[str, str]]:
+CONFLICT_CHOICES = {"Refuse (nothing is imported)": "refuse", "Import as copies": "rename", "Replace the stored runs": "replace"}
+
+
+def import_bundles(bundles: list[Path], policy: str) -> list[tuple[str, str]]:
+    """Add the runs of LayerLens bundles (names and tags kept); a conflicting run is handled per ``policy``."""
+    messages, imported = [], []
+    for bundle in bundles:
+        try:
+            results = import_bundle(data.store(), bundle, policy)
+        except LayerLensError as exc:
+            messages.append(("error", f"{bundle.name}: {exc}".replace(f"{bundle.parent}/", "")))
+            continue
+        for run in results:
+            messages.append(("success" if run.status != "already present" else "info",
+                             f"{run.status.capitalize()}: **{run.name}** as `{run.run_id}` (from {bundle.name})"))
+            imported.append(run.run_id)
+    data.clear_run_list()
+    if imported:
+        state.request_selection(run=imported[0])
+    return messages
+
+
+def import_paths(paths: list[Path], scratch: Path, policy: str = "refuse") -> list[tuple[str, str]]:
     """Read and store; returns (level, message) pairs for the page. Nothing stored is touched on failure."""
+    bundles = [p for p in paths if p.suffix == ".zip" and is_bundle(p)]
+    messages = import_bundles(bundles, policy) if bundles else []
+    paths = [p for p in paths if p not in bundles]
+    if not paths:
+        return messages
+    return messages + _import_artifacts(paths, scratch)
+
+
+def _import_artifacts(paths: list[Path], scratch: Path) -> list[tuple[str, str]]:
     try:
         engines, skipped = load_engines(paths, scratch=scratch)
     except LayerLensError as exc:  # name the user's file, not our temporary folder
@@ -63,10 +95,10 @@ def _narrowest_rank(engine) -> int:
     return PRECISION_RANK.get(precision, 5)
 
 
-def _import_and_report(write_inputs) -> None:
+def _import_and_report(write_inputs, policy: str = "refuse") -> None:
     scratch = Path(tempfile.mkdtemp(prefix="layerlens-import-"))
     try:
-        st.session_state[state.IMPORT_RESULTS] = import_paths(write_inputs(scratch), scratch)
+        st.session_state[state.IMPORT_RESULTS] = import_paths(write_inputs(scratch), scratch, policy)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     st.rerun()
@@ -74,7 +106,11 @@ def _import_and_report(write_inputs) -> None:
 
 uploads = st.file_uploader("Artifacts", accept_multiple_files=True,
                            type=["json", "log", "txt", "zip"], key="import.files",
-                           help=f"Up to {MAX_ARTIFACT_BYTES // 2**20} MiB per artifact; zips are checked for unsafe paths and bombs.")
+                           help=f"Up to {MAX_ARTIFACT_BYTES // 2**20} MiB per artifact; zips are checked for unsafe paths "
+                                "and bombs. A run bundle (`.lens.zip` from `layerlens bundle` or the Runs page) adds "
+                                "its runs with their names and tags.")
+conflict = st.radio("When a bundle's run is already stored with other names or tags", list(CONFLICT_CHOICES),
+                    horizontal=True, key="import.conflict")
 if uploads and st.button("Import files", type="primary", key="import.go"):
     def _write_uploads(scratch: Path) -> list[Path]:
         folder = scratch / "upload"
@@ -85,7 +121,7 @@ if uploads and st.button("Import files", type="primary", key="import.go"):
             target.write_bytes(up.getbuffer())
             paths.append(target)
         return paths
-    _import_and_report(_write_uploads)
+    _import_and_report(_write_uploads, CONFLICT_CHOICES[conflict])
 
 st.markdown("**Or paste text** — a `--dumpProfile` table, verbose `Layer(...)` lines or a whole trtexec log from an issue:")
 name = st.text_input("Name for the pasted engine", value="pasted", key="import.paste_name")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import data, state
 from dashboard.components.common import current_engine, record, render_provenance
+from dashboard.components.layer_record import render_layer_record
 from dashboard.figures import PRECISION_COLORS
 from engine_core.analysis.estimate import layers_for_export
 from engine_core.export import layer_table_csv
@@ -50,23 +51,4 @@ if engine is not None:
                        file_name=f"{engine.name}-layers.csv", mime="text/csv", key="layers.csv", on_click="ignore")
     rows = event.selection.rows if event is not None else []
     if rows:
-        layer = shown.iloc[rows[0]]
-        st.subheader(f"#{layer['order']} {layer['name']}")
-        a, b = st.columns(2)
-        a.markdown(f"**Type** {layer['layer_type']} ({layer['parameter_type'] or '—'})  \n"
-                   f"**Compute** {layer['compute_precision']} (from {layer['compute_precision_source']}) · "
-                   f"**output** {layer['output_precision']}  \n"
-                   f"**Tactic** `{layer['tactic_name'] or layer['tactic_value'] or '—'}`  \n"
-                   f"**ONNX origin** {', '.join(layer['onnx_nodes']) or '— (inserted by TensorRT)'}")
-        reason = reasons.get(layer["name"])
-        if reason:
-            fb = data.load_fallbacks(st.session_state[state.RUN]).set_index("name").loc[layer["name"]]
-            a.warning(f"**Not {fb['requested_precision']}: {fb['reason_text']}.**  \n{fb['evidence']}")
-        b.markdown("**Inputs**")
-        b.dataframe(pd.DataFrame([{"name": t.get("Name"), "format": t.get("Format/Datatype"), "dims": t.get("Dimensions")}
-                                  for t in layer["inputs"]]), hide_index=True, width="stretch")
-        b.markdown("**Outputs**")
-        b.dataframe(pd.DataFrame([{"name": t.get("Name"), "format": t.get("Format/Datatype"), "dims": t.get("Dimensions")}
-                                  for t in layer["outputs"]]), hide_index=True, width="stretch")
-        with st.expander("Raw TensorRT record"):
-            st.json(layer["record"], expanded=False)
+        render_layer_record(shown.iloc[rows[0]], data.load_fallbacks(st.session_state[state.RUN]))

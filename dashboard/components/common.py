@@ -8,6 +8,8 @@ import streamlit as st
 
 from dashboard import data, state
 from dashboard.export_html import ViewItem, build_html_report
+from dashboard.images import figure_image, image_support
+from dashboard.provenance import provenance_text  # noqa: F401 (pages import it from here)
 from engine_core.engine import Engine
 from engine_core.errors import LayerLensError
 
@@ -18,17 +20,6 @@ trtexec --onnx=model.onnx --saveEngine=model.engine --fp16 --int8 \\
         --profilingVerbosity=detailed \\
         --exportLayerInfo=model.graph.json --exportProfile=model.profile.json \\
         --exportTimes=model.timing.json --separateProfileRun --useCudaGraph 2>&1 | tee model.log"""
-
-
-def provenance_text(engine: Engine) -> str:
-    """Engine, GPU (or build target), builder, precision, shapes and the basis of its times: stamped on every chart."""
-    where = engine.device or (f"built for {engine.target}, not run on a GPU" if engine.target else "GPU unknown")
-    parts = [engine.name, where, engine.builder or "TensorRT unknown", engine.precision_label or "precision flags unknown"]
-    if engine.input_shapes:
-        parts.append(engine.input_shapes)
-    if engine.is_estimate:
-        parts.append(f"times: {engine.time_basis.upper()}")
-    return " · ".join(parts)
 
 
 def render_estimate_notice(engine: Engine) -> None:
@@ -49,10 +40,24 @@ def record(title: str, figure=None, table=None, text: str = "") -> None:
     st.session_state.setdefault(state.VIEW_ITEMS, []).append(ViewItem(title, figure, table, text))
 
 
-def plot(fig, title: str, key: str | None = None) -> None:
-    """Draw a figure and record it for export. PNG: Plotly's camera button."""
-    st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False, "toImageButtonOptions": {"scale": 2}})
+def plot(fig, title: str, key: str | None = None, select: bool = False):
+    """Draw a figure, record it for export, and offer it as an image.
+
+    PNG: Plotly's camera button (in the browser, nothing to install). SVG: a
+    button under the chart, rendered by kaleido only when clicked. Both carry the
+    provenance subtitle. With ``select``, returns the click selection.
+    """
+    slug = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
+    config = {"displaylogo": False, "scrollZoom": select,
+              "toImageButtonOptions": {"scale": 2, "filename": f"layerlens-{slug}"}}
+    event = st.plotly_chart(fig, width="stretch", key=key, config=config,
+                            **({"on_select": "rerun", "selection_mode": "points"} if select else {}))
     record(title, figure=fig)
+    if image_support() is None:
+        st.download_button(":material/image: SVG", data=lambda: figure_image(fig, "svg"), file_name=f"layerlens-{slug}.svg",
+                           mime="image/svg+xml", key=f"svg-{key or slug}", on_click="ignore", type="tertiary",
+                           help="This chart as SVG, with its provenance subtitle (PNG: the camera icon above the chart).")
+    return event
 
 
 def render_export_button(page_title: str, provenance: str) -> None:
@@ -67,6 +72,21 @@ def render_export_button(page_title: str, provenance: str) -> None:
                                        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
         file_name=f"layerlens-{slug}.html", mime="text/html", key=f"export-{slug}", on_click="ignore",
         help="A single HTML file with every chart and table on this page; opens offline.")
+
+
+def render_report_button(run_id: str, baseline_id: str | None) -> None:
+    """One click: the full report of the selected engine (and baseline), as `layerlens report` writes it."""
+    def _report() -> str:
+        from dashboard.report import report_html
+
+        return report_html(data.load_engine(run_id), data.load_engine(baseline_id) if baseline_id else None)
+
+    engine = data.load_engine(run_id)
+    st.download_button(":material/summarize: Report (HTML)", data=_report, type="primary",
+                       file_name=f"layerlens-report-{engine.name.replace('/', '-')}.html", mime="text/html",
+                       key="report.download", on_click="ignore",
+                       help="Everything about this engine" + (" and its baseline" if baseline_id else "") + ": verdict, "
+                            "findings, charts, comparison, engine graph, layer table, provenance. One file; opens offline.")
 
 
 def render_findings(findings: list, limit: int = 6) -> None:

@@ -13,7 +13,8 @@ def run_label(run: RunManifest) -> str:
     estimate = " (estimate)" if run.is_estimate else ""
     precision = run.build_precision or run.labels.get("recipe") or "?"
     where = (run.device or ("CPU build" if run.labels.get("builder") else "GPU ?")).replace("NVIDIA ", "")
-    return f"{run.name} · {precision} · {where}{estimate}"
+    tags = "".join(f" #{t}" for t in run.tags)
+    return f"{run.name} · {precision} · {where}{estimate}{tags}"
 
 
 def _default_baseline(runs: list[RunManifest]) -> None:

@@ -30,6 +30,24 @@ def add_commands(sub, add_paths) -> None:
     p.add_argument("--json", action="store_true", help="print findings as JSON")
     p.set_defaults(handler=_cmd_diagnose)
 
+    p = sub.add_parser("report", help="write one self-contained HTML report (opens offline) to share",
+                       description="Everything LayerLens knows about one engine (and its baseline) in one HTML file: "
+                                   "verdict and findings, KPIs, precision, size and latency charts, the comparison, the "
+                                   "engine graph, a searchable and sortable layer table, and the provenance (GPU, "
+                                   "TensorRT version, builder, recipe, flags, shapes, source files with sha256). "
+                                   "plotly.js is inlined: the file makes no network request. PATH may also be a stored "
+                                   "run id or name.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="Examples:\n  layerlens report runs/qat --baseline runs/fp16 -o qat-vs-fp16.html\n"
+                              "  layerlens report resnet-qat-c74e56471d -o qat.html --png charts/   # also each chart as PNG")
+    add_paths(p)
+    p.add_argument("--baseline", metavar="PATH", help="the engine to compare against (path or stored run)")
+    p.add_argument("-o", "--output", default="layerlens-report.html", metavar="FILE",
+                   help="where to write the HTML (default layerlens-report.html)")
+    p.add_argument("--png", metavar="DIR", help="also write every chart as a PNG into DIR (kaleido + Chromium)")
+    p.add_argument("--store", help="run store folder, for PATHs that name stored runs")
+    p.set_defaults(handler=_cmd_report)
+
     p = sub.add_parser("calib", help="read INT8 calibration caches: scales, problems, and an A/B comparison",
                        description="Read one or two INT8 calibration caches (TRT-<version>-<Calibrator> followed by "
                                    "'tensor: hex' lines): TensorRT version, calibrator, tensor count, scales that are "
@@ -45,9 +63,21 @@ def add_commands(sub, add_paths) -> None:
     p.set_defaults(handler=_cmd_calib)
 
 
-def _one_engine(paths, calib_cache=None):
+def _one_engine(paths, calib_cache=None, store=None):
+    """The one engine in ``paths``; a lone argument that is not a path may name a stored run (id or name)."""
+    from pathlib import Path
+
     from engine_core.discover import load_engines
 
+    if len(paths) == 1 and not Path(paths[0]).exists():
+        from engine_core.store import RunStore
+        from engine_core.store.bundle import resolve_run
+
+        runs = RunStore(store)
+        try:
+            return runs.load(resolve_run(runs, str(paths[0])).run_id)
+        except LayerLensError as exc:
+            raise LayerLensError(f"{paths[0]} is neither a file, a folder, nor a stored run.", exc.fix) from None
     engines, _ = load_engines(paths, calibration_cache=calib_cache)
     label = " ".join(map(str, paths))
     if not engines:
@@ -56,6 +86,38 @@ def _one_engine(paths, calib_cache=None):
         names = ", ".join(e.name for e in engines)
         raise LayerLensError(f"{label} holds {len(engines)} engines ({names}).", "Pass one engine's folder or files per argument.")
     return engines[0]
+
+
+def _cmd_report(args) -> int:
+    import sys
+    import time
+
+    start = time.perf_counter()
+    engine = _one_engine(args.paths, args.calib_cache, args.store)
+    baseline = _one_engine([args.baseline], store=args.store) if args.baseline else None
+    if args.png:
+        from dashboard.images import image_support
+
+        missing = image_support()
+        if missing:  # say so before the work, not after
+            raise LayerLensError(f"--png cannot write images here. {missing}", "Or drop --png: the HTML report needs neither.")
+    from dashboard.report import write_report
+
+    print(f"Writing the report of {engine.name}" + (f" against {baseline.name}" if baseline else "") + " …",
+          file=sys.stderr, flush=True)
+    report = write_report(engine, baseline, args.output)
+    from pathlib import Path
+
+    size = Path(args.output).stat().st_size
+    print(f"wrote {args.output} ({size / 2**20:.1f} MiB, {len(report.figures())} charts, {len(report.layer_table):,} layers) "
+          f"in {time.perf_counter() - start:.1f} s")
+    print(report.verdict)
+    if args.png:
+        from dashboard.images import write_pngs
+
+        paths = write_pngs(report.figures(), args.png)
+        print(f"wrote {len(paths)} PNGs to {args.png}")
+    return 0
 
 
 def _cmd_compare(args) -> int:

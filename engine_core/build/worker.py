@@ -64,6 +64,7 @@ def run_request(request: EngineBuildRequest, out_dir: Path) -> dict:
     try:
         log.fact("model", f"{request.model_label or Path(request.model).name} (sha256 {recipe.source_sha256})")
         log.fact("recipe", recipe.recipe)
+        log.fact("onnx", recipe.path)  # the exact network the builder parsed: the graph page opens it in Netron
         if recipe.calibration:
             log.fact("calibration", recipe.calibration)
         if recipe.kept_float:

@@ -5,6 +5,10 @@ Layout (``~/.layerlens/runs`` by default, or ``$LAYERLENS_RUNS``)::
     <run_id>/manifest.json     schema version, name, source, TensorRT version, GPU, ...
     <run_id>/artifacts/...     the artifact files exactly as imported or built
 
+A run's display name and tags can change (:meth:`RunStore.rename`,
+:meth:`RunStore.set_tags`); its id cannot, so links and bundles stay valid.
+:mod:`~engine_core.store.bundle` moves runs between stores as one zip.
+
 Imports, the dashboard, and (later) GPU builds all write here, and everything
 that reads a run re-imports its artifacts, so one importer serves every source.
 Writes are atomic (a temporary folder renamed into place) and a run id is a
@@ -12,6 +16,6 @@ hash of its content, so importing the same files twice stores them once and a
 failed import never damages a stored run. Must not import TensorRT or Streamlit.
 """
 
-from engine_core.store.runs import RunManifest, RunStore, default_store_root
+from engine_core.store.runs import BrokenRun, RunManifest, RunStore, default_store_root
 
-__all__ = ["RunManifest", "RunStore", "default_store_root"]
+__all__ = ["BrokenRun", "RunManifest", "RunStore", "default_store_root"]

@@ -4,7 +4,8 @@ Decided from run manifests alone (no engine is loaded), so the dashboard can def
 picker instantly. "Same model" compares names with precision and recipe words removed
 (``resnet-qat`` and ``fp16/resnet`` are both ``resnet``; ``resnet18-int8-ort-uncalibrated`` is
 ``resnet18``). The *next* wider precision wins over a wider one: an INT8 build's question is usually
-"why not faster than FP16", an FP16 build's "than FP32".
+"why not faster than FP16", an FP16 build's "than FP32". A run the user tagged ``baseline`` wins
+over all of that for its model.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from engine_core.store.runs import RunManifest
 _PRECISION_WORDS = {"fp32", "fp16", "bf16", "int8", "fp8", "int4", "fp4", "tf32", "qat", "ptq", "best", "notf32",
                     "ort", "tensorrt", "uncalibrated", "calibrated", "minmax", "entropy", "percentile", "distribution",
                     "engine", "onnx", "plan", "trt", "half", "float", "int", "quant", "quantized"}
+BASELINE_TAG = "baseline"  # `layerlens runs tag RUN baseline`: this run is its model's baseline, whatever its precision
 
 
 def model_key(run: RunManifest) -> str:
@@ -51,12 +53,15 @@ def default_baseline(run_id: str, runs: list[RunManifest]) -> str | None:
         c_rank = PRECISION_RANK.get(run_precision(candidate) or "", None)
         wider = rank is not None and c_rank is not None and c_rank > rank
         closeness = -(c_rank - rank) if wider else -99
-        return (model_key(candidate) == key, candidate.device == target.device, wider, closeness, candidate.created_utc)
+        tagged = BASELINE_TAG in candidate.tags
+        return (model_key(candidate) == key, tagged, candidate.device == target.device, wider, closeness, candidate.created_utc)
 
     candidates = [r for r in runs if r.run_id != run_id]
     if not candidates:
         return None
     best = max(candidates, key=score)
-    if model_key(best) != key or (rank is not None and not score(best)[2]):
+    if BASELINE_TAG in best.tags and model_key(best) == key:
+        return best.run_id  # the user said so
+    if model_key(best) != key or (rank is not None and not score(best)[3]):
         return None  # another model, or nothing wider to compare against (an FP32 build has no baseline)
     return best.run_id

@@ -27,6 +27,14 @@ def default_store_root() -> Path:
 
 
 @dataclass
+class BrokenRun:
+    """A folder in the store that is not a readable run, and why (listed, never silently skipped)."""
+
+    folder: str
+    reason: str
+
+
+@dataclass
 class RunManifest:
     run_id: str
     name: str
@@ -42,6 +50,7 @@ class RunManifest:
     is_estimate: bool = False
     labels: dict = field(default_factory=dict)
     parts: dict = field(default_factory=dict)   # stored file name -> run (from 0) of a file holding several runs
+    tags: list = field(default_factory=list)    # the user's words for it: "baseline", "shipped", ...
 
     @classmethod
     def from_dict(cls, data: dict) -> "RunManifest":
@@ -56,19 +65,38 @@ class RunStore:
         self.root = Path(root) if root is not None else default_store_root()
 
     def list_runs(self) -> list[RunManifest]:
-        """Every readable run, newest first; unreadable folders are skipped."""
+        """Every readable run, newest first (see :meth:`list_broken` for the rest)."""
+        return self.scan()[0]
+
+    def list_broken(self) -> list[BrokenRun]:
+        """Folders in the store that are not readable runs, each with the reason."""
+        return self.scan()[1]
+
+    def scan(self) -> tuple[list[RunManifest], list[BrokenRun]]:
+        """``(runs newest first, broken folders)``; staging and trash folders (dot-names) are ignored."""
         if not self.root.is_dir():
-            return []
-        runs = []
+            return [], []
+        runs, broken = [], []
         for folder in self.root.iterdir():
+            if folder.name.startswith(".") or not folder.is_dir():
+                continue
             manifest = folder / MANIFEST
-            if folder.name.startswith(".") or not manifest.is_file():
+            if not manifest.is_file():
+                broken.append(BrokenRun(folder.name, f"no {MANIFEST}: not a LayerLens run folder, or an interrupted copy"))
                 continue
             try:
-                runs.append(RunManifest.from_dict(json.loads(manifest.read_text())))
-            except (OSError, ValueError, TypeError):
+                run = RunManifest.from_dict(json.loads(manifest.read_text()))
+            except (OSError, ValueError, TypeError) as exc:
+                broken.append(BrokenRun(folder.name, f"{MANIFEST} is unreadable ({type(exc).__name__}: {exc})"))
                 continue
-        return sorted(runs, key=lambda r: (r.created_utc, r.run_id), reverse=True)
+            missing = [f for f in run.files if not (folder / ARTIFACTS / f).is_file()]
+            if run.run_id != folder.name:
+                broken.append(BrokenRun(folder.name, f"its manifest names another run ({run.run_id!r})"))
+            elif missing:
+                broken.append(BrokenRun(folder.name, f"artifact files are missing: {', '.join(missing[:3])}"))
+            else:
+                runs.append(run)
+        return sorted(runs, key=lambda r: (r.created_utc, r.run_id), reverse=True), sorted(broken, key=lambda b: b.folder)
 
     def manifest(self, run_id: str) -> RunManifest:
         path = self._run_dir(run_id) / MANIFEST
@@ -132,10 +160,47 @@ class RunStore:
         folder = self._run_dir(run_id) / ARTIFACTS
         return [folder / name for name in self.manifest(run_id).files]
 
+    def rename(self, run_id: str, name: str) -> RunManifest:
+        """Change a run's display name (its id, and so every link to it, stays)."""
+        name = name.strip()
+        if not name:
+            raise StoreError("A run's name cannot be empty.", "Give it a name, e.g. `resnet50 int8 (calibrated)`.")
+        return self._update(run_id, name=name)
+
+    def set_tags(self, run_id: str, add: list[str] = (), remove: list[str] = ()) -> RunManifest:
+        """Add and remove tags (case kept, duplicates dropped)."""
+        manifest = self.manifest(run_id)
+        tags = [t for t in manifest.tags if t not in remove]
+        for tag in add:
+            tag = tag.strip()
+            if not re.fullmatch(r"[\w.+-]{1,40}", tag):
+                raise StoreError(f"'{tag}' is not a usable tag.", "Tags are 1-40 letters, digits, '.', '+', '-' or '_'.")
+            if tag not in tags:
+                tags.append(tag)
+        return self._update(run_id, tags=tags)
+
     def delete(self, run_id: str) -> None:
+        """Remove a run (or a broken run folder). Moved aside first, so a half-deleted run never looks whole."""
         folder = self._run_dir(run_id)
-        if folder.is_dir():
-            shutil.rmtree(folder)
+        if not folder.is_dir():
+            raise StoreError(f"There is no run '{run_id}' in {self.root}.", "See `layerlens runs` for the ids.")
+        trash = self.root / f".trash-{run_id}-{os.getpid()}-{time.monotonic_ns()}"
+        os.rename(folder, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def _update(self, run_id: str, **changes) -> RunManifest:
+        manifest = self.manifest(run_id)
+        for key, value in changes.items():
+            setattr(manifest, key, value)
+        path = self._run_dir(run_id) / MANIFEST
+        partial = path.with_name(MANIFEST + ".partial")
+        try:
+            partial.write_text(json.dumps(asdict(manifest), indent=2))
+            partial.replace(path)  # atomic: a crash leaves the old manifest, never half of one
+        except OSError as exc:
+            raise StoreError(f"Cannot update run '{run_id}' ({exc.strerror}).", "Check the store's permissions.") from None
+        os.utime(self.root)  # the dashboard caches the run list by the store folder's mtime
+        return manifest
 
     def _run_dir(self, run_id: str) -> Path:
         if not re.fullmatch(r"[A-Za-z0-9._-]+", run_id) or run_id.startswith("."):

@@ -1,0 +1,242 @@
+"""What a report says: the analyses of one engine (and its baseline), as sections of figures, tables and text.
+
+Pure: engines in, a :class:`Report` out; :mod:`dashboard.report.html` turns it
+into one offline HTML file. The same figure builders as the dashboard, with big
+engines aggregated (bucketed waterfall, folded graph, top-N tables) so a
+10k-layer report stays a few MB, most of it plotly.js.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import figures as F
+from dashboard.graph_figure import make_engine_graph_figure
+from dashboard.provenance import provenance_text
+from engine_core import __version__
+from engine_core.analysis.attribution import Attribution, compare_pair
+from engine_core.analysis.compare import Comparison
+from engine_core.analysis.diagnose import diagnose
+from engine_core.analysis.estimate import engine_with_estimated_times, estimate_gpu
+from engine_core.analysis.fallback import explain_fallbacks, summarize_fallbacks
+from engine_core.analysis.latency import aggregate_waterfall, time_by, top_layers, waterfall
+from engine_core.analysis.lint import lint_fairness
+from engine_core.analysis.requested import requested_precision
+from engine_core.analysis.size import account_bytes
+from engine_core.engine import Engine
+from engine_core.graph import engine_graph, fit_for_drawing, layout_graph
+
+TABLE_COLUMNS = ("order", "name", "layer_type", "compute_precision", "output_precision", "avg_ms", "latency_share_pct",
+                 "weights_precision", "weights_bytes", "fallback_reason", "tactic_name")
+
+
+@dataclass
+class Block:
+    """One thing in a section: a figure, a table, a paragraph, or raw HTML built by the renderer."""
+
+    kind: str                      # "figure" | "table" | "text" | "kpis" | "findings" | "layers" | "provenance"
+    title: str = ""
+    figure: go.Figure | None = None
+    table: pd.DataFrame | None = None
+    text: str = ""
+    items: list = field(default_factory=list)
+
+
+@dataclass
+class Section:
+    anchor: str
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    title: str
+    verdict: str
+    estimate_notice: str | None
+    sections: list[Section]
+    layer_table: pd.DataFrame
+    generated_utc: str
+
+    def figures(self) -> list[tuple[str, go.Figure]]:
+        """Every chart, in order, named for ``--png``."""
+        return [(b.title, b.figure) for s in self.sections for b in s.blocks if b.kind == "figure" and b.figure is not None]
+
+
+def build_report(engine: Engine, baseline: Engine | None = None) -> Report:
+    """Every section of the report of ``engine`` (against ``baseline`` when given)."""
+    timed = engine_with_estimated_times(engine, estimate_gpu(engine))
+    prov = provenance_text(timed)
+    comparison = attribution = None
+    if baseline is not None:
+        comparison, attribution = compare_pair(baseline, engine)
+    findings = diagnose(engine, baseline) + lint_fairness(engine)
+    fallbacks = explain_fallbacks(engine)
+    verdict = attribution.verdict if attribution else _single_verdict(engine, timed, fallbacks)
+    sections = [
+        Section("summary", "Verdict and findings", [Block("kpis", items=_kpis(engine, timed)),
+                                                     Block("findings", items=findings)]),
+        Section("precision", "Precision", _precision_blocks(engine, timed, fallbacks, prov)),
+        Section("size", "Size", _size_blocks(engine, prov)),
+        Section("latency", "Latency", _latency_blocks(timed, prov)),
+    ]
+    if comparison is not None:
+        sections.append(Section("comparison", f"Comparison with {baseline.name}",
+                                 _comparison_blocks(comparison, attribution, prov)))
+    sections.append(Section("graph", "Engine graph", _graph_blocks(timed, comparison, prov)))
+    sections.append(Section("layers", "Layers", [Block("layers")]))
+    sections.append(Section("provenance", "Provenance", [Block("provenance", items=_provenance(engine, "Engine"))]
+                            + ([Block("provenance", items=_provenance(baseline, "Baseline"))] if baseline else [])))
+    notice = None
+    if timed.is_estimate:
+        notice = (f"Not measured: {engine.builder or 'this build'} produced a real engine, but nothing timed it. "
+                  f"Every time in this report is a {timed.time_basis}: a best-case bound for comparing layers and "
+                  "builds, not a latency to quote.")
+    title = f"LayerLens report: {engine.name}" + (f" vs {baseline.name}" if baseline else "")
+    return Report(title, verdict, notice, sections, _layer_table(timed, fallbacks),
+                  time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+
+
+def _single_verdict(engine: Engine, timed: Engine, fallbacks: pd.DataFrame) -> str:
+    requested, _ = requested_precision(engine)
+    ms = engine.gpu_compute.median_ms if engine.gpu_compute else timed.per_layer_sum_ms
+    basis = "GPU compute median" if engine.gpu_compute else timed.time_basis if timed.is_estimate else "per-layer sum"
+    time_text = f"{ms:.4f} ms {basis}" if ms else "no time measured"
+    if requested is None:
+        return f"{engine.name}: {len(engine.layers)} layers, {time_text}."
+    above = int(sum(fallbacks["compute_precision"] != requested)) if not fallbacks.empty else 0
+    return (f"{engine.name}: {time_text}; {len(engine.layers) - above} of {len(engine.layers)} layers compute in "
+            f"{requested} or narrower, {above} do not.")
+
+
+def _kpis(engine: Engine, timed: Engine) -> list[tuple[str, str, str]]:
+    account = account_bytes(engine)
+    gpu = engine.gpu_compute
+    requested, source = requested_precision(engine)
+    out = []
+    if timed.is_estimate:
+        out.append(("Latency (estimate)", f"~{timed.per_layer_sum_ms:.4f} ms", timed.time_basis))
+    else:
+        out.append(("GPU compute median", f"{gpu.median_ms:.4f} ms" if gpu else "—", "end to end, measured"))
+        out.append(("GPU compute p99", f"{gpu.p99_ms:.4f} ms" if gpu and gpu.p99_ms else "—", "measured"))
+    out += [
+        ("Per-layer sum", f"{engine.per_layer_sum_ms:.4f} ms" if engine.per_layer_sum_ms else "not measured", "profile"),
+        ("Engine size", f"{engine.engine_size_bytes / 2**20:.2f} MiB" if engine.engine_size_bytes else "unknown", "plan file"),
+        ("Weights", f"{account.weights_bytes / 2**20:.2f} MiB", "itemised layer weights"),
+        ("Layers", f"{len(engine.layers):,}", ""),
+        ("Requested precision", requested or "unknown", source or ""),
+    ]
+    return out
+
+
+def _precision_blocks(engine: Engine, timed: Engine, fallbacks: pd.DataFrame, prov: str) -> list[Block]:
+    blocks = []
+    by_precision = time_by(timed.layers, "compute_precision")
+    if by_precision["time_ms"].sum() > 0:
+        blocks.append(Block("figure", "Share of time per precision", F.make_precision_share_figure(by_precision, prov)))
+    counts = engine.layers["compute_precision"].value_counts()
+    blocks.append(Block("text", text="Layers per compute precision: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "."))
+    if not fallbacks.empty:
+        blocks.append(Block("figure", "Fallback reasons", F.make_fallback_reasons_figure(summarize_fallbacks(fallbacks), prov)))
+        blocks.append(Block("table", "Layers not in the requested precision, and why",
+                            table=fallbacks[["order", "name", "compute_precision", "output_precision", "reason_text",
+                                             "evidence", "avg_ms"]].head(200)))
+    return blocks
+
+
+def _size_blocks(engine: Engine, prov: str) -> list[Block]:
+    account = account_bytes(engine)
+    blocks = [Block("text", text=account.statement),
+              Block("figure", "Where the bytes go", F.make_size_components_figure(
+                  account.components(), account.ideal_weights_bytes, account.requested_precision, prov))]
+    if not account.by_precision.empty:
+        blocks.append(Block("figure", "Bytes by precision", F.make_bytes_by_figure(account.by_precision, "precision", prov)))
+    blocks.append(Block("table", "Largest layers", table=account.top_layers))
+    return blocks
+
+
+def _latency_blocks(timed: Engine, prov: str) -> list[Block]:
+    layers = timed.layers
+    wf = waterfall(layers)
+    if wf.empty:
+        return [Block("text", text="No per-layer times in these artifacts (add --exportProfile).")]
+    if len(wf) > F.MAX_BARS:
+        chart = F.make_bucket_waterfall_figure(aggregate_waterfall(layers), prov)
+    else:
+        chart = F.make_waterfall_figure(wf, prov)
+    return [Block("figure", "Latency waterfall", chart),
+            Block("figure", "Top layers", F.make_top_layers_figure(top_layers(layers, 15), prov)),
+            Block("figure", "Time by layer type", F.make_time_by_figure(time_by(layers, "layer_type").head(15), "layer_type", prov))]
+
+
+def _comparison_blocks(cmp: Comparison, att: Attribution, prov: str) -> list[Block]:
+    blocks = [Block("text", text=att.verdict), Block("text", text=att.reconciliation)]
+    if att.different_networks:
+        return blocks
+    blocks.append(Block("figure", "Where the difference comes from", F.make_attribution_figure(
+        [(p.label, p.ms) for p in att.parts], f"{att.baseline} (sum)", att.a_sum_ms, f"{att.engine} (sum)", att.b_sum_ms,
+        prov, estimate=att.estimate)))
+    groups = cmp.groups
+    if not groups.empty:
+        top = groups.reindex(groups["delta_ms"].abs().sort_values(ascending=False, na_position="last").index).head(40)
+        blocks.append(Block("table", f"Aligned groups with the largest change (of {len(groups)})", table=pd.DataFrame({
+            "onnx nodes": top["onnx_nodes"].map(lambda n: " + ".join(n)[:80]), "match": top["match"],
+            "baseline precision": top["a_precision"], "precision": top["b_precision"],
+            "baseline ms": top["a_ms"], "ms": top["b_ms"], "delta ms": top["delta_ms"]})))
+    return blocks
+
+
+def _graph_blocks(timed: Engine, comparison: Comparison | None, prov: str) -> list[Block]:
+    graph = engine_graph(timed, comparison=comparison)
+    drawn = fit_for_drawing(graph)
+    colour = "change" if comparison is not None else "precision"
+    title = "Engine graph" + (" · colour = precision change vs baseline" if comparison is not None else "")
+    blocks = [Block("figure", "Engine graph", make_engine_graph_figure(drawn, layout_graph(drawn), colour, "ms",
+                                                                     provenance=prov, title=title))]
+    if len(drawn.nodes) < len(graph.nodes):
+        blocks.insert(0, Block("text", text=f"{len(timed.layers):,} layers folded into {len(drawn.nodes)} nodes "
+                                            "(by ONNX scope, then execution order); the layer table below has every layer."))
+    return blocks
+
+
+def _layer_table(timed: Engine, fallbacks: pd.DataFrame) -> pd.DataFrame:
+    reasons = dict(zip(fallbacks["name"], fallbacks["reason_text"])) if not fallbacks.empty else {}
+    table = timed.layers.assign(fallback_reason=timed.layers["name"].map(reasons))
+    return table[list(TABLE_COLUMNS)]
+
+
+def _provenance(engine: Engine, role: str) -> list[tuple[str, str]]:
+    meta = engine.metadata
+    rows = [(f"{role}", engine.name),
+            ("GPU", engine.device or (f"none: built for {engine.target}" if engine.target else "unknown")),
+            ("TensorRT", engine.tensorrt_version or "unknown"), ("Builder", engine.builder or "trtexec / TensorRT (from the artifacts)"),
+            ("Recipe", engine.recipe or "—"), ("Precision flags", engine.precision_label or "unknown"),
+            ("Input shapes", engine.input_shapes or "unknown")]
+    if engine.command:
+        rows.append(("Command", engine.command))
+    if meta.build_options:
+        rows.append(("Build options", "; ".join(f"{k}: {v}" for k, v in meta.build_options.items())))
+    for key in ("model", "calibration", "target", "plan"):
+        if key in engine.build_facts:
+            rows.append((key.capitalize(), engine.build_facts[key]))
+    for path in engine.files:
+        rows.append(("Source file", f"{Path(path).name}  sha256 {_sha256(path)}"))
+    rows.append(("LayerLens", __version__))
+    return rows
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return "(file no longer readable)"
+    return digest.hexdigest()

@@ -1,0 +1,207 @@
+"""Nodes and edges of an engine, with the marks a reader looks for first.
+
+A tensor written by one layer and read by others is an edge from the writer to
+each reader. A tensor no layer writes is a network input, and one no layer reads
+is a network output; each becomes a node of its own, as in TREx's graph.
+Weight constants that TensorRT-RTX feeds as inputs (``__mye…_dconst``) are
+not drawn: they are bytes of the layer, not data flow.
+
+Layer info exported without ``Inputs``/``Outputs`` (``--profilingVerbosity=
+layer_names_only``, a pasted ``--dumpProfile`` table) has no tensors, so its
+layers are chained in execution order and :attr:`EngineGraph.wired_by` says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine_core.engine import Engine
+from engine_core.precision import PRECISION_RANK, precision_from_datatype
+
+NODE_COLUMNS = ("node", "name", "kind", "layer_type", "precision", "output_precision", "ms", "bytes", "order",
+                "is_reformat", "is_quantize", "is_fallback", "reason", "scope", "members", "change", "mix", "reformats")
+
+# TensorRT-RTX names a Myelin region's kernels `<op>_myl<region>_<index>`; weight constants it passes as
+# inputs are named `__mye<id>_dconst` (seen in the TensorRT-RTX 1.x builder's VERBOSE "Layers:" dump).
+_MYELIN_REGION = re.compile(r"_(myl\d+)_\d+$")
+_CONSTANT_TENSOR = re.compile(r"dconst|constant|_weights?$", re.IGNORECASE)
+_QDQ_NODE = re.compile(r"(Quantize|Dequantize)Linear")
+
+
+@dataclass
+class EngineGraph:
+    """``nodes`` (:data:`NODE_COLUMNS`, one row per layer or network I/O) and ``edges`` (src, dst, tensor)."""
+
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    wired_by: str = "tensors"   # or "order": no tensor names, layers chained in execution order
+    depth: int | None = None    # scope depth the graph was collapsed to (None: every layer)
+    scope_prefix: tuple = ()    # scope parts every layer shares (a model name), not used for grouping
+    group_of: np.ndarray | None = None  # after folding: every layer/I-O node of the full graph -> its drawn node
+
+    @property
+    def layer_count(self) -> int:
+        return int(self.nodes["members"][self.nodes["kind"].isin(["layer", "group"])].sum())
+
+
+def build_graph(engine: Engine, fallbacks: pd.DataFrame | None = None) -> EngineGraph:
+    """The engine's layers as a DAG; ``fallbacks`` is :func:`~engine_core.analysis.fallback.explain_fallbacks` output."""
+    layers = engine.layers
+    reasons = {} if fallbacks is None or fallbacks.empty else dict(zip(fallbacks["name"], fallbacks["reason_text"]))
+    # The fallback table also lists layers that compute in the requested precision but write a wider
+    # output (TensorRT-RTX's INT8 convolution writing FP32 for its split epilogue): a reason, not a fallback.
+    computed_above = set() if not reasons else set(fallbacks["name"][[
+        PRECISION_RANK.get(c, -1) > PRECISION_RANK.get(r, 99)
+        for c, r in zip(fallbacks["compute_precision"], fallbacks["requested_precision"])]])
+    n = len(layers)
+    scopes = _layer_scopes(layers)
+    nodes = pd.DataFrame({
+        "node": np.arange(n), "name": layers["name"].to_numpy(), "kind": "layer",
+        "layer_type": layers["layer_type"].fillna("").to_numpy(), "precision": layers["compute_precision"].to_numpy(),
+        "output_precision": layers["output_precision"].to_numpy(),
+        "ms": pd.to_numeric(layers["avg_ms"], errors="coerce").to_numpy(dtype=float),
+        "bytes": (layers["weights_bytes"].fillna(0) + layers["bias_bytes"].fillna(0)).to_numpy(dtype="int64"),
+        "order": layers["order"].to_numpy(), "is_reformat": layers["is_reformat"].to_numpy(dtype=bool),
+        "is_quantize": layers["is_quantize"].to_numpy(dtype=bool),
+        "is_fallback": layers["name"].isin(computed_above).to_numpy(),
+        "reason": layers["name"].map(reasons).to_numpy(), "scope": scopes, "members": 1, "change": None,
+        "mix": layers["compute_precision"].to_numpy(), "reformats": layers["is_reformat"].to_numpy(dtype=int),
+    })
+    edges, io_nodes = _wire(layers)
+    wired_by = "tensors"
+    if edges.empty and n > 1:
+        edges = pd.DataFrame({"src": np.arange(n - 1), "dst": np.arange(1, n), "tensor": ""})
+        wired_by = "order"
+    if io_nodes:
+        io = pd.DataFrame(io_nodes)
+        io["node"] = np.arange(n, n + len(io))
+        io["order"] = np.where(io["kind"] == "input", -1, n)  # inputs before every layer, outputs after
+        nodes = pd.concat([nodes, io.reindex(columns=list(NODE_COLUMNS))], ignore_index=True)
+        nodes["members"] = nodes["members"].fillna(1).astype(int)
+        nodes["reformats"] = nodes["reformats"].fillna(0).astype(int)
+        for column in ("is_reformat", "is_quantize", "is_fallback"):
+            nodes[column] = nodes[column].fillna(False).astype(bool)
+        nodes["bytes"] = nodes["bytes"].fillna(0).astype("int64")
+    return EngineGraph(nodes[list(NODE_COLUMNS)], edges, wired_by, None, _common_prefix(scopes))
+
+
+def mark_precision_change(graph: EngineGraph, groups: pd.DataFrame, side: str = "b") -> EngineGraph:
+    """Stamp each layer with its aligned group's precision change (``FP16->INT8``), ``same``, or ``only here``.
+
+    ``groups`` is :attr:`~engine_core.analysis.compare.Comparison.groups` of (baseline, this engine);
+    ``side`` names this engine's side in it.
+    """
+    change: dict[str, str] = {}
+    for layer_names, a, b in zip(groups[f"{side}_layers"], groups["a_precision"], groups["b_precision"]):
+        label = f"{a}->{b}" if a and b and a != b else ("same" if a and b else "only here")
+        for name in layer_names:
+            change[name] = label
+    nodes = graph.nodes.copy()
+    is_layer = nodes["kind"] == "layer"
+    nodes.loc[is_layer, "change"] = [change.get(name, "only here") for name in nodes.loc[is_layer, "name"]]
+    return EngineGraph(nodes, graph.edges, graph.wired_by, graph.depth, graph.scope_prefix)
+
+
+def _wire(layers: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    producer: dict[str, int] = {}
+    for i, outputs in enumerate(layers["outputs"]):
+        for tensor in outputs or ():
+            if tensor.get("Name"):
+                producer.setdefault(tensor["Name"], i)
+    src, dst, names, read = [], [], [], set()
+    inputs: dict[str, dict] = {}
+    for i, layer_inputs in enumerate(layers["inputs"]):
+        for tensor in layer_inputs or ():
+            name = tensor.get("Name")
+            if not name:
+                continue
+            read.add(name)
+            if name in producer:
+                if producer[name] != i:
+                    src.append(producer[name]), dst.append(i), names.append(name)
+            elif not _CONSTANT_TENSOR.search(name):
+                inputs.setdefault(name, {"tensor": tensor, "readers": []})["readers"].append(i)
+    io_nodes, extra_edges = [], []
+    n = len(layers)
+    # Layers with no tensors at all (TensorRT-RTX's multi-stream `signal`/`wait` events) hang off the
+    # layer before them in execution order, so they sit where they run instead of floating apart.
+    for i, (ins, outs) in enumerate(zip(layers["inputs"], layers["outputs"])):
+        if i and not ins and not outs and producer:
+            extra_edges.append((i - 1, i, ""))
+    for name, seen in inputs.items():
+        node = n + len(io_nodes)
+        io_nodes.append(_io_node(name, "input", seen["tensor"]))
+        extra_edges += [(node, reader, name) for reader in seen["readers"]]
+    for i, outputs in enumerate(layers["outputs"]):
+        for tensor in outputs or ():
+            name = tensor.get("Name")
+            if name and name not in read:
+                node = n + len(io_nodes)
+                io_nodes.append(_io_node(name, "output", tensor))
+                extra_edges.append((i, node, name))
+    edges = pd.DataFrame({"src": src + [e[0] for e in extra_edges], "dst": dst + [e[1] for e in extra_edges],
+                          "tensor": names + [e[2] for e in extra_edges]})
+    return edges.astype({"src": "int64", "dst": "int64"}), io_nodes
+
+
+def _io_node(name: str, kind: str, tensor: dict) -> dict:
+    precision = precision_from_datatype(tensor.get("Format/Datatype") or tensor.get("Datatype"))
+    return {"name": name, "kind": kind, "layer_type": f"network {kind}", "precision": precision,
+            "output_precision": precision, "ms": np.nan, "bytes": 0, "order": np.nan, "reason": None,
+            "scope": (), "members": 1, "change": None, "mix": precision, "reformats": 0}
+
+
+def _layer_scopes(layers: pd.DataFrame) -> list[tuple]:
+    """Each layer's ONNX scope (``("layer3", "layer3.0")`` for ``/layer3/layer3.0/conv1/Conv``).
+
+    The scope comes from the first ONNX node that is not a Q/DQ node, else the
+    layer name; a layer with neither (a reformat, a sync kernel) takes the scope
+    of the layer before it, so glue folds into the block it sits in. Without any
+    ONNX path, a TensorRT-RTX Myelin region (``…_myl0_12``) is the scope.
+    """
+    scopes: list[tuple] = []
+    previous: tuple = ()
+    for name, nodes in zip(layers["name"], layers["onnx_nodes"]):
+        real = [n for n in (nodes or ()) if not _QDQ_NODE.search(n)]
+        scope = _path_scope(real[0]) if real else ()
+        if not scope and not is_glue_name(name):
+            scope = _path_scope(name)
+        if not scope:
+            region = _MYELIN_REGION.search(name)
+            scope = previous or ((region.group(1),) if region else ())
+        scopes.append(scope)
+        previous = scope or previous
+    return scopes
+
+
+def is_glue_name(name: str) -> bool:
+    """Names TensorRT makes up for glue it inserts, whose slashes are not an ONNX path."""
+    return name.startswith(("Reformatting CopyNode", "__myl", "__mye")) or " to " in name
+
+
+def _path_scope(name: str) -> tuple:
+    """``/layer3/layer3.0/conv1/Conv`` -> ("layer3", "layer3.0", "conv1"); fused ``A + B`` uses A."""
+    first = re.split(r" \+ |, ", name.strip("{}"))[0]
+    first = re.sub(r"^(PWN|ForeignNode)\[?\(?", "", first).strip("()[]")
+    first = _MYELIN_REGION.sub("", first)
+    parts = [p for p in first.split("/") if p]
+    return tuple(parts[:-1])
+
+
+def _common_prefix(scopes: list[tuple]) -> tuple:
+    """Scope parts shared by every scoped layer (TF exports put the model name first: ``resnet50/…``)."""
+    scoped = [s for s in scopes if s]
+    if not scoped:
+        return ()
+    prefix = scoped[0]
+    for s in scoped[1:]:
+        while prefix and s[:len(prefix)] != prefix:
+            prefix = prefix[:-1]
+        if not prefix:
+            break
+    # Keep one level when every layer would share it entirely: a flat model still needs a group.
+    return prefix[:-1] if prefix and all(len(s) == len(prefix) for s in scoped) else prefix
