@@ -20,7 +20,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,rtx]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,rtx,images,viewer]'
 	touch $(STAMP)
 
 # Debian's chromium for the browser tests (never `playwright install`: it downloads a browser).

@@ -23,7 +23,7 @@ from engine_core.analysis.gpus import CATALOG, GpuSpec, gpu_by_name, gpu_for_eng
 from engine_core.engine import Engine
 from engine_core.graph import EngineGraph, engine_graph, fit_for_drawing, layout_graph
 from engine_core.graph.layout import GraphLayout
-from engine_core.store import RunManifest, RunStore
+from engine_core.store import BrokenRun, RunManifest, RunStore
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_MODELS = REPO / "sample_models"
@@ -50,13 +50,19 @@ def _store_stamp(root: Path) -> float:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _runs(root: str, stamp: float) -> list[RunManifest]:
-    return RunStore(root).list_runs()
+def _runs(root: str, stamp: float) -> tuple[list[RunManifest], list[BrokenRun]]:
+    return RunStore(root).scan()
 
 
 def load_runs() -> list[RunManifest]:
     root = store_root()
-    return _runs(str(root), _store_stamp(root))
+    return _runs(str(root), _store_stamp(root))[0]
+
+
+def load_broken_runs() -> list[BrokenRun]:
+    """Run folders that cannot be read, with the reason (the Runs page lists them)."""
+    root = store_root()
+    return _runs(str(root), _store_stamp(root))[1]
 
 
 def clear_run_list() -> None:

@@ -35,6 +35,7 @@ def _confirm_delete(targets: list[tuple[str, str]]) -> None:
                 st.error(str(exc))
                 return
         data.clear_run_list()
+        st.session_state.pop("runs.chosen", None)
         st.session_state["runs.flash"] = f"Deleted {len(targets)} run(s)."
         st.rerun()
     if c2.button("Cancel", key="runs.delete.no"):
@@ -48,11 +49,15 @@ if runs:
     table = pd.DataFrame([{"name": r.name, "tags": " ".join(f"#{t}" for t in r.tags), "layers": r.layer_count,
                            "precision": r.build_precision or r.labels.get("recipe") or "", "GPU": r.device or "",
                            "created (UTC)": r.created_utc, "id": r.run_id} for r in runs])
-    picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
-                          key="runs.table")
-    chosen = [runs[i] for i in (picked.selection.rows if picked is not None else [])]
+    st.dataframe(table, hide_index=True, width="stretch")
+    by_id = {r.run_id: r for r in runs}
+    if "runs.chosen" in st.session_state:  # a run another session deleted is no longer an option
+        st.session_state["runs.chosen"] = [i for i in st.session_state["runs.chosen"] if i in by_id]
+    picked = st.multiselect("Runs to work on", list(by_id), key="runs.chosen", placeholder="Pick runs by name",
+                            format_func=lambda i: f"{by_id[i].name} · {i}")
+    chosen = [by_id[i] for i in picked]
     if not chosen:
-        st.info("Select runs in the table to rename, tag, delete or bundle them.", icon=":material/touch_app:")
+        st.info("Pick runs above to rename, tag, delete or bundle them.", icon=":material/touch_app:")
     else:
         if len(chosen) == 1:
             run = chosen[0]

@@ -38,6 +38,11 @@ def render_sidebar(runs: list[RunManifest]) -> None:
                                        if r in ids and r not in (run, st.session_state.get(state.BASELINE))]
     with st.sidebar:
         st.markdown("### :material/layers: LayerLens")
+        broken = data.load_broken_runs()
+        if broken:
+            # Not a page_link: the sidebar is drawn before st.navigation knows the pages.
+            st.caption(f":material/warning: {len(broken)} broken run folder{'s' if len(broken) > 1 else ''}: "
+                       "see the **Runs** page")
         if not runs:
             st.caption(f"No runs in `{data.store_root()}` yet.")
             return

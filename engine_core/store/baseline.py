@@ -22,10 +22,10 @@ BASELINE_TAG = "baseline"  # `layerlens runs tag RUN baseline`: this run is its 
 
 
 def model_key(run: RunManifest) -> str:
-    """The model a run was built from: its label when LayerLens built it, else its name without precision words."""
+    """The model a run was built from: its label when LayerLens built it, else its (first) name without precision words."""
     if run.labels.get("model"):
         return str(run.labels["model"])
-    name = run.name.rsplit("/", 1)[-1].lower()
+    name = str(run.labels.get("imported_name") or run.name).rsplit("/", 1)[-1].lower()
     words = [w for w in re.split(r"[^a-z0-9]+", name) if w and w not in _PRECISION_WORDS]
     return " ".join(words) or name
 

@@ -165,7 +165,10 @@ class RunStore:
         name = name.strip()
         if not name:
             raise StoreError("A run's name cannot be empty.", "Give it a name, e.g. `resnet50 int8 (calibrated)`.")
-        return self._update(run_id, name=name)
+        manifest = self.manifest(run_id)
+        # The name the artifacts gave it still says which model it is (default baselines match on it).
+        labels = {"imported_name": manifest.name, **manifest.labels}
+        return self._update(run_id, name=name, labels=labels)
 
     def set_tags(self, run_id: str, add: list[str] = (), remove: list[str] = ()) -> RunManifest:
         """Add and remove tags (case kept, duplicates dropped)."""

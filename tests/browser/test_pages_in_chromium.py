@@ -10,7 +10,8 @@ from browser.conftest import screenshot, wait_for_app
 pytestmark = pytest.mark.browser
 
 PAGES = [("", "Overview", 1), ("layers", "Layers", 0), ("precision", "Precision", 1), ("size", "Size", 2), ("build", "Build", 0),
-         ("latency", "Latency", 3), ("import_page", "Import", 0), ("models", "Models", 0)]
+         ("latency", "Latency", 3), ("graph", "Graph", 1), ("import_page", "Import", 0), ("runs", "Runs", 0),
+         ("models", "Models", 0)]
 
 
 def _run_id(store, name):

@@ -1,4 +1,4 @@
-"""Every engine on the Overview and Compare pages against a neighbour, itself and a TensorRT-RTX build:
+"""Every engine on the Overview, Compare and Graph pages against a neighbour, itself and a TensorRT-RTX build:
 no exception box, ever. Engines are discovered, so a new fixture joins by itself."""
 
 from __future__ import annotations
@@ -6,13 +6,11 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import DATA, FIXTURES
-from engine_core.discover import discover
+from conftest import DATA_FOLDERS, ENGINE_FOLDERS, engine_names
 from tests.dashboard.test_app import APP, open_page
 
-FOLDERS = [FIXTURES / d for d in ("trex-rtx3090", "trex-mobilenet", "rtx3060-trt10", "h100-trt10-logs")] + [
-    p for p in sorted(DATA.iterdir()) if p.is_dir() and p.name != "bad"]
-NAMES = sorted(discover(FOLDERS).engine_names)
+FOLDERS = ENGINE_FOLDERS + DATA_FOLDERS
+NAMES = engine_names()
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +46,9 @@ def test_engine_against_neighbour_itself_and_an_rtx_build(pair_store, monkeypatc
         if baseline != runs[name]:  # and the other way round
             app = AppTest.from_file(APP, default_timeout=120)
             _no_exception_box(open_page(app, page, baseline, runs[name]))
+    # The graph, coloured by the precision change against each baseline.
+    for baseline in (runs[neighbour], rtx):
+        app = AppTest.from_file(APP, default_timeout=120)
+        open_page(app, "graph", runs[name], baseline)
+        app.radio(key="graph.colour").set_value("Change vs baseline").run()
+        _no_exception_box(app)
