@@ -23,8 +23,9 @@ engine = current_engine()
 if engine is not None:
     run_id = st.session_state[state.RUN]
     baseline_id = st.session_state.get(state.BASELINE) or None
-    render_provenance(engine)
-    render_estimate_notice(engine)
+    timed = data.load_timed_engine(run_id)  # node sizes: measured times, or labelled roofline estimates
+    render_provenance(timed)
+    render_estimate_notice(timed)
     full = data.load_graph(run_id)
     c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
     colour_options = ["Compute precision"] + (["Change vs baseline"] if baseline_id and baseline_id != run_id else [])
@@ -62,12 +63,12 @@ if engine is not None:
     st.caption(f"{len(engine.layers):,} layers{folded}. Drag to pan, scroll to zoom, double-click to reset. "
                "Red outline: not in the requested precision · ◆ reformat · ▲ quantize · ★ network input/output." + wiring)
     size_word = "time" if size_by == "Time" else "weight bytes"
-    if size_by == "Time" and engine.is_estimate:
+    if size_by == "Time" and timed.is_estimate:
         size_word = "estimated time (roofline)"
     title = f"Engine graph · size = {size_word}" + (" · colour = precision change vs baseline" if with_change else "")
     figure = make_engine_graph_figure(drawn, layout, colour_by="change" if with_change else "precision",
                                       size_by="ms" if size_by == "Time" else "bytes", highlight=highlight,
-                                      provenance=provenance_text(engine), title=title, focus_rank=focus)
+                                      provenance=provenance_text(timed), title=title, focus_rank=focus)
     event = plot(figure, "Engine graph", key="graph.chart", select=True)
     points = event.selection.points if event is not None and event.selection else []
     if points:

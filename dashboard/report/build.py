@@ -222,9 +222,9 @@ def _provenance(engine: Engine, role: str) -> list[tuple[str, str]]:
         rows.append(("Command", engine.command))
     if meta.build_options:
         rows.append(("Build options", "; ".join(f"{k}: {v}" for k, v in meta.build_options.items())))
-    for key in ("model", "calibration", "target", "plan"):
-        if key in engine.build_facts:
-            rows.append((key.capitalize(), engine.build_facts[key]))
+    for key, value in engine.build_facts.items():  # what LayerLens recorded when it built the engine
+        if key not in ("builder", "recipe"):
+            rows.append((key[:1].upper() + key[1:], value))
     for path in engine.files:
         rows.append(("Source file", f"{Path(path).name}  sha256 {_sha256(path)}"))
     rows.append(("LayerLens", __version__))

@@ -16,6 +16,7 @@ from conftest import FIXTURES, REPO
 pytestmark = pytest.mark.browser
 
 QAT, FP16 = FIXTURES / "trex-rtx3090" / "qat", FIXTURES / "trex-rtx3090" / "fp16"
+NODES = ".js-plotly-plot .scatterlayer .points path"  # one SVG path per drawn node
 SECTIONS = {"summary": "Verdict and findings", "precision": "Precision", "size": "Size", "latency": "Latency",
             "comparison": "Comparison with resnet", "graph": "Engine graph", "layers": "Layers", "provenance": "Provenance"}
 
@@ -48,7 +49,7 @@ def test_report_opens_offline_with_every_section(browser, qat_report):
         expect(page.locator(f"#{anchor} h2")).to_have_text(title)
     expect(page.locator("#verdict")).to_have_text("resnet-qat is 1.83× resnet (FP16): faster by 1.826 ms GPU compute median.")
     assert page.locator(".js-plotly-plot").count() == 9
-    assert page.locator("#graph .js-plotly-plot .scatterlayer .points path").count() >= 65  # every node drawn
+    assert page.locator(f"#graph {NODES}").count() >= 65  # every node drawn
     # The layer table: every layer, searchable and sortable.
     status = page.locator("#layer-status")
     expect(status).to_have_text("63 of 63 matching layers (63 in all)")
@@ -90,14 +91,19 @@ def graph_store(tmp_path_factory):
     _stop(proc)
 
 
+def open_graph(page, url: str, query: str):
+    """The Graph page with every node drawn; returns the main area."""
+    page.goto(f"{url}/graph?{query}")
+    wait_for_app(page)
+    page.wait_for_selector(NODES, timeout=30000)
+    return page.locator("[data-testid='stMain']")
+
+
 def test_graph_of_the_largest_real_fixture_and_a_click_opens_the_layer(page, graph_store):
     url, ids, _ = graph_store
-    page.goto(f"{url}/graph?run={ids['fp32/resnet']}&baseline=")
-    wait_for_app(page)
-    page.wait_for_selector(".js-plotly-plot .scatterlayer .points path", timeout=30000)
-    main = page.locator("[data-testid='stMain']")
+    main = open_graph(page, url, f"run={ids['fp32/resnet']}&baseline=")
     expect(main).to_contain_text("103 layers. Drag to pan")
-    points = page.locator(".js-plotly-plot .scatterlayer .points path")
+    points = page.locator(NODES)
     assert points.count() == 105  # 103 layers + the network input and output
     screenshot(page, "graph-fp32-resnet50")
     points.nth(8).click(force=True)
@@ -107,8 +113,7 @@ def test_graph_of_the_largest_real_fixture_and_a_click_opens_the_layer(page, gra
 
 def test_graph_coloured_by_change_against_the_baseline(page, graph_store):
     url, ids, _ = graph_store
-    page.goto(f"{url}/graph?run={ids['resnet-qat']}&baseline={ids['fp16/resnet']}")
-    wait_for_app(page)
+    open_graph(page, url, f"run={ids['resnet-qat']}&baseline={ids['fp16/resnet']}")
     page.get_by_text("Change vs baseline").click()
     wait_for_app(page)
     legend = page.locator(".js-plotly-plot .legend")
@@ -117,12 +122,34 @@ def test_graph_coloured_by_change_against_the_baseline(page, graph_store):
     screenshot(page, "graph-qat-vs-fp16")
 
 
+def test_sidebar_report_button_downloads_the_same_report(page, graph_store):
+    url, ids, _ = graph_store
+    open_graph(page, url, f"run={ids['resnet-qat']}&baseline={ids['fp16/resnet']}")
+    with page.expect_download(timeout=60000) as download:
+        page.get_by_role("button", name="Report (HTML)").click()
+    html = open(download.value.path(), encoding="utf-8").read()
+    assert download.value.suggested_filename == "layerlens-report-resnet-qat.html"
+    assert "resnet-qat is 1.83× fp16/resnet (FP16): faster by 1.826 ms GPU compute median." in html
+    assert all(f"id='{anchor}'" in html for anchor in SECTIONS)
+
+
+def test_a_dashboard_chart_downloads_as_svg_with_its_provenance(browser, graph_store):
+    url, ids, _ = graph_store
+    page = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000}).new_page()
+    page.goto(f"{url}/?run={ids['resnet-qat']}")
+    wait_for_app(page)
+    page.wait_for_selector(".js-plotly-plot", timeout=30000)
+    with page.expect_download(timeout=60000) as download:  # kaleido renders it server-side when clicked
+        page.get_by_role("button", name="SVG").first.click()
+    assert download.value.suggested_filename == "layerlens-share-of-time-per-precision.svg"
+    svg = open(download.value.path(), encoding="utf-8").read()
+    assert svg.startswith("<svg") and "resnet-qat · NVIDIA GeForce RTX 3090 · TensorRT unknown · FP32+FP16+INT8" in svg
+    page.context.close()
+
+
 def test_graph_of_ten_thousand_layers_folds_and_finds(page, graph_store):
     url, ids, _ = graph_store
-    page.goto(f"{url}/graph?run={ids['synthetic-10k']}")
-    wait_for_app(page)
-    page.wait_for_selector(".js-plotly-plot .scatterlayer .points path", timeout=30000)
-    main = page.locator("[data-testid='stMain']")
+    main = open_graph(page, url, f"run={ids['synthetic-10k']}")
     expect(main).to_contain_text("10,000 layers as 334 nodes (folded by ONNX scope at depth 1")
     page.get_by_placeholder("name, ONNX node or type").fill("block500/")
     page.keyboard.press("Enter")
@@ -130,19 +157,26 @@ def test_graph_of_ten_thousand_layers_folds_and_finds(page, graph_store):
     screenshot(page, "graph-synthetic-10k")
 
 
-def test_bundle_imports_on_the_import_page(page, graph_store, tmp_path, empty_app_url):
+def test_bundle_imports_on_the_import_page(page, graph_store, tmp_path):
     _, ids, store = graph_store
+    from engine_core.store import RunStore
     from engine_core.store.bundle import write_bundle
 
     bundle = write_bundle(store, [ids["resnet-qat"], ids["fp16/resnet"]], tmp_path / "resnet.lens.zip")
-    page.goto(f"{empty_app_url}/import_page")
-    wait_for_app(page)
-    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(bundle))
-    page.get_by_role("button", name="Import files").click()
-    main = page.locator("[data-testid='stMain']")
-    expect(main).to_contain_text(f"Imported: resnet-qat as {ids['resnet-qat']} (from resnet.lens.zip)", timeout=60000)
-    expect(main).to_contain_text(f"Imported: fp16/resnet as {ids['fp16/resnet']}")
-    screenshot(page, "import-bundle")
+    theirs = RunStore(tmp_path / "teammate")
+    proc, url = _serve(theirs.root)
+    try:
+        page.goto(f"{url}/import_page")
+        wait_for_app(page)
+        page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(bundle))
+        page.get_by_role("button", name="Import files").click()
+        main = page.locator("[data-testid='stMain']")
+        expect(main).to_contain_text(f"Imported: resnet-qat as {ids['resnet-qat']} (from resnet.lens.zip)", timeout=60000)
+        expect(main).to_contain_text(f"Imported: fp16/resnet as {ids['fp16/resnet']}")
+        screenshot(page, "import-bundle")
+    finally:
+        _stop(proc)
+    assert sorted(r.run_id for r in theirs.list_runs()) == sorted([ids["resnet-qat"], ids["fp16/resnet"]])
 
 
 def pick_run(page, run_id: str) -> None:

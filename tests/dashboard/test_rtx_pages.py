@@ -71,3 +71,17 @@ def test_build_page_builds_real_engines_and_opens_them(rtx_env, tmp_path, monkey
     names = sorted(r.name for r in RunStore(tmp_path).list_runs())
     assert names == ["tiny_cnn-fp32", "tiny_cnn-int8-tensorrt-uncalibrated"]
     assert app.session_state[state.RUN].startswith("tiny_cnn-int8") and app.session_state[state.BASELINE].startswith("tiny_cnn-fp32")
+
+
+def test_graph_of_a_build_opens_its_onnx_in_netron(rtx_app, rtx_runs):
+    import urllib.request
+
+    open_page(rtx_app, "graph", rtx_runs["resnet18-int8-ort-uncalibrated"], "")
+    body = texts(rtx_app)
+    assert "53 layers. Drag to pan" in body and "Not measured." in body
+    button = next(b for b in rtx_app.button if "Open the ONNX graph" in b.label)
+    button.click().run()
+    assert not rtx_app.exception
+    url = next(c.value for c in rtx_app.caption if "Netron serves" in c.value).split(" at ")[1].split(" ")[0]
+    page = urllib.request.urlopen(url, timeout=10).read().decode()
+    assert "Netron" in page  # a real Netron, on a local port, serving the recipe's ONNX
