@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import data, state
@@ -17,6 +18,12 @@ from dashboard.components.layer_record import render_layer_record
 from dashboard.graph_figure import make_engine_graph_figure
 from engine_core.graph import scope_depth
 from engine_core.graph.collapse import MAX_DRAWN_NODES
+
+
+def layer_with_order(engine, order) -> pd.Series:
+    """The engine's layer whose execution order is ``order`` (a node's record)."""
+    return engine.layers[engine.layers["order"] == int(order)].iloc[0]
+
 
 st.title("Graph")
 engine = current_engine()
@@ -76,19 +83,19 @@ if engine is not None:
         row = drawn.nodes.iloc[node]
         fallbacks = data.load_fallbacks(run_id)
         if row["kind"] == "layer":
-            render_layer_record(engine.layers.iloc[int(row["order"])], fallbacks)
+            render_layer_record(layer_with_order(engine, row["order"]), fallbacks)
         elif row["kind"] in ("input", "output"):
             st.subheader(f"Network {row['kind']} {row['name']} ({row['precision']})")
         else:
             members = full.nodes.index[drawn.group_of == node] if drawn.group_of is not None else []
-            orders = full.nodes.loc[members].query("kind == 'layer'")["order"].astype(int)
-            st.subheader(f"{row['name']}: {len(orders)} layers")
-            table = engine.layers.iloc[orders.to_numpy()][["order", "name", "layer_type", "compute_precision",
-                                                           "output_precision", "avg_ms", "weights_bytes"]]
+            orders = set(full.nodes.loc[members].query("kind == 'layer'")["order"].astype(int))
+            table = engine.layers[engine.layers["order"].isin(orders)][[
+                "order", "name", "layer_type", "compute_precision", "output_precision", "avg_ms", "weights_bytes"]]
+            st.subheader(f"{row['name']}: {len(table)} layers")
             picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
                                   selection_mode="single-row", key="graph.members")
             if picked is not None and picked.selection.rows:
-                render_layer_record(engine.layers.iloc[int(table.iloc[picked.selection.rows[0]]["order"])], fallbacks)
+                render_layer_record(layer_with_order(engine, table.iloc[picked.selection.rows[0]]["order"]), fallbacks)
 
     onnx = engine.build_facts.get("onnx")
     if onnx and Path(onnx).is_file():

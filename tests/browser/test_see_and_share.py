@@ -151,6 +151,9 @@ def test_graph_of_ten_thousand_layers_folds_and_finds(page, graph_store):
     url, ids, _ = graph_store
     main = open_graph(page, url, f"run={ids['synthetic-10k']}")
     expect(main).to_contain_text("10,000 layers as 334 nodes (folded by ONNX scope at depth 1")
+    label = page.locator(".js-plotly-plot .textpoint text", has_text="t0 … block1").bounding_box()
+    page.mouse.click(label["x"] - 7, label["y"] + label["height"] / 2)  # its node sits just left of its label
+    expect(main).to_contain_text("t0 … block1: 20 layers", timeout=30000)
     page.get_by_placeholder("name, ONNX node or type").fill("block500/")
     page.keyboard.press("Enter")
     expect(main).to_contain_text("layers match 'block500/'", timeout=30000)
