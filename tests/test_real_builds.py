@@ -150,7 +150,7 @@ def test_build_matrix_from_the_cli_prints_a_comparison(rtx_env, tmp_path):
                                                         "tiny_cnn-int8-tensorrt-uncalibrated"]
     assert "roofline estimate on RTX 4090, not a measurement" in proc.stdout
     assert "[tiny_cnn-fp32] build" in proc.stderr
-    runs = json.loads(_cli("runs", "--store", str(tmp_path), "--json").stdout)
+    runs = json.loads(_cli("runs", "--store", str(tmp_path), "--json").stdout)["runs"]
     assert sorted(r["name"] for r in runs) == ["tiny_cnn-fp32", "tiny_cnn-int8-ort-uncalibrated",
                                               "tiny_cnn-int8-tensorrt-uncalibrated"]
 
