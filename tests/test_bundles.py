@@ -226,3 +226,22 @@ def test_a_run_tagged_baseline_is_the_default_baseline(store):
     # The FP32 build would have no baseline (nothing wider); tagged, the FP16 build is its model's baseline.
     assert default_baseline(by_name["fp32/resnet"], runs) == by_name["resnet50 fp16 (RTX 3090)"]
     assert default_baseline(by_name["resnet-qat"], runs) == by_name["resnet50 fp16 (RTX 3090)"]
+
+
+def test_a_run_stored_meanwhile_is_a_clear_error(store, tmp_path, monkeypatch):
+    import engine_core.store.bundle as bundle_mod
+
+    bundle = write_bundle(store, [r.run_id for r in store.list_runs()], tmp_path / "b.lens.zip")
+    theirs = RunStore(tmp_path / "theirs")
+    real_plan = bundle_mod._plan
+
+    def plan_then_race(target_store, staged, path, run_id, policy):
+        planned = real_plan(target_store, staged, path, run_id, policy)
+        (target_store.root / run_id).mkdir(exist_ok=True)  # a concurrent import lands first
+        (target_store.root / run_id / "x").write_text("theirs")
+        return planned
+
+    monkeypatch.setattr(bundle_mod, "_plan", plan_then_race)
+    with pytest.raises(StoreError, match="appeared in .* during the import"):
+        import_bundle(theirs, bundle)
+    assert all((theirs.root / r.run_id / "x").read_text() == "theirs" for r in store.list_runs())

@@ -117,7 +117,12 @@ def import_bundle(store: RunStore, bundle: str | Path, on_conflict: str = "refus
                 (staged.root / run_id / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2))
             if status == "replaced":
                 store.delete(target)
-            os.rename(staged.root / run_id, store.root / target)
+            try:
+                os.rename(staged.root / run_id, store.root / target)
+            except OSError as exc:  # another import stored the same id since the plan was made
+                done = ", ".join(r.run_id for r in results) or "none"
+                raise StoreError(f"Run '{target}' appeared in {store.root} during the import ({exc.strerror}); "
+                                 f"runs imported so far: {done}.", "Import the bundle again: what is stored is kept.") from None
             results.append(ImportedRun(target, manifest.name, status, run_id if target != run_id else ""))
         os.utime(store.root)
         return results
