@@ -21,7 +21,7 @@ from engine_core.analysis import estimate, fallback, latency, lint, roofline, si
 from engine_core.analysis.attribution import Attribution, attribute
 from engine_core.analysis.gpus import CATALOG, GpuSpec, gpu_by_name, gpu_for_engine
 from engine_core.engine import Engine
-from engine_core.graph import EngineGraph, engine_graph, fit_for_drawing, layout_graph
+from engine_core.graph import EngineGraph, engine_graph, fit_for_drawing, layout_graph, mark_precision_change
 from engine_core.graph.layout import GraphLayout
 from engine_core.store import BrokenRun, RunManifest, RunStore
 
@@ -178,9 +178,10 @@ def load_attribution(run_ids: list[str]) -> Attribution:
 
 @st.cache_resource(max_entries=8, show_spinner="Wiring the graph…")
 def _graph(root: str, run_id: str, baseline_id: str | None) -> EngineGraph:
-    engine = _timed_engine(root, run_id, "")  # sized by time: measured, or the labelled estimate
-    comparison = _comparison(root, (baseline_id, run_id))[0] if baseline_id else None
-    return engine_graph(engine, comparison=comparison)
+    if baseline_id:  # the engine's own graph, stamped with the comparison's changes: wired once per engine
+        return mark_precision_change(_graph(root, run_id, None), _comparison(root, (baseline_id, run_id))[0].groups)
+    # Sized by time: measured, or the labelled estimate; the fallback reasons are the Precision page's.
+    return engine_graph(_timed_engine(root, run_id, ""), fallbacks=_analysis(root, run_id, "fallbacks"))
 
 
 def load_graph(run_id: str, baseline_id: str | None = None) -> EngineGraph:

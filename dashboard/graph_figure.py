@@ -37,7 +37,7 @@ def make_engine_graph_figure(graph: EngineGraph, layout: GraphLayout, colour_by:
     nodes = graph.nodes.assign(_x=layout.x, _y=layout.y)
     fig = go.Figure()
     scatter = go.Scattergl if len(nodes) > WEBGL_ABOVE else go.Scatter
-    fig.add_trace(scatter(x=_segments(graph.edges, layout.x, "src", "dst"), y=_segments(graph.edges, layout.y, "src", "dst"),
+    fig.add_trace(scatter(x=_segments(graph.edges, layout.x), y=_segments(graph.edges, layout.y),
                           mode="lines", line=dict(color="#b0b7c3", width=1), hoverinfo="skip", showlegend=False))
     span = min(layout.ranks, VISIBLE_RANKS)
     height = int(min(max(span * 22 + 140, 420), 1100))
@@ -69,21 +69,22 @@ def make_engine_graph_figure(graph: EngineGraph, layout: GraphLayout, colour_by:
         top = min(0.5, focus_rank + span / 2)
     x_low, x_high = (float(layout.x.min()), float(layout.x.max())) if len(layout.x) else (0.0, 1.0)
     room = max(1.0, (x_high - x_low) * 0.3) if labelled else 0.5  # labels sit right of their node
-    fig.update_layout(height=height, dragmode="pan", hovermode="closest", clickmode="event+select",
-                      xaxis=dict(visible=False, range=[x_low - 0.5, x_high + room]), yaxis=dict(visible=False, range=[top - span - 0.5, top]),
-                      legend=dict(orientation="h", y=1.02, x=0, yanchor="bottom", title_text=_legend_title(colour_by)))
     fig = _titled(fig, title, provenance)
-    fig.update_layout(legend=dict(orientation="h", y=1.0, yanchor="bottom"), margin=dict(t=110))
+    # After _titled, whose legend sits below the plot: here it goes on top, under the title.
+    fig.update_layout(height=height, dragmode="pan", hovermode="closest", clickmode="event+select", margin=dict(t=110),
+                      xaxis=dict(visible=False, range=[x_low - 0.5, x_high + room]),
+                      yaxis=dict(visible=False, range=[top - span - 0.5, top]),
+                      legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom", title_text=_legend_title(colour_by)))
     return fig
 
 
-def _segments(edges: pd.DataFrame, coord: np.ndarray, a: str, b: str) -> np.ndarray:
+def _segments(edges: pd.DataFrame, coord: np.ndarray) -> np.ndarray:
     """Edge endpoints interleaved with NaN breaks: one trace draws every edge."""
     if edges.empty:
         return np.array([])
     out = np.full(len(edges) * 3, np.nan)
-    out[0::3] = coord[edges[a].to_numpy()]
-    out[1::3] = coord[edges[b].to_numpy()]
+    out[0::3] = coord[edges["src"].to_numpy()]
+    out[1::3] = coord[edges["dst"].to_numpy()]
     return out
 
 

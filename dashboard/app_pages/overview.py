@@ -8,8 +8,8 @@ from dashboard import data, state
 from dashboard.components.common import (current_engine, plot, provenance_text, record, render_estimate_notice,
                                          render_findings, render_provenance)
 from dashboard.figures import make_precision_share_figure
+from dashboard.key_numbers import key_numbers
 from engine_core.analysis.latency import time_by
-from engine_core.analysis.requested import requested_precision
 
 st.title("Overview")
 engine = current_engine()
@@ -25,27 +25,9 @@ if engine is not None:
     layers = engine.layers
     gpu = engine.gpu_compute
     account = data.load_byte_account(run_id)
-    cols = st.columns(4)
-    if timed.is_estimate:
-        cols[0].metric("Latency (estimate)", f"~{timed.per_layer_sum_ms:.4f} ms",
-                       help=f"Sum of per-layer {timed.time_basis}s. Not a measurement.")
-        cols[1].metric("Built for", engine.target or "—", help="TensorRT-RTX target compute capabilities.")
-        cols[2].metric("Builder", (engine.builder or "—").split(" (")[0], help=engine.builder)
-    else:
-        cols[0].metric("GPU compute median", f"{gpu.median_ms:.4f} ms" if gpu else "—",
-                       help="From --exportTimes, TREx profile metadata or the log's performance summary.")
-        cols[1].metric("GPU compute p99", f"{gpu.p99_ms:.4f} ms" if gpu and gpu.p99_ms else "—")
-        cols[2].metric("Throughput", f"{engine.throughput_qps:,.0f} qps" if engine.throughput_qps else "—")
-    cols[3].metric("Engine size", f"{engine.engine_size_bytes / 2**20:.2f} MiB" if engine.engine_size_bytes else "unknown",
-                   help="From trtexec's 'Created engine with size'. Import the build log to see it.")
-    cols = st.columns(4)
-    cols[0].metric("Weights", f"{account.weights_bytes / 2**20:.2f} MiB", help="Itemised layer weights (bias apart).")
-    cols[1].metric("Layers", f"{len(layers):,}")
-    cols[2].metric("Per-layer sum", f"{engine.per_layer_sum_ms:.4f} ms" if engine.per_layer_sum_ms else "not measured",
-                   help="Σ averageMs over the profile; larger than end-to-end in TensorRT 8.x (profiler overhead).")
-    requested, source = requested_precision(engine)
-    cols[3].metric("Requested precision", requested or "unknown", help=f"Lowest precision enabled ({source}); build flags: "
-                   f"{engine.precision_label or 'unknown'}.")
+    for row in (0, 4):  # two rows of four cards
+        for col, (label, value, help_text) in zip(st.columns(4), key_numbers(engine, timed, account)[row:row + 4]):
+            col.metric(label, value, help=help_text)
     record("Key numbers", text=(f"GPU compute median {gpu.median_ms:.4f} ms; " if gpu else "")
            + f"{len(layers)} layers; weights {account.weights_bytes / 2**20:.2f} MiB; precision {engine.precision_label}")
 

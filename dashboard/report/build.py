@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 
 from dashboard import figures as F
 from dashboard.graph_figure import make_engine_graph_figure
+from dashboard.key_numbers import key_numbers
 from dashboard.provenance import provenance_text
 from engine_core import __version__
 from engine_core.analysis.attribution import Attribution, compare_pair
@@ -28,7 +29,7 @@ from engine_core.analysis.fallback import explain_fallbacks, summarize_fallbacks
 from engine_core.analysis.latency import aggregate_waterfall, time_by, top_layers, waterfall
 from engine_core.analysis.lint import lint_fairness
 from engine_core.analysis.requested import requested_precision
-from engine_core.analysis.size import account_bytes
+from engine_core.analysis.size import ByteAccount, account_bytes
 from engine_core.engine import Engine
 from engine_core.graph import engine_graph, fit_for_drawing, layout_graph
 
@@ -78,18 +79,19 @@ def build_report(engine: Engine, baseline: Engine | None = None) -> Report:
         comparison, attribution = compare_pair(baseline, engine)
     findings = diagnose(engine, baseline) + lint_fairness(engine)
     fallbacks = explain_fallbacks(engine)
+    account = account_bytes(engine)
     verdict = attribution.verdict if attribution else _single_verdict(engine, timed, fallbacks)
     sections = [
-        Section("summary", "Verdict and findings", [Block("kpis", items=_kpis(engine, timed)),
+        Section("summary", "Verdict and findings", [Block("kpis", items=key_numbers(engine, timed, account)),
                                                      Block("findings", items=findings)]),
         Section("precision", "Precision", _precision_blocks(engine, timed, fallbacks, prov)),
-        Section("size", "Size", _size_blocks(engine, prov)),
+        Section("size", "Size", _size_blocks(account, prov)),
         Section("latency", "Latency", _latency_blocks(timed, prov)),
     ]
     if comparison is not None:
         sections.append(Section("comparison", f"Comparison with {baseline.name}",
                                  _comparison_blocks(comparison, attribution, prov)))
-    sections.append(Section("graph", "Engine graph", _graph_blocks(timed, comparison, prov)))
+    sections.append(Section("graph", "Engine graph", _graph_blocks(timed, comparison, fallbacks, prov)))
     sections.append(Section("layers", "Layers", [Block("layers")]))
     sections.append(Section("provenance", "Provenance", [Block("provenance", items=_provenance(engine, "Engine"))]
                             + ([Block("provenance", items=_provenance(baseline, "Baseline"))] if baseline else [])))
@@ -115,26 +117,6 @@ def _single_verdict(engine: Engine, timed: Engine, fallbacks: pd.DataFrame) -> s
             f"{requested} or narrower, {above} do not.")
 
 
-def _kpis(engine: Engine, timed: Engine) -> list[tuple[str, str, str]]:
-    account = account_bytes(engine)
-    gpu = engine.gpu_compute
-    requested, source = requested_precision(engine)
-    out = []
-    if timed.is_estimate:
-        out.append(("Latency (estimate)", f"~{timed.per_layer_sum_ms:.4f} ms", timed.time_basis))
-    else:
-        out.append(("GPU compute median", f"{gpu.median_ms:.4f} ms" if gpu else "—", "end to end, measured"))
-        out.append(("GPU compute p99", f"{gpu.p99_ms:.4f} ms" if gpu and gpu.p99_ms else "—", "measured"))
-    out += [
-        ("Per-layer sum", f"{engine.per_layer_sum_ms:.4f} ms" if engine.per_layer_sum_ms else "not measured", "profile"),
-        ("Engine size", f"{engine.engine_size_bytes / 2**20:.2f} MiB" if engine.engine_size_bytes else "unknown", "plan file"),
-        ("Weights", f"{account.weights_bytes / 2**20:.2f} MiB", "itemised layer weights"),
-        ("Layers", f"{len(engine.layers):,}", ""),
-        ("Requested precision", requested or "unknown", source or ""),
-    ]
-    return out
-
-
 def _precision_blocks(engine: Engine, timed: Engine, fallbacks: pd.DataFrame, prov: str) -> list[Block]:
     blocks = []
     by_precision = time_by(timed.layers, "compute_precision")
@@ -150,8 +132,7 @@ def _precision_blocks(engine: Engine, timed: Engine, fallbacks: pd.DataFrame, pr
     return blocks
 
 
-def _size_blocks(engine: Engine, prov: str) -> list[Block]:
-    account = account_bytes(engine)
+def _size_blocks(account: ByteAccount, prov: str) -> list[Block]:
     blocks = [Block("text", text=account.statement),
               Block("figure", "Where the bytes go", F.make_size_components_figure(
                   account.components(), account.ideal_weights_bytes, account.requested_precision, prov))]
@@ -192,8 +173,8 @@ def _comparison_blocks(cmp: Comparison, att: Attribution, prov: str) -> list[Blo
     return blocks
 
 
-def _graph_blocks(timed: Engine, comparison: Comparison | None, prov: str) -> list[Block]:
-    graph = engine_graph(timed, comparison=comparison)
+def _graph_blocks(timed: Engine, comparison: Comparison | None, fallbacks: pd.DataFrame, prov: str) -> list[Block]:
+    graph = engine_graph(timed, comparison=comparison, fallbacks=fallbacks)
     drawn = fit_for_drawing(graph)
     colour = "change" if comparison is not None else "precision"
     title = "Engine graph" + (" · colour = precision change vs baseline" if comparison is not None else "")

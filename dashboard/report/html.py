@@ -56,7 +56,7 @@ def _block(block: Block, index: int, report: Report) -> str:
         return f"<p>{html.escape(block.text)}</p>"
     if block.kind == "kpis":
         cards = "".join(f"<div class='kpi'><span>{html.escape(label)}</span><b>{html.escape(value)}</b>"
-                        f"<span>{html.escape(note)}</span></div>" for label, value, note in block.items)
+                        f"<span>{html.escape(note or '')}</span></div>" for label, value, note in block.items)
         return f"<div class='kpis'>{cards}</div>"
     if block.kind == "findings":
         return _findings(block.items)

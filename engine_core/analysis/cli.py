@@ -71,11 +71,10 @@ def _one_engine(paths, calib_cache=None, store=None):
 
     if len(paths) == 1 and not Path(paths[0]).exists():
         from engine_core.store import RunStore
-        from engine_core.store.bundle import resolve_run
 
         runs = RunStore(store)
         try:
-            return runs.load(resolve_run(runs, str(paths[0])).run_id)
+            return runs.load(runs.resolve([str(paths[0])])[0].run_id)
         except LayerLensError as exc:
             raise LayerLensError(f"{paths[0]} is neither a file, a folder, nor a stored run.", exc.fix) from None
     engines, _ = load_engines(paths, calibration_cache=calib_cache)

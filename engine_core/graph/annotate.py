@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from engine_core.analysis.compare import Comparison, compare_engines
 from engine_core.analysis.estimate import on_one_footing
 from engine_core.analysis.fallback import explain_fallbacks
@@ -9,12 +11,14 @@ from engine_core.engine import Engine
 from engine_core.graph.model import EngineGraph, build_graph, mark_precision_change
 
 
-def engine_graph(engine: Engine, baseline: Engine | None = None, comparison: Comparison | None = None) -> EngineGraph:
+def engine_graph(engine: Engine, baseline: Engine | None = None, comparison: Comparison | None = None,
+                 fallbacks: pd.DataFrame | None = None) -> EngineGraph:
     """``engine`` as a graph; with ``baseline`` (or a ready ``comparison`` of [baseline, engine]) each layer
-    carries its aligned group's precision change."""
-    graph = build_graph(engine, explain_fallbacks(engine))
+    carries its aligned group's precision change. ``fallbacks``: :func:`explain_fallbacks` of ``engine``,
+    when the caller has it already."""
+    graph = build_graph(engine, explain_fallbacks(engine) if fallbacks is None else fallbacks)
     if comparison is None and baseline is not None:
         comparison = compare_engines(on_one_footing([baseline, engine]))
     if comparison is not None:
-        graph = mark_precision_change(graph, comparison.groups, side="b")
+        graph = mark_precision_change(graph, comparison.groups)
     return graph

@@ -21,7 +21,7 @@ MAX_DRAWN_NODES = 400
 def scope_depth(graph: EngineGraph) -> int:
     """Deepest scope below the shared prefix: how far :func:`collapse` can unfold."""
     lengths = [len(s) for s in graph.nodes["scope"] if s]
-    return max(lengths, default=0) - len(graph.scope_prefix) if lengths else 0
+    return max(lengths) - len(graph.scope_prefix) if lengths else 0
 
 
 def auto_depth(graph: EngineGraph, limit: int = MAX_DRAWN_NODES) -> int | None:
@@ -58,10 +58,8 @@ def chunk(graph: EngineGraph, limit: int = MAX_DRAWN_NODES) -> EngineGraph:
     order = graph.nodes["order"].fillna(-1).to_numpy().argsort(kind="stable")
     codes = np.empty(n, dtype=int)
     codes[order] = np.arange(n) // per
-    names = []
-    for start in range(0, n, per):
-        members = graph.nodes["name"].to_numpy()[order[start:start + per]]
-        names.append(members[0] if len(members) == 1 else f"{members[0]} … {members[-1]}")
+    in_order = graph.nodes["name"].to_numpy()[order]
+    names = [run[0] if len(run) == 1 else f"{run[0]} … {run[-1]}" for run in (in_order[i:i + per] for i in range(0, n, per))]
     folded = _fold(graph, codes, names)
     return EngineGraph(folded.nodes, folded.edges, graph.wired_by, graph.depth, graph.scope_prefix, _compose(graph, codes))
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine_core.analysis.align import is_glue
 from engine_core.engine import Engine
 from engine_core.precision import PRECISION_RANK, precision_from_datatype
 
@@ -42,10 +43,6 @@ class EngineGraph:
     depth: int | None = None    # scope depth the graph was collapsed to (None: every layer)
     scope_prefix: tuple = ()    # scope parts every layer shares (a model name), not used for grouping
     group_of: np.ndarray | None = None  # after folding: every layer/I-O node of the full graph -> its drawn node
-
-    @property
-    def layer_count(self) -> int:
-        return int(self.nodes["members"][self.nodes["kind"].isin(["layer", "group"])].sum())
 
 
 def build_graph(engine: Engine, fallbacks: pd.DataFrame | None = None) -> EngineGraph:
@@ -79,7 +76,6 @@ def build_graph(engine: Engine, fallbacks: pd.DataFrame | None = None) -> Engine
     if io_nodes:
         io = pd.DataFrame(io_nodes)
         io["node"] = np.arange(n, n + len(io))
-        io["order"] = np.where(io["kind"] == "input", -1, n)  # inputs before every layer, outputs after
         nodes = pd.concat([nodes, io.reindex(columns=list(NODE_COLUMNS))], ignore_index=True)
         nodes["members"] = nodes["members"].fillna(1).astype(int)
         nodes["reformats"] = nodes["reformats"].fillna(0).astype(int)
@@ -89,14 +85,14 @@ def build_graph(engine: Engine, fallbacks: pd.DataFrame | None = None) -> Engine
     return EngineGraph(nodes[list(NODE_COLUMNS)], edges, wired_by, None, _common_prefix(scopes))
 
 
-def mark_precision_change(graph: EngineGraph, groups: pd.DataFrame, side: str = "b") -> EngineGraph:
+def mark_precision_change(graph: EngineGraph, groups: pd.DataFrame) -> EngineGraph:
     """Stamp each layer with its aligned group's precision change (``FP16->INT8``), ``same``, or ``only here``.
 
-    ``groups`` is :attr:`~engine_core.analysis.compare.Comparison.groups` of (baseline, this engine);
-    ``side`` names this engine's side in it.
+    ``groups`` is :attr:`~engine_core.analysis.compare.Comparison.groups` of (baseline, this engine): this
+    engine is side B.
     """
     change: dict[str, str] = {}
-    for layer_names, a, b in zip(groups[f"{side}_layers"], groups["a_precision"], groups["b_precision"]):
+    for layer_names, a, b in zip(groups["b_layers"], groups["a_precision"], groups["b_precision"]):
         label = f"{a}->{b}" if a and b and a != b else ("same" if a and b else "only here")
         for name in layer_names:
             change[name] = label
@@ -134,24 +130,25 @@ def _wire(layers: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
             extra_edges.append((i - 1, i, ""))
     for name, seen in inputs.items():
         node = n + len(io_nodes)
-        io_nodes.append(_io_node(name, "input", seen["tensor"]))
+        io_nodes.append(_io_node(name, "input", seen["tensor"], order=-1))
         extra_edges += [(node, reader, name) for reader in seen["readers"]]
     for i, outputs in enumerate(layers["outputs"]):
         for tensor in outputs or ():
             name = tensor.get("Name")
             if name and name not in read:
                 node = n + len(io_nodes)
-                io_nodes.append(_io_node(name, "output", tensor))
+                io_nodes.append(_io_node(name, "output", tensor, order=n))
                 extra_edges.append((i, node, name))
     edges = pd.DataFrame({"src": src + [e[0] for e in extra_edges], "dst": dst + [e[1] for e in extra_edges],
                           "tensor": names + [e[2] for e in extra_edges]})
     return edges.astype({"src": "int64", "dst": "int64"}), io_nodes
 
 
-def _io_node(name: str, kind: str, tensor: dict) -> dict:
+def _io_node(name: str, kind: str, tensor: dict, order: int) -> dict:
+    """A network input (``order`` -1: before every layer) or output (``order`` n: after them)."""
     precision = precision_from_datatype(tensor.get("Format/Datatype") or tensor.get("Datatype"))
     return {"name": name, "kind": kind, "layer_type": f"network {kind}", "precision": precision,
-            "output_precision": precision, "ms": np.nan, "bytes": 0, "order": np.nan, "reason": None,
+            "output_precision": precision, "ms": np.nan, "bytes": 0, "order": order, "reason": None,
             "scope": (), "members": 1, "change": None, "mix": precision, "reformats": 0}
 
 
@@ -165,10 +162,11 @@ def _layer_scopes(layers: pd.DataFrame) -> list[tuple]:
     """
     scopes: list[tuple] = []
     previous: tuple = ()
-    for name, nodes in zip(layers["name"], layers["onnx_nodes"]):
+    # Glue's names (`Reformatting CopyNode for Input Tensor 0 to resnet50/…`) hold slashes that are not its path.
+    for name, nodes, glue in zip(layers["name"], layers["onnx_nodes"], is_glue(layers)):
         real = [n for n in (nodes or ()) if not _QDQ_NODE.search(n)]
         scope = _path_scope(real[0]) if real else ()
-        if not scope and not is_glue_name(name):
+        if not scope and not glue:
             scope = _path_scope(name)
         if not scope:
             region = _MYELIN_REGION.search(name)
@@ -176,11 +174,6 @@ def _layer_scopes(layers: pd.DataFrame) -> list[tuple]:
         scopes.append(scope)
         previous = scope or previous
     return scopes
-
-
-def is_glue_name(name: str) -> bool:
-    """Names TensorRT makes up for glue it inserts, whose slashes are not an ONNX path."""
-    return name.startswith(("Reformatting CopyNode", "__myl", "__mye")) or " to " in name
 
 
 def _path_scope(name: str) -> tuple:

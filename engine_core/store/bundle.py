@@ -63,7 +63,7 @@ def write_bundle(store: RunStore, run_ids: list[str], out: str | Path) -> Path:
     Raises:
         StoreError: a run is unknown, ambiguous, or its files are missing.
     """
-    runs = [resolve_run(store, ref) for ref in dict.fromkeys(run_ids)]
+    runs = store.resolve(list(dict.fromkeys(run_ids)))
     if not runs:
         raise StoreError("No runs to bundle.", "Name runs by id or name: `layerlens bundle RUN... -o runs.lens.zip`.")
     out = Path(out)
@@ -80,11 +80,10 @@ def write_bundle(store: RunStore, run_ids: list[str], out: str | Path) -> Path:
                         raise StoreError(f"Run '{run.run_id}' is missing {name}.", "Delete the broken run or import it again.")
                     zf.write(path, f"runs/{run.run_id}/{ARTIFACTS}/{name}")
         partial.replace(out)
-    except OSError as exc:
+    except BaseException as exc:  # never leave a half-written bundle behind
         partial.unlink(missing_ok=True)
-        raise StoreError(f"Cannot write {out} ({exc.strerror}).", "Check the folder exists and is writable.") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise StoreError(f"Cannot write {out} ({exc.strerror}).", "Check the folder exists and is writable.") from None
         raise
     return out
 
@@ -107,11 +106,10 @@ def import_bundle(store: RunStore, bundle: str | Path, on_conflict: str = "refus
         staged = RunStore(staging / "runs")
         plan = [_plan(store, staged, bundle, run_id, on_conflict) for run_id in incoming]
         results = []
-        for run_id, target, status in plan:
+        for run_id, target, status, manifest in plan:
             if status == "already present":
-                results.append(ImportedRun(run_id, staged.manifest(run_id).name, status))
+                results.append(ImportedRun(run_id, manifest.name, status))
                 continue
-            manifest = staged.manifest(run_id)
             if target != run_id:
                 manifest.run_id = target
                 (staged.root / run_id / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2))
@@ -124,24 +122,9 @@ def import_bundle(store: RunStore, bundle: str | Path, on_conflict: str = "refus
                 raise StoreError(f"Run '{target}' appeared in {store.root} during the import ({exc.strerror}); "
                                  f"runs imported so far: {done}.", "Import the bundle again: what is stored is kept.") from None
             results.append(ImportedRun(target, manifest.name, status, run_id if target != run_id else ""))
-        os.utime(store.root)
-        return results
+        return results  # the renames changed the store folder's mtime, which the dashboard's run list keys on
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def resolve_run(store: RunStore, ref: str) -> RunManifest:
-    """A run by id, or by its exact (case-insensitive) name when that names one run."""
-    runs = store.list_runs()
-    for run in runs:
-        if run.run_id == ref:
-            return run
-    named = [r for r in runs if r.name.lower() == ref.lower()]
-    if len(named) == 1:
-        return named[0]
-    if named:
-        raise StoreError(f"{len(named)} runs are named '{ref}'.", "Use a run id: " + ", ".join(r.run_id for r in named))
-    raise StoreError(f"No run '{ref}' in {store.root}.", "See `layerlens runs` for ids and names.")
 
 
 def _read_index(bundle: Path, staging: Path) -> list[str]:
@@ -166,8 +149,9 @@ def _read_index(bundle: Path, staging: Path) -> list[str]:
     return list(dict.fromkeys(runs))
 
 
-def _plan(store: RunStore, staged: RunStore, bundle: Path, run_id: str, on_conflict: str) -> tuple[str, str, str]:
-    """``(id in bundle, id to store it under, status)`` after checking the run reads back."""
+def _plan(store: RunStore, staged: RunStore, bundle: Path, run_id: str,
+          on_conflict: str) -> tuple[str, str, str, RunManifest]:
+    """``(id in bundle, id to store it under, status, its manifest)`` after checking the run reads back."""
     try:
         manifest = staged.manifest(run_id)
         if manifest.run_id != run_id:
@@ -179,13 +163,13 @@ def _plan(store: RunStore, staged: RunStore, bundle: Path, run_id: str, on_confl
     try:
         existing = store.manifest(run_id)
     except StoreError:
-        return run_id, run_id, "imported"
+        return run_id, run_id, "imported", manifest
     if _same_run(existing, store, manifest, staged):
-        return run_id, run_id, "already present"
+        return run_id, run_id, "already present", manifest
     if on_conflict == "replace":
-        return run_id, run_id, "replaced"
+        return run_id, run_id, "replaced", manifest
     if on_conflict == "rename":
-        return run_id, _free_id(store, run_id), "imported as a copy"
+        return run_id, _free_id(store, run_id), "imported as a copy", manifest
     raise StoreError(f"Run '{run_id}' is already in {store.root} and differs from the bundle's "
                      f"(stored: {_describe(existing)}; bundle: {_describe(manifest)}).",
                      "Nothing was imported. Import it as a copy (--rename; 'Import as copies' on the Import page) "

@@ -53,16 +53,15 @@ def add_commands(sub) -> None:
 
 def _cmd_runs(args) -> int:
     from engine_core.store import RunStore
-    from engine_core.store.bundle import resolve_run
 
     store = RunStore(args.store)
     if args.action == "rename":
-        run = resolve_run(store, args.run)
+        run, = store.resolve([args.run])
         store.rename(run.run_id, args.name)
         print(f"renamed {run.run_id}: '{run.name}' -> '{args.name.strip()}'")
         return 0
     if args.action == "tag":
-        run = resolve_run(store, args.run)
+        run, = store.resolve([args.run])
         changed = store.set_tags(run.run_id, remove=args.tags) if args.remove else store.set_tags(run.run_id, add=args.tags)
         print(f"{run.run_id}: tags {', '.join(changed.tags) or '(none)'}")
         return 0
@@ -91,15 +90,14 @@ def _list(store, as_json: bool) -> int:
 
 
 def _delete(store, refs: list[str], yes: bool) -> int:
-    from engine_core.store.bundle import resolve_run
-
-    broken = {b.folder for b in store.list_broken()}
+    runs, broken = store.scan()
+    broken = {b.folder for b in broken}
     targets = []  # (folder, what the user is asked about)
     for ref in dict.fromkeys(refs):
         if ref in broken:
             targets.append((ref, f"broken folder {ref}"))
         else:
-            run = resolve_run(store, ref)
+            run, = store.resolve([ref], runs)
             targets.append((run.run_id, f"{run.run_id} ('{run.name}', {run.layer_count} layers)"))
     if not yes:
         if not sys.stdin.isatty():

@@ -155,6 +155,27 @@ class RunStore:
                              "Check free disk space and permissions, or set LAYERLENS_RUNS to another folder.") from None
         return manifest, True
 
+    def resolve(self, refs: list[str], runs: list[RunManifest] | None = None) -> list[RunManifest]:
+        """Runs by id, or by exact (case-insensitive) name when that names one run; the store is read once.
+
+        Raises:
+            StoreError: a ref names no run, or a name several.
+        """
+        runs = self.list_runs() if runs is None else runs
+        by_id = {r.run_id: r for r in runs}
+        found = []
+        for ref in refs:
+            if ref in by_id:
+                found.append(by_id[ref])
+                continue
+            named = [r for r in runs if r.name.lower() == ref.lower()]
+            if len(named) > 1:
+                raise StoreError(f"{len(named)} runs are named '{ref}'.", "Use a run id: " + ", ".join(r.run_id for r in named))
+            if not named:
+                raise StoreError(f"No run '{ref}' in {self.root}.", "See `layerlens runs` for ids and names.")
+            found.append(named[0])
+        return found
+
     def artifact_paths(self, run_id: str) -> list[Path]:
         """The stored artifact files of a run, as listed in its manifest."""
         folder = self._run_dir(run_id) / ARTIFACTS
@@ -168,7 +189,7 @@ class RunStore:
         manifest = self.manifest(run_id)
         # The name the artifacts gave it still says which model it is (default baselines match on it).
         labels = {"imported_name": manifest.name, **manifest.labels}
-        return self._update(run_id, name=name, labels=labels)
+        return self._update(manifest, name=name, labels=labels)
 
     def set_tags(self, run_id: str, add: list[str] = (), remove: list[str] = ()) -> RunManifest:
         """Add and remove tags (case kept, duplicates dropped)."""
@@ -180,7 +201,7 @@ class RunStore:
                 raise StoreError(f"'{tag}' is not a usable tag.", "Tags are 1-40 letters, digits, '.', '+', '-' or '_'.")
             if tag not in tags:
                 tags.append(tag)
-        return self._update(run_id, tags=tags)
+        return self._update(manifest, tags=tags)
 
     def delete(self, run_id: str) -> None:
         """Remove a run (or a broken run folder). Moved aside first, so a half-deleted run never looks whole."""
@@ -191,8 +212,8 @@ class RunStore:
         os.rename(folder, trash)
         shutil.rmtree(trash, ignore_errors=True)
 
-    def _update(self, run_id: str, **changes) -> RunManifest:
-        manifest = self.manifest(run_id)
+    def _update(self, manifest: RunManifest, **changes) -> RunManifest:
+        run_id = manifest.run_id
         for key, value in changes.items():
             setattr(manifest, key, value)
         path = self._run_dir(run_id) / MANIFEST
