@@ -30,7 +30,7 @@ browser:
 	  else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser tests"; fi; }
 
 run: setup
-	$(BIN)/python -m engine_core dashboard --port $(PORT)
+	$(BIN)/python -m layerlens dashboard --port $(PORT)
 
 test: setup browser
 	$(BIN)/python -m pytest -q

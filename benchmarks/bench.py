@@ -180,7 +180,7 @@ def bench_build_matrix(root: Path) -> bool:
     for model in ("resnet18", "resnet50"):
         env = {**os.environ, "LAYERLENS_MODELS": str(root / "models"), "LAYERLENS_RECIPES": str(root / f"recipes-{model}")}
         for label in ("cold", "warm"):
-            cmd = [sys.executable, "-m", "engine_core", "build", model, "--precision", "fp32,fp16,int8",
+            cmd = [sys.executable, "-m", "layerlens", "build", model, "--precision", "fp32,fp16,int8",
                    "--out", str(root / f"builds-{model}-{label}")]
             took, proc = _timed(cmd, env)
             ok &= proc.returncode == 0
@@ -205,7 +205,7 @@ def bench_first_run(root: Path) -> bool:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAYERLENS_")}
     env["HOME"] = str(home)
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "engine_core", "dashboard", "--headless", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "layerlens", "dashboard", "--headless", "--port", str(port)],
                             env=env, cwd=HERE.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         url = None
@@ -300,7 +300,7 @@ def bench_report(root: Path) -> bool:
 
     folder = write_engine(root / "report-10k", 10_000, name="report-10k")
     out = root / "report-10k.html"
-    took, proc = _timed([sys.executable, "-m", "engine_core", "report", str(folder), "-o", str(out)], dict(os.environ))
+    took, proc = _timed([sys.executable, "-m", "layerlens", "report", str(folder), "-o", str(out)], dict(os.environ))
     if proc.returncode:
         print(f"report, 10k layers: FAILED {proc.stderr.strip()[-300:]}")
         return False

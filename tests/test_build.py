@@ -78,7 +78,7 @@ def test_runner_failure_carries_the_log_tail(tmp_path, monkeypatch):
 
 def test_missing_trtexec_is_one_actionable_line(tmp_path):
     env = {**os.environ, "PATH": str(tmp_path)}
-    proc = subprocess.run([sys.executable, "-m", "engine_core", "build", "m.onnx", "--fp16", "--run", "--out", str(tmp_path)],
+    proc = subprocess.run([sys.executable, "-m", "layerlens", "build", "m.onnx", "--fp16", "--run", "--out", str(tmp_path)],
                           capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("layerlens: error: trtexec is needed to build engines")

@@ -19,7 +19,7 @@ from engine_core.store.bundle import BUNDLE_INDEX, import_bundle, write_bundle
 
 
 def cli(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "engine_core", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "layerlens", *map(str, args)], capture_output=True, text=True,
                           cwd=REPO, timeout=300, input=stdin)
 
 

@@ -13,7 +13,7 @@ from conftest import DATA, FIXTURES, REPO
 
 
 def run(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "engine_core", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "layerlens", *map(str, args)], capture_output=True, text=True,
                           cwd=REPO, env={**os.environ, **(env or {})}, timeout=120)
 
 

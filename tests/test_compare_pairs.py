@@ -125,7 +125,7 @@ def test_every_rtx_build_pair_and_against_every_fixture(rtx_builds, all_engines,
 
 def test_cli_compare_and_diagnose_never_fail_internally():
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "engine_core", *args], capture_output=True, text=True, cwd=REPO,
+        return subprocess.run([sys.executable, "-m", "layerlens", *args], capture_output=True, text=True, cwd=REPO,
                               timeout=120)
 
     qat, h100 = str(FIXTURES / "trex-rtx3090" / "qat"), str(FIXTURES / "h100-trt10-logs" / "result-01.log")

@@ -13,11 +13,12 @@ BLOCKED = ("tensorrt", "tensorrt_rtx_bindings", "onnxruntime", "onnxconverter_co
 for name in BLOCKED:
     sys.modules[name] = None  # any `import <name>` now raises ImportError
 import importlib, pkgutil, contextlib, io
-import engine_core
-names = [m.name for m in pkgutil.walk_packages(engine_core.__path__, "engine_core.") if m.name != "engine_core.__main__"]
+import engine_core, layerlens
+names = [m.name for pkg in (engine_core, layerlens)
+         for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + ".") if not m.name.endswith("__main__")]
 for name in names:
     importlib.import_module(name)
-from engine_core.cli import build_parser, main
+from layerlens.cli import build_parser, main
 parser = build_parser()
 commands = [None] + sorted(parser._subparsers._group_actions[0].choices)
 for cmd in commands:

@@ -137,7 +137,7 @@ def test_a_saved_build_log_is_an_engine_too(rtx_builds, tmp_path):
 def _cli(*args, env=None, timeout=300):
     import os
 
-    return subprocess.run([sys.executable, "-m", "engine_core", *args], capture_output=True, text=True, cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "layerlens", *args], capture_output=True, text=True, cwd=REPO,
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 

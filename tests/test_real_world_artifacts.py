@@ -22,7 +22,7 @@ CALIB = FIXTURES / "calib"
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "engine_core", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "layerlens", *map(str, args)], capture_output=True, text=True,
                           cwd=REPO, timeout=120)
 
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from conftest import FIXTURES, REPO, engine_names, load_one
-from dashboard.report import build_report, render_html
+from layerlens.views.report import build_report, render_html
 
 QAT, FP16 = FIXTURES / "trex-rtx3090" / "qat", FIXTURES / "trex-rtx3090" / "fp16"
 SECTIONS = ["summary", "precision", "size", "latency", "comparison", "graph", "layers", "provenance"]
@@ -23,7 +23,7 @@ def layer_data(page: str) -> dict:
 
 
 def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "engine_core", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "layerlens", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd or REPO, timeout=300)
 
 
@@ -113,7 +113,7 @@ def test_cli_report_bad_input_is_one_line(tmp_path, args, message):
 def test_png_needs_chromium_and_says_so(tmp_path):
     env_path = tmp_path / "bin"
     env_path.mkdir()
-    proc = subprocess.run([sys.executable, "-m", "engine_core", "report", str(QAT), "-o", str(tmp_path / "r.html"),
+    proc = subprocess.run([sys.executable, "-m", "layerlens", "report", str(QAT), "-o", str(tmp_path / "r.html"),
                            "--png", str(tmp_path / "png")], capture_output=True, text=True, cwd=REPO, timeout=120,
                           env={"PATH": str(env_path), "HOME": str(tmp_path)})
     assert proc.returncode == 1 and "apt-get install chromium" in proc.stderr
@@ -130,7 +130,7 @@ def test_png_writes_every_chart(tmp_path):
 
 
 def test_report_files_are_written_atomically(tmp_path, monkeypatch):
-    from dashboard import report as report_mod
+    from layerlens.views import report as report_mod
 
     out = tmp_path / "r.html"
     out.write_text("the previous report")

@@ -58,7 +58,7 @@ else:
     calib = st.text_input("Calibration data folder (.npz/.npy batches)", key="build.rtx.calib",
                           placeholder="empty: uncalibrated (synthetic inputs), and labelled so")
     if st.button(f"Build {len(chosen)} recipe(s)", type="primary", key="build.rtx.go", disabled=not chosen or not model):
-        from engine_core.build.cli import resolve_model
+        from engine_core.models.zoo import resolve_model
         from engine_core.build.matrix import build_matrix, matrix_variants
 
         cancel = threading.Event()

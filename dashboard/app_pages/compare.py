@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components.common import plot, record
 from dashboard.components.compare_panels import comparison_provenance, render_bytes_and_precision
-from dashboard.figures import PRECISION_COLORS, make_attribution_figure, make_speedup_waterfall_figure
+from layerlens.views.figures import PRECISION_COLORS, make_attribution_figure, make_speedup_waterfall_figure
 from engine_core.analysis.lint import lint_pair
 
 st.title("Compare")

@@ -15,7 +15,7 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components.common import current_engine, plot, render_estimate_notice, render_provenance, provenance_text
 from dashboard.components.layer_record import render_layer_record
-from dashboard.graph_figure import make_engine_graph_figure
+from layerlens.views.graph_figure import make_engine_graph_figure
 from engine_core.graph import scope_depth
 from engine_core.graph.collapse import MAX_DRAWN_NODES
 

@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components.common import (current_engine, plot, provenance_text, record, render_estimate_notice,
                                          render_provenance)
-from dashboard.figures import (MAX_BARS, make_bucket_waterfall_figure, make_reconcile_figure, make_roofline_figure,
+from layerlens.views.figures import (MAX_BARS, make_bucket_waterfall_figure, make_reconcile_figure, make_roofline_figure,
                                make_stream_lanes_figure, make_time_by_figure, make_top_layers_figure, make_waterfall_figure)
 from engine_core.analysis.latency import (aggregate_waterfall, reconcile, reformat_boundaries, time_by, top_layers,
                                           waterfall)

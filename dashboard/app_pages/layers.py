@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components.common import current_engine, record, render_provenance
 from dashboard.components.layer_record import render_layer_record
-from dashboard.figures import PRECISION_COLORS
+from layerlens.views.figures import PRECISION_COLORS
 from engine_core.analysis.estimate import layers_for_export
 from engine_core.export import layer_table_csv
 

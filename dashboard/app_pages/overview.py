@@ -7,8 +7,8 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components.common import (current_engine, plot, provenance_text, record, render_estimate_notice,
                                          render_findings, render_provenance)
-from dashboard.figures import make_precision_share_figure
-from dashboard.key_numbers import key_numbers
+from layerlens.views.figures import make_precision_share_figure
+from layerlens.views.key_numbers import key_numbers
 from engine_core.analysis.latency import time_by
 
 st.title("Overview")

@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components.calibration import render_calibration
 from dashboard.components.common import current_engine, plot, provenance_text, record, render_provenance
-from dashboard.figures import make_fallback_reasons_figure, make_precision_sunburst_figure
+from layerlens.views.figures import make_fallback_reasons_figure, make_precision_sunburst_figure
 from engine_core.analysis.fallback import summarize_fallbacks
 from engine_core.analysis.requested import requested_precision
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import data, state
 from dashboard.components.common import current_engine, plot, provenance_text, record, render_provenance
-from dashboard.figures import make_bytes_by_figure, make_bytes_diff_figure, make_size_components_figure
+from layerlens.views.figures import make_bytes_by_figure, make_bytes_diff_figure, make_size_components_figure
 from engine_core.analysis.size import diff_bytes
 
 st.title("Size")

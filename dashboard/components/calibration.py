@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import data, state
 from dashboard.components.common import plot, record
-from dashboard.figures import make_dynamic_range_figure
+from layerlens.views.figures import make_dynamic_range_figure
 from engine_core.analysis.calibration import compare_caches, dynamic_ranges, missing_ranges, scale_problems, summarize_cache
 from engine_core.engine import Engine
 

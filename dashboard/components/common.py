@@ -7,9 +7,9 @@ import time
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.export_html import ViewItem, build_html_report
-from dashboard.images import figure_image, image_support
-from dashboard.provenance import provenance_text  # noqa: F401 (pages import it from here)
+from layerlens.views.export_html import ViewItem, build_html_report
+from layerlens.views.images import figure_image, image_support
+from layerlens.views.provenance import provenance_text  # noqa: F401 (pages import it from here)
 from engine_core.engine import Engine
 from engine_core.errors import LayerLensError
 
@@ -77,7 +77,7 @@ def render_export_button(page_title: str, provenance: str) -> None:
 def render_report_button(run_id: str, baseline_id: str | None) -> None:
     """One click: the full report of the selected engine (and baseline), as `layerlens report` writes it."""
     def _report() -> str:
-        from dashboard.report import report_html
+        from layerlens.views.report import report_html
 
         return report_html(data.load_engine(run_id), data.load_engine(baseline_id) if baseline_id else None)
 

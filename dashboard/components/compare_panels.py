@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.components.common import plot, record
-from dashboard.figures import make_engine_bytes_figure
+from layerlens.views.figures import make_engine_bytes_figure
 from engine_core.analysis.fallback import summarize_fallbacks
 from engine_core.analysis.kernels import describe_kernel, quantize_count
 from engine_core.analysis.size import size_ratio_statement

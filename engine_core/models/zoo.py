@@ -305,3 +305,21 @@ def sample_model_path(name: str, naming: str = "pytorch", folder: Path | None = 
         onnx.save(make_model(name, naming), str(tmp))
         os.replace(tmp, path)
     return path
+
+
+def resolve_model(name_or_path: str) -> tuple[Path, str | None]:
+    """An ONNX path, or a sample model generated on first use; returns ``(path, label for sample models)``.
+
+    Raises:
+        LayerLensError: neither a file nor a sample model name.
+    """
+    from engine_core.errors import LayerLensError
+
+    path = Path(name_or_path)
+    if path.is_file():
+        return path, None
+    key = name_or_path.removeprefix("zoo:")
+    if key in ZOO:
+        return sample_model_path(key), f"{key} (LayerLens sample, PyTorch-style names)"
+    raise LayerLensError(f"{name_or_path}: no such ONNX file or sample model.",
+                         f"Pass an .onnx path or one of: {', '.join(ZOO)}.")

@@ -24,7 +24,7 @@ def first_run(tmp_path):
     env = {**os.environ, "HOME": str(tmp_path), "LAYERLENS_RUNS": str(tmp_path / "runs")}
     for key in ("LAYERLENS_MODELS", "LAYERLENS_RECIPES", "LAYERLENS_NO_DEMO"):
         env.pop(key, None)
-    proc = subprocess.Popen([sys.executable, "-m", "engine_core", "dashboard", "--headless", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "layerlens", "dashboard", "--headless", "--port", str(port)],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines, deadline = [], time.time() + 240
     url = None

@@ -24,7 +24,7 @@ SECTIONS = {"summary": "Verdict and findings", "precision": "Precision", "size":
 @pytest.fixture(scope="module")
 def qat_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "qat-vs-fp16.html"
-    proc = subprocess.run([sys.executable, "-m", "engine_core", "report", str(QAT), "--baseline", str(FP16), "-o", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "layerlens", "report", str(QAT), "--baseline", str(FP16), "-o", str(out)],
                           capture_output=True, text=True, cwd=REPO, timeout=300)
     assert proc.returncode == 0, proc.stderr
     return out

@@ -10,6 +10,27 @@ from conftest import FIXTURES, REPO
 APP = str(REPO / "dashboard" / "streamlit_app.py")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_component_scan():
+    """Scan installed distributions for Streamlit v2 components once per session, not once per AppTest.
+
+    Streamlit 1.67's ``AppTest._run`` gives every new instance a ``BidiComponentManager`` whose
+    ``discover_and_register_components`` reads the metadata of every installed distribution: with
+    cold caches on two cores that dominated the whole AppTest suite. The scan's result depends only
+    on what is installed, so one manager serves every instance.
+    """
+    from streamlit.components.v2.component_manager import BidiComponentManager
+    from streamlit.testing.v1 import app_test
+
+    shared = BidiComponentManager()
+    shared.discover_and_register_components(start_file_watching=False)
+    shared.discover_and_register_components = lambda **_: None  # already done
+    original = app_test.BidiComponentManager
+    app_test.BidiComponentManager = lambda: shared
+    yield
+    app_test.BidiComponentManager = original
+
+
 @pytest.fixture(scope="module")
 def store_root(tmp_path_factory):
     from engine_core.discover import load_engines

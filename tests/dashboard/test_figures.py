@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from conftest import FIXTURES, load_one
-from dashboard import figures
-from dashboard.export_html import ViewItem, build_html_report
+from layerlens.views import figures
+from layerlens.views.export_html import ViewItem, build_html_report
 from engine_core.analysis.compare import compare_engines
 from engine_core.analysis.gpus import find_gpu
 from engine_core.analysis.latency import aggregate_waterfall, time_by, top_layers, waterfall

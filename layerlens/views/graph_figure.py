@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures import PRECISION_COLORS, PRECISION_ORDER, _titled
+from layerlens.views.figures import PRECISION_COLORS, PRECISION_ORDER, _titled
 from engine_core.graph.layout import GraphLayout
 from engine_core.graph.model import EngineGraph
 from engine_core.precision import PRECISION_RANK

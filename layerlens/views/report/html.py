@@ -1,4 +1,4 @@
-"""A :class:`~dashboard.report.build.Report` as one self-contained HTML file.
+"""A :class:`~layerlens.views.report.build.Report` as one self-contained HTML file.
 
 Offline by construction: plotly.js, the stylesheet and the table script are
 inlined; figures are JSON in the page; no MathJax, no fonts, no CDN, no
@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 from plotly.offline import get_plotlyjs
 
-from dashboard.report.build import Block, Report
+from layerlens.views.report.build import Block, Report
 
 ASSETS = Path(__file__).parent / "assets"
 FIGURE_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"scale": 2}}

@@ -1,4 +1,4 @@
-"""The ``layerlens`` command line (also ``python -m engine_core``).
+"""The ``layerlens`` command line (also ``python -m layerlens``).
 
 Each subcommand is a thin wrapper over a library function; errors the user can
 act on (:class:`~engine_core.errors.LayerLensError`) print one line on stderr
@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     conflict.add_argument("--rename", action="store_true", help="bundles: import a conflicting run as a copy (id-2)")
     conflict.add_argument("--replace", action="store_true", help="bundles: overwrite a conflicting stored run")
 
-    from engine_core.store.cli import add_commands as add_store_commands  # runs, bundle
+    from layerlens.cli.runs import add_commands as add_store_commands  # runs, bundle
 
     add_store_commands(sub)
 
@@ -93,11 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-demo", action="store_true",
                    help="on an empty store, do not build the ResNet-18 demo engines first (TensorRT-RTX)")
 
-    from engine_core.build.cli import add_commands as add_build_commands  # build, quantize
+    from layerlens.cli.build import add_commands as add_build_commands  # build, quantize
 
     add_build_commands(sub)
 
-    from engine_core.analysis.cli import add_commands  # compare, diagnose
+    from layerlens.cli.analysis import add_commands  # compare, diagnose
 
     add_commands(sub, _add_paths)
     return parser
@@ -202,7 +202,7 @@ def _cmd_import(args) -> int:
         if len(bundles) != len(args.paths):
             raise LayerLensError("Import run bundles and artifacts in separate commands.",
                                  f"First `layerlens import {bundles[0]}`, then the rest.")
-        from engine_core.store.cli import import_bundle_command
+        from layerlens.cli.runs import import_bundle_command
 
         policy = "rename" if args.rename else "replace" if args.replace else "refuse"
         return max(import_bundle_command(b, args.store, policy) for b in bundles)
@@ -246,10 +246,13 @@ def _cmd_dashboard(args) -> int:
     import urllib.request
     import webbrowser
 
-    app = Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py"
-    if not app.is_file():
-        raise LayerLensError(f"The dashboard is not installed next to engine_core ({app} missing).",
-                             "Run LayerLens from a source checkout: `make run`.")
+    import importlib.util
+
+    spec = importlib.util.find_spec("dashboard")  # the package, without importing Streamlit
+    app = Path(spec.origin).parent / "streamlit_app.py" if spec and spec.origin else None
+    if app is None or not app.is_file():
+        raise LayerLensError("The LayerLens dashboard package is not installed.",
+                             "Reinstall LayerLens: pip install --force-reinstall layerlens (or `make run` in a checkout).")
     env = dict(os.environ)
     if args.store:
         env["LAYERLENS_RUNS"] = str(Path(args.store).resolve())

@@ -89,22 +89,15 @@ def add_commands(sub) -> None:
 
 
 def resolve_model(name_or_path: str) -> tuple[Path, str | None]:
-    """An ONNX path, or a sample model generated on first use; returns ``(path, label for zoo models)``.
+    """:func:`engine_core.models.zoo.resolve_model`, saying on stderr when a sample model stands in."""
+    from engine_core.models.zoo import ZOO
+    from engine_core.models.zoo import resolve_model as resolve
 
-    Raises:
-        LayerLensError: neither a file nor a sample model name.
-    """
-    from engine_core.models.zoo import ZOO, sample_model_path
-
-    path = Path(name_or_path)
-    if path.is_file():
-        return path, None
-    key = name_or_path.removeprefix("zoo:")
-    if key in ZOO:
+    path, label = resolve(name_or_path)
+    if label is not None:
+        key = name_or_path.removeprefix("zoo:")
         print(f"layerlens: using sample model {key} ({ZOO[key].description})", file=sys.stderr)
-        return sample_model_path(key), f"{key} (LayerLens sample, PyTorch-style names)"
-    raise LayerLensError(f"{name_or_path}: no such ONNX file or sample model.",
-                         f"Pass an .onnx path or one of: {', '.join(ZOO)}.")
+    return path, label
 
 
 def _split(text: str | None, default: str) -> list[str]:

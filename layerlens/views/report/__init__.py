@@ -1,7 +1,7 @@
 """``layerlens report``: one engine (and its baseline) as a self-contained, offline HTML file.
 
-:func:`build_report` gathers the analyses (:mod:`~dashboard.report.build`);
-:func:`render_html` writes them out (:mod:`~dashboard.report.html`). The CLI and
+:func:`build_report` gathers the analyses (:mod:`~layerlens.views.report.build`);
+:func:`render_html` writes them out (:mod:`~layerlens.views.report.html`). The CLI and
 the dashboard's "Report" button both call :func:`write_report`.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dashboard.report.build import Report, build_report
-from dashboard.report.html import render_html
+from layerlens.views.report.build import Report, build_report
+from layerlens.views.report.html import render_html
 from engine_core.engine import Engine
 
 

@@ -95,12 +95,12 @@ def _cmd_report(args) -> int:
     engine = _one_engine(args.paths, args.calib_cache, args.store)
     baseline = _one_engine([args.baseline], store=args.store) if args.baseline else None
     if args.png:
-        from dashboard.images import image_support
+        from layerlens.views.images import image_support
 
         missing = image_support()
         if missing:  # say so before the work, not after
             raise LayerLensError(f"--png cannot write images here. {missing}", "Or drop --png: the HTML report needs neither.")
-    from dashboard.report import write_report
+    from layerlens.views.report import write_report
 
     print(f"Writing the report of {engine.name}" + (f" against {baseline.name}" if baseline else "") + " …",
           file=sys.stderr, flush=True)
@@ -112,7 +112,7 @@ def _cmd_report(args) -> int:
           f"in {time.perf_counter() - start:.1f} s")
     print(report.verdict)
     if args.png:
-        from dashboard.images import write_pngs
+        from layerlens.views.images import write_pngs
 
         paths = write_pngs(report.figures(), args.png)
         print(f"wrote {len(paths)} PNGs to {args.png}")

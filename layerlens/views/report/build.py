@@ -1,6 +1,6 @@
 """What a report says: the analyses of one engine (and its baseline), as sections of figures, tables and text.
 
-Pure: engines in, a :class:`Report` out; :mod:`dashboard.report.html` turns it
+Pure: engines in, a :class:`Report` out; :mod:`layerlens.views.report.html` turns it
 into one offline HTML file. The same figure builders as the dashboard, with big
 engines aggregated (bucketed waterfall, folded graph, top-N tables) so a
 10k-layer report stays a few MB, most of it plotly.js.
@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import figures as F
-from dashboard.graph_figure import make_engine_graph_figure
-from dashboard.key_numbers import key_numbers
-from dashboard.provenance import provenance_text
+from layerlens.views import figures as F
+from layerlens.views.graph_figure import make_engine_graph_figure
+from layerlens.views.key_numbers import key_numbers
+from layerlens.views.provenance import provenance_text
 from engine_core import __version__
 from engine_core.analysis.attribution import Attribution, compare_pair
 from engine_core.analysis.compare import Comparison

@@ -1,0 +1,14 @@
+"""LayerLens's product layer, on top of the :mod:`engine_core` library.
+
+* :mod:`layerlens.cli`: the ``layerlens`` command line (``python -m layerlens``);
+* :mod:`layerlens.views`: what the CLI and the dashboard both show: Plotly figures,
+  the key numbers, provenance stamps, the offline HTML report and static images.
+
+Imports run one way: ``engine_core`` never imports this package; ``views`` never
+imports ``cli``, ``dashboard`` or Streamlit; ``dashboard`` imports ``views`` and
+``engine_core``, never ``cli``. ``tests/test_layering.py`` keeps it so.
+"""
+
+from engine_core import __version__
+
+__all__ = ["__version__"]
