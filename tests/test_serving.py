@@ -81,7 +81,7 @@ def test_a_missing_allow_dir_is_one_line_before_anything_starts(tmp_path, capsys
 
 def test_packaged_settings_are_passed_whatever_the_current_folder():
     settings = read_settings(find_app())
-    assert settings["client"]["showErrorDetails"] is False and settings["server"]["maxUploadSize"] == 200
+    assert settings["client"]["showErrorDetails"] == "none" and settings["server"]["maxUploadSize"] == 200
     flags = _flags(_plan("--port", "8600"))
     for section, options in settings.items():
         for option, value in options.items():
