@@ -62,12 +62,15 @@ def test_without_the_token_the_page_shows_only_how_to_get_in(page, exposed, seed
 
 
 def test_the_tokenised_link_opens_every_page_and_leaves_the_address_bar(page, exposed):
-    _, base, token = exposed
+    dashboard, base, token = exposed
     page.goto(f"{base}/?token={token}")
     wait_for_app(page)
     main = page.locator("[data-testid='stMain']")
     expect(main).to_contain_text("GPU compute median", timeout=60000)
     page.wait_for_function("() => !location.search.includes('token') && location.search.includes('run=')")
+    with page.expect_download() as download:  # what a user shares from here carries no token
+        page.get_by_role("button", name="Export this view (HTML)").click()
+    assert token not in open(download.value.path(), encoding="utf-8").read()
     for link, heading in (("Layers", "Layers"), ("Compare", "Compare"), ("Runs", "Runs")):
         page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=link).click()
         expect(main.locator("h1")).to_have_text(heading, timeout=60000)
@@ -75,6 +78,7 @@ def test_the_tokenised_link_opens_every_page_and_leaves_the_address_bar(page, ex
     screenshot(page, "sharing-with-token")
     page.reload()  # a new session without the token in the URL: the way in again, nothing else
     expect(main).to_contain_text(REFUSED, timeout=60000)
+    assert dashboard.output.count(token) == 1  # printed once, in the link; the server log never has it
 
 
 def test_read_only_dashboard_offers_no_way_to_change_the_store(page, read_only, seeded_store):
