@@ -153,3 +153,13 @@ def test_read_only_import_leaves_no_staging_folder(stored, tmp_path):
     with pytest.raises(StoreError):
         import_bundle(shared, bundle)
     assert list(shared.root.iterdir()) == []  # refused before any staging folder was made
+
+
+def test_the_policy_module_imports_neither_streamlit_nor_the_dashboard_nor_the_cli():
+    from conftest import REPO
+    from test_layering import _imports
+
+    banned = ("streamlit", "dashboard", "layerlens.cli")
+    found = [name for _, name in _imports(REPO / "layerlens" / "access.py")
+             if any(name == b or name.startswith(b + ".") for b in banned)]
+    assert found == []
