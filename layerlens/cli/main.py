@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_store_commands(sub)
 
     p = sub.add_parser("dashboard", help="open the LayerLens dashboard in a browser",
-                       description="Start the Streamlit dashboard on the run store, on this machine only "
+                       description="Start the Streamlit dashboard on the run store, on this machine only\n"
                                    "(127.0.0.1) unless --host says otherwise.",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="Sharing with a team:\n"
