@@ -36,7 +36,7 @@ test: setup browser
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not browser"
+	$(BIN)/python -m pytest -q -m "not browser and not install"
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py

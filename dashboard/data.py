@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from layerlens import access
 from engine_core.analysis import compare as compare_mod
 from engine_core.analysis import diagnose as diagnose_mod
 from engine_core.analysis import estimate, fallback, latency, lint, roofline, size
@@ -23,11 +24,8 @@ from engine_core.analysis.gpus import CATALOG, GpuSpec, gpu_by_name, gpu_for_eng
 from engine_core.engine import Engine
 from engine_core.graph import EngineGraph, engine_graph, fit_for_drawing, layout_graph, mark_precision_change
 from engine_core.graph.layout import GraphLayout
+from engine_core.models.zoo import NAMINGS, ZOO, models_cache_dir
 from engine_core.store import BrokenRun, RunManifest, RunStore
-
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE_MODELS = REPO / "sample_models"
-DEMO_FIXTURES = REPO.parent / "shared" / "fixtures"
 
 
 def store_root() -> Path:
@@ -39,7 +37,23 @@ def store_root() -> Path:
 
 
 def store() -> RunStore:
-    return RunStore(store_root())
+    """The run store; read-only (every write refused) on a dashboard started with ``--read-only``."""
+    return RunStore(store_root(), read_only=access.read_only())
+
+
+def fence(path: str | Path, what: str) -> Path:
+    """``path`` resolved, when inside a folder this dashboard may read (raises access.PathNotAllowedError)."""
+    return access.fence(path, access.readable_roots(store_root()), what)
+
+
+def user_models() -> list[Path]:
+    """The user's own ONNX files: in the models cache (besides generated samples) and the ``--allow-dir`` folders."""
+    cache = models_cache_dir()
+    generated = {f"{name}.onnx" for name in ZOO} | {f"{name}-{naming}.onnx" for name in ZOO for naming in NAMINGS}
+    found = [p for p in sorted(cache.glob("*.onnx")) if p.name not in generated]
+    for folder in access.allowed_dirs():
+        found += sorted(folder.glob("*.onnx"))
+    return found
 
 
 def _store_stamp(root: Path) -> float:
@@ -200,6 +214,8 @@ def load_drawn_graph(run_id: str, baseline_id: str | None, depth: int | str | No
     return _drawn_graph(str(store_root()), run_id, baseline_id, depth)
 
 
-def demo_available() -> bool:
-    """The real TensorRT fixtures beside a source checkout (for `make run` on a fresh machine)."""
-    return (DEMO_FIXTURES / "trex-rtx3090").is_dir() and os.environ.get("LAYERLENS_NO_DEMO") != "1"
+def demo_buildable() -> bool:
+    """The Import page may offer to build the demo engines: TensorRT-RTX is here and the store is writable."""
+    from engine_core.build.rtx import rtx_available
+
+    return os.environ.get("LAYERLENS_NO_DEMO") != "1" and not access.read_only() and rtx_available()

@@ -19,6 +19,7 @@ WATERFALL_RANGE = "latency.range"
 IMPORT_RESULTS = "import.results"
 VIEW_ITEMS = "share.items"       # what the current page drew, for the HTML export
 PENDING = "nav.pending"          # selection to apply before the sidebar widgets exist (after an import)
+ACCESS = "access.granted"        # digest of the token this session brought (see dashboard/access.py)
 
 _URL_KEYS = {RUN: "run", BASELINE: "baseline", COMPARE: "compare", GPU: "gpu"}
 
@@ -37,6 +38,14 @@ def init_from_url() -> None:
     if "gpu" in params:
         st.session_state[GPU] = params["gpu"]
     st.session_state["_url_loaded"] = True
+
+
+def take_url_token(param: str) -> str | None:
+    """The access token in the URL, removed from it so it is not left in the address bar or a copied link."""
+    token = st.query_params.get(param)
+    if param in st.query_params:
+        del st.query_params[param]
+    return token
 
 
 def push_to_url() -> None:

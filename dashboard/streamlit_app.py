@@ -18,12 +18,15 @@ if __package__ in (None, ""):  # `streamlit run dashboard/streamlit_app.py` runs
 
 from dashboard import data, state  # noqa: E402
 from dashboard.components.common import provenance_text, render_export_button, render_report_button  # noqa: E402
+from dashboard.components.gate import render_access_gate  # noqa: E402
 from dashboard.components.sidebar import render_sidebar  # noqa: E402
+from layerlens import access  # noqa: E402
 from engine_core.errors import LayerLensError  # noqa: E402
 
 log = logging.getLogger("layerlens.dashboard")
 
 st.set_page_config(page_title="LayerLens", page_icon=":material/layers:", layout="wide")
+render_access_gate()  # before anything reads the store: a refused session sees how to get in, nothing else
 state.init_from_url()
 st.session_state[state.VIEW_ITEMS] = []
 
@@ -47,6 +50,8 @@ PAGES = {
 
 runs = data.load_runs()
 render_sidebar(runs)
+if access.read_only():
+    st.sidebar.caption(":material/lock: Read-only: importing, building, renaming, tagging and deleting are off.")
 page = st.navigation(PAGES)
 try:
     page.run()

@@ -5,4 +5,10 @@ pandas), ``store`` (run folders). Only ``engine_core.build`` may touch TensorRT,
 and only inside functions; nothing here imports Streamlit.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:  # one source: the installed distribution's metadata, which pyproject.toml's version becomes
+    __version__ = version("layerlens")
+except PackageNotFoundError:  # a checkout put on sys.path without `pip install`: say so rather than guess
+    __version__ = "0+unknown"
+del PackageNotFoundError, version

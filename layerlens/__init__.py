@@ -2,7 +2,9 @@
 
 * :mod:`layerlens.cli`: the ``layerlens`` command line (``python -m layerlens``);
 * :mod:`layerlens.views`: what the CLI and the dashboard both show: Plotly figures,
-  the key numbers, provenance stamps, the offline HTML report and static images.
+  the key numbers, provenance stamps, the offline HTML report and static images;
+* :mod:`layerlens.access`: who may see the dashboard and what it may touch (token,
+  read-only, path fences), which the CLI sets up and the dashboard enforces.
 
 Imports run one way: ``engine_core`` never imports this package; ``views`` never
 imports ``cli``, ``dashboard`` or Streamlit; ``dashboard`` imports ``views`` and

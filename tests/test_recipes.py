@@ -91,7 +91,7 @@ def test_calibration_folder_changes_the_recipe_and_its_key(rtx_env, tmp_path):
 
 
 def test_a_model_with_qdq_builds_as_quantized(rtx_env):
-    qat = __import__("conftest").REPO / "sample_models" / "tiny_cnn_qdq.onnx"
+    qat = sample_model_path("tiny_cnn_qdq")
     result = apply_recipe(qat, RecipeSpec("fp16"))
     assert result.recipe == "qat" and result.path == str(qat) and result.quantized_nodes == 4
     assert result.notes == ["the model already carries Q/DQ nodes, so it is built as quantized, not as fp16"]

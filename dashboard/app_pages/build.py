@@ -2,7 +2,9 @@
 
 Builds always run out of process (:mod:`engine_core.build.runner`), so a builder
 crash cannot take the dashboard down; a rerun or the Cancel button kills the
-worker. Finished engines go into the store and open on the Compare page.
+worker. Finished engines go into the store and open on the Compare page. Paths
+typed here are fenced (:mod:`layerlens.access`): a browser may name only files in
+the folders the dashboard may read; a read-only dashboard builds nothing.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 import shlex
 import tempfile
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
 
 from dashboard import data, state
+from dashboard.components.gate import render_read_only_notice
+from layerlens import access
 from engine_core.build.engine_request import RTX_TARGETS
 from engine_core.build.request import BuildRequest, check_request, default_stem
 from engine_core.build.rtx import INSTALL as RTX_INSTALL
@@ -22,7 +27,7 @@ from engine_core.build.rtx import rtx_available
 from engine_core.build.trtexec import build_with_trtexec, find_trtexec, trtexec_argv
 from engine_core.discover import load_engines
 from engine_core.errors import BuildError, LayerLensError
-from engine_core.models.zoo import ZOO
+from engine_core.models.zoo import ZOO, resolve_model
 from engine_core.recipes.spec import CALIBRATORS, PLACEMENTS, PRECISIONS
 
 VERSIONS = ["8.6", "10.16", "11.0"]
@@ -31,12 +36,23 @@ STAGES = {"recipe": "applying the precision recipe", "parse": "parsing the ONNX 
           "import": "reading the build log", "done": "done", "failed": "failed"}
 
 st.title("Build")
+if access.read_only():
+    render_read_only_notice("Building engines")
+    st.stop()
 models = {f"{name} (sample)": name for name in ZOO}
-models.update({p.name: str(p) for p in sorted(data.SAMPLE_MODELS.glob("*.onnx"))})
+models.update({p.name: str(p) for p in data.user_models()})
 left, right = st.columns([2, 1])
 choice = left.selectbox("ONNX model", list(models) + ["other path…"], key="build.model",
-                        help="Sample models are generated on first use with PyTorch-style node names.")
+                        help="Sample models are generated on first use with PyTorch-style node names. Your own: the "
+                             "models cache and `--allow-dir` folders, or another path inside them.")
 model = left.text_input("Model path", key="build.model_path") if choice == "other path…" else models[choice]
+
+
+def model_file(name_or_path: str) -> tuple[Path, str | None]:
+    """A sample model (generated on first use), or a path inside the folders this dashboard may read."""
+    if name_or_path in ZOO:
+        return resolve_model(name_or_path)
+    return data.fence(name_or_path, "Model path"), None
 
 st.subheader("Real engines on this machine")
 if not rtx_available():
@@ -58,15 +74,15 @@ else:
     calib = st.text_input("Calibration data folder (.npz/.npy batches)", key="build.rtx.calib",
                           placeholder="empty: uncalibrated (synthetic inputs), and labelled so")
     if st.button(f"Build {len(chosen)} recipe(s)", type="primary", key="build.rtx.go", disabled=not chosen or not model):
-        from engine_core.models.zoo import resolve_model
         from engine_core.build.matrix import build_matrix, matrix_variants
 
         cancel = threading.Event()
         with st.status("Building…", expanded=True) as status:
             try:
-                path, label = resolve_model(model)
+                calib_dir = data.fence(calib, "Calibration data folder") if calib else None
+                path, label = model_file(model)
                 result = build_matrix(path, matrix_variants(chosen, placements or ["ort"]), builder="rtx",
-                                      targets=tuple(targets), calibration_dir=calib or None, calibrator=calibrator,
+                                      targets=tuple(targets), calibration_dir=calib_dir, calibrator=calibrator,
                                       store=data.store(), model_label=label, cancel=cancel,
                                       on_progress=lambda stem, stage, detail: status.write(
                                           f"**{stem}**: {STAGES.get(stage, stage)}" + (f" ({detail})" if stage == "failed" else "")))
@@ -141,7 +157,9 @@ if not errors:
                  help=None if trtexec else "Needs trtexec (TensorRT) on this machine."):
         with st.status(f"Building {stem} with {trtexec}…", expanded=True) as status:
             try:
-                files = build_with_trtexec(request, Path(tempfile.mkdtemp(prefix="layerlens-build-")), stem, trtexec)
+                fenced = replace(request, onnx=str(model_file(model)[0]),
+                                 calibration_cache=str(data.fence(cache, "INT8 calibration cache")) if cache else None)
+                files = build_with_trtexec(fenced, Path(tempfile.mkdtemp(prefix="layerlens-build-")), stem, trtexec)
                 engines, _ = load_engines(files)
                 manifest, _ = data.store().add(engines[0], source="build")
                 data.clear_run_list()

@@ -15,9 +15,18 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components.common import current_engine, plot, render_estimate_notice, render_provenance, provenance_text
 from dashboard.components.layer_record import render_layer_record
+from layerlens import access
 from layerlens.views.graph_figure import make_engine_graph_figure
 from engine_core.graph import scope_depth
 from engine_core.graph.collapse import MAX_DRAWN_NODES
+
+
+def readable_model(path: str | None) -> Path | None:
+    """The ONNX file a build log names, when inside the folders this dashboard may read (an imported log may name any)."""
+    try:
+        return data.fence(path, "ONNX model") if path else None
+    except access.PathNotAllowedError:
+        return None
 
 
 def layer_with_order(engine, order) -> pd.Series:
@@ -97,8 +106,8 @@ if engine is not None:
             if picked is not None and picked.selection.rows:
                 render_layer_record(layer_with_order(engine, table.iloc[picked.selection.rows[0]]["order"]), fallbacks)
 
-    onnx = engine.build_facts.get("onnx")
-    if onnx and Path(onnx).is_file():
+    onnx = readable_model(engine.build_facts.get("onnx"))
+    if onnx and onnx.is_file():
         from dashboard.components.onnx_viewer import render_netron_button
 
-        render_netron_button(Path(onnx))
+        render_netron_button(onnx)

@@ -9,6 +9,8 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import data, state
+from dashboard.components.gate import render_read_only_notice
+from layerlens import access
 from engine_core.discover import SUPPORTED_HELP, load_engines
 from engine_core.errors import LayerLensError
 from engine_core.importers.jsonio import MAX_ARTIFACT_BYTES
@@ -18,6 +20,9 @@ st.title("Import")
 st.markdown("Drop any mix of TensorRT artifacts for one or more engines. Files that share a stem "
             "(`model.graph.json`, `model.profile.json`, …) or that a log's own command exported become one engine.")
 st.caption(SUPPORTED_HELP)
+if access.read_only():
+    render_read_only_notice("Importing runs")
+    st.stop()
 
 
 CONFLICT_CHOICES = {"Refuse (nothing is imported)": "refuse", "Import as copies": "rename", "Replace the stored runs": "replace"}
@@ -43,7 +48,12 @@ def import_bundles(bundles: list[Path], policy: str) -> list[tuple[str, str]]:
 
 
 def import_paths(paths: list[Path], scratch: Path, policy: str = "refuse") -> list[tuple[str, str]]:
-    """Read and store; returns (level, message) pairs for the page. Nothing stored is touched on failure."""
+    """Read and store; returns (level, message) pairs for the page. Nothing stored is touched on failure.
+
+    Raises:
+        StoreError: the store is shared read-only.
+    """
+    data.store().require_writable("Importing runs")
     bundles = [p for p in paths if p.suffix == ".zip" and is_bundle(p)]
     messages = import_bundles(bundles, policy) if bundles else []
     paths = [p for p in paths if p not in bundles]
@@ -104,6 +114,23 @@ def _import_and_report(write_inputs, policy: str = "refuse") -> None:
     st.rerun()
 
 
+def _build_demo() -> None:
+    """Real ResNet-18 engines, as `layerlens dashboard` builds them on an empty store; opens on their comparison."""
+    from engine_core.build.demo import build_demo, demo_selection
+
+    with st.status("Building the demo engines…", expanded=True) as status:
+        result = build_demo(data.store(), lambda stem, stage, detail: status.write(f"**{stem}**: {stage}"))
+        status.update(label=f"Built {sum(1 for r in result.results if r.run_id)} demo engines",
+                      state="error" if result.failures else "complete")
+    for failure in result.failures:
+        st.error(f"{failure.stem}: {failure.error}")
+    data.clear_run_list()
+    run, baseline, more = demo_selection(result)
+    if run and baseline:
+        state.request_selection(run=run, baseline=baseline, compare=more)
+        st.switch_page("app_pages/compare.py")
+
+
 uploads = st.file_uploader("Artifacts", accept_multiple_files=True,
                            type=["json", "log", "txt", "zip"], key="import.files",
                            help=f"Up to {MAX_ARTIFACT_BYTES // 2**20} MiB per artifact; zips are checked for unsafe paths "
@@ -135,13 +162,13 @@ if st.button("Import pasted text", key="import.paste_go", disabled=not pasted.st
         return [target]
     _import_and_report(_write_paste)
 
-if data.demo_available():
-    with st.expander("Try it with real TensorRT outputs (ResNet-50 on an RTX 3090, MobileNet QAT, H100 logs)"):
-        st.caption(f"From `{data.DEMO_FIXTURES}`: real trtexec/TREx artifacts, Apache-2.0.")
-        if st.button("Import the example runs", key="import.demo"):
-            def _demo(scratch: Path) -> list[Path]:
-                return [data.DEMO_FIXTURES / d for d in ("trex-rtx3090", "trex-mobilenet", "rtx3060-trt10", "h100-trt10-logs")]
-            _import_and_report(_demo)
+
+if data.demo_buildable():
+    with st.expander("No artifacts at hand? Build real ResNet-18 engines here (TensorRT-RTX on the CPU, about 10 s)"):
+        st.caption("FP32, FP16 and INT8 with two Q/DQ placements, built on this machine from LayerLens's ResNet-18 "
+                   "sample; they open on the Compare page. No GPU times them here, so latency is a roofline estimate.")
+        if st.button("Build the demo engines", key="import.demo"):
+            _build_demo()
 
 results = st.session_state.get(state.IMPORT_RESULTS, [])
 for level, message in results:

@@ -1,4 +1,4 @@
-"""Models: the ONNX files in sample_models/ and the user's own, with basic structure and Q/DQ facts."""
+"""Models: LayerLens's sample models (generated on first use) and the user's own ONNX files, with Q/DQ facts."""
 
 from __future__ import annotations
 
@@ -11,25 +11,32 @@ import streamlit as st
 from dashboard import data
 from engine_core.errors import LayerLensError
 from engine_core.models.onnx_info import read_onnx_info
+from engine_core.models.zoo import ZOO, models_cache_dir, sample_model_path
 
 st.title("Models")
 st.caption("ONNX models and what TensorRT will see in them. The model lens (predicted engine, size and "
            "roofline latency per GPU) builds on this page.")
 
-models = sorted(data.SAMPLE_MODELS.glob("*.onnx"))
-user_dir = data.store_root().parent / "models"
-if user_dir.is_dir():
-    models += sorted(user_dir.glob("*.onnx"))
+# A sample is a name until picked (ResNet-50 is 100 MB to generate); the user's own are paths.
+models: list[str | Path] = [*ZOO, *data.user_models()]
 upload = st.file_uploader("Open your own ONNX model", type=["onnx"], key="models.upload")
 if upload is not None:
     target = Path(tempfile.gettempdir()) / f"layerlens-{Path(upload.name).name}"
     target.write_bytes(upload.getbuffer())
     models = [target] + models
-if not models:
-    st.info("No ONNX models found. Add some to `sample_models/` or upload one above.")
-    st.stop()
-choice = st.selectbox("Model", models, format_func=lambda p: p.name, key="models.choice")
+st.caption(f"Your own models: the `.onnx` files in `{models_cache_dir()}` and in the folders given with "
+           "`layerlens dashboard --allow-dir`.")
+
+
+def _label(model: str | Path) -> str:
+    return f"{model} (sample: {ZOO[model].description})" if isinstance(model, str) else model.name
+
+
+choice = st.selectbox("Model", models, format_func=_label, key="models.choice")
 try:
+    if isinstance(choice, str):
+        with st.spinner(f"Generating the {choice} sample…"):
+            choice = sample_model_path(choice)
     info = read_onnx_info(choice)
 except LayerLensError as exc:
     st.error(str(exc))

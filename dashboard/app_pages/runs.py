@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, state
+from dashboard.components.gate import render_read_only_notice
 from engine_core.errors import LayerLensError
 from engine_core.store.baseline import BASELINE_TAG
 from engine_core.store.bundle import write_bundle
@@ -18,6 +19,8 @@ store = data.store()
 runs, broken = store.scan()
 st.caption(f"{len(runs)} runs in `{store.root}`. A run's id never changes (links and bundles keep working); its name "
            f"and tags do. A run tagged **{BASELINE_TAG}** becomes the default baseline for its model.")
+if store.read_only:  # the store refuses these writes too; the controls are not drawn
+    render_read_only_notice("Renaming, tagging and deleting runs")
 
 
 @st.dialog("Delete runs?")
@@ -57,9 +60,10 @@ if runs:
                             format_func=lambda i: f"{by_id[i].name} · {i}")
     chosen = [by_id[i] for i in picked]
     if not chosen:
-        st.info("Pick runs above to rename, tag, delete or bundle them.", icon=":material/touch_app:")
+        verbs = "bundle or explore" if store.read_only else "rename, tag, delete or bundle"
+        st.info(f"Pick runs above to {verbs} them.", icon=":material/touch_app:")
     else:
-        if len(chosen) == 1:
+        if len(chosen) == 1 and not store.read_only:
             run = chosen[0]
             with st.form("runs.edit", border=True):
                 st.markdown(f"**{run.run_id}**")
@@ -78,7 +82,7 @@ if runs:
                         st.session_state["runs.flash"] = f"Saved {run.run_id}."
                         st.rerun()
         c1, c2, c3 = st.columns(3)
-        if c1.button(f":material/delete: Delete {len(chosen)} run(s)…", key="runs.delete"):
+        if not store.read_only and c1.button(f":material/delete: Delete {len(chosen)} run(s)…", key="runs.delete"):
             _confirm_delete([(r.run_id, f"**{r.name}** (`{r.run_id}`, {r.layer_count} layers)") for r in chosen])
 
         def _bundle() -> bytes:
@@ -101,5 +105,5 @@ if broken:
     for b in broken:
         c1, c2 = st.columns([5, 1])
         c1.warning(f"`{b.folder}`: {b.reason}", icon=":material/broken_image:")
-        if c2.button("Delete…", key=f"runs.broken.{b.folder}"):
+        if not store.read_only and c2.button("Delete…", key=f"runs.broken.{b.folder}"):
             _confirm_delete([(b.folder, f"broken folder `{b.folder}`")])

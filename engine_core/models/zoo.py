@@ -36,6 +36,8 @@ class ZooModel:
 
 ZOO: dict[str, ZooModel] = {
     "tiny_cnn": ZooModel("tiny_cnn", "2 convolutions, pooling and a classifier (MNIST-sized)", (1, 1, 28, 28)),
+    "tiny_cnn_qdq": ZooModel("tiny_cnn_qdq", "the tiny CNN as a QAT export writes it: INT8 Q/DQ on each convolution's "
+                                             "input and weights (fixed scales, not trained)", (1, 1, 28, 28)),
     "resnet18": ZooModel("resnet18", "ResNet-18 (torchvision layout, 11.7M parameters)", (1, 3, 224, 224)),
     "resnet50": ZooModel("resnet50", "ResNet-50 (torchvision layout, 25.6M parameters)", (1, 3, 224, 224)),
     "mobilenetv2": ZooModel("mobilenetv2", "MobileNetV2 (depthwise separable, ReLU6, 3.5M parameters)", (1, 3, 224, 224)),
@@ -101,13 +103,22 @@ class _Graph:
         return out
 
     # -- layers ----------------------------------------------------------------------
+    def qdq(self, x: str, scope: str, scale: float) -> str:
+        """Symmetric INT8 QuantizeLinear + DequantizeLinear on ``x``, as a QAT export writes them."""
+        s, zero = self.const(scope, scale), self.const(scope, 0, np.int8)
+        return self.op("DequantizeLinear", [self.op("QuantizeLinear", [x, s, zero], scope), s, zero], scope)
+
     def conv(self, x: str, cin: int, cout: int, k: int, scope: str, stride: int = 1, groups: int = 1,
-             gain: float = 1.0) -> str:
+             gain: float = 1.0, input_amax: float | None = None) -> str:
+        """A convolution; with ``input_amax``, INT8 Q/DQ on its input (that range) and weights (their max)."""
         fan_in = cin // groups * k * k
         w = self.rng.normal(0.0, gain * np.sqrt(2.0 / fan_in), (cout, cin // groups, k, k)).astype(np.float32)
         b = self.rng.normal(0.0, 0.01, cout).astype(np.float32)
         prefix = _param_prefix(scope)
         wn, bn = self.param(f"{prefix}.weight", w), self.param(f"{prefix}.bias", b)
+        if input_amax is not None:  # pytorch-quantization / ModelOpt name their quantizers this way
+            x = self.qdq(x, f"{scope}/_input_quantizer", input_amax / 127)
+            wn = self.qdq(wn, f"{scope}/_weight_quantizer", float(np.abs(w).max()) / 127)
         return self.op("Conv", [x, wn, bn], scope, kernel_shape=[k, k], strides=[stride, stride],
                        pads=[k // 2] * 4, group=groups)
 
@@ -248,10 +259,11 @@ def _transformer(g: _Graph, shape, layers: int = 4, heads: int = 4) -> object:
     return g.model(*io)
 
 
-def _tiny_cnn(g: _Graph, shape) -> object:
-    x = g.op("Relu", [g.conv("input", 1, 8, 3, "/conv1")], "/relu1")
+def _tiny_cnn(g: _Graph, shape, quantized: bool = False) -> object:
+    # Input pixels in [0, 1]; 4.0 covers the first block's ReLU outputs for these weights.
+    x = g.op("Relu", [g.conv("input", 1, 8, 3, "/conv1", input_amax=1.0 if quantized else None)], "/relu1")
     x = g.op("MaxPool", [x], "/pool1", kernel_shape=[2, 2], strides=[2, 2])
-    x = g.op("Relu", [g.conv(x, 8, 16, 3, "/conv2")], "/relu2")
+    x = g.op("Relu", [g.conv(x, 8, 16, 3, "/conv2", input_amax=4.0 if quantized else None)], "/relu2")
     x = g.op("GlobalAveragePool", [x], "/gap")
     x = g.op("Flatten", [x], "/flatten", axis=1)
     _rename_output(g, g.linear(x, 16, 10, "/fc"), "output")
@@ -273,8 +285,8 @@ def make_model(name: str, naming: str = "pytorch", batch: int = 1, seed: int = 0
     spec = ZOO[name]
     shape = (batch, *spec.input_shape[1:])
     g = _Graph(name, naming, seed)
-    if name == "tiny_cnn":
-        return _tiny_cnn(g, shape)
+    if name in ("tiny_cnn", "tiny_cnn_qdq"):
+        return _tiny_cnn(g, shape, quantized=name == "tiny_cnn_qdq")
     if name in ("resnet18", "resnet50"):
         return _resnet(g, [2, 2, 2, 2] if name == "resnet18" else [3, 4, 6, 3], name == "resnet50", shape)
     if name == "mobilenetv2":

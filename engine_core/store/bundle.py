@@ -93,10 +93,11 @@ def import_bundle(store: RunStore, bundle: str | Path, on_conflict: str = "refus
 
     Raises:
         ArtifactFormatError / ArtifactTooLargeError: an unsafe or damaged zip, or not a bundle.
-        StoreError: a run conflicts with a stored one and ``on_conflict`` is "refuse".
+        StoreError: a run conflicts with a stored one and ``on_conflict`` is "refuse", or the store is read-only.
     """
     if on_conflict not in CONFLICT_POLICIES:
         raise ValueError(f"on_conflict must be one of {CONFLICT_POLICIES}")
+    store.require_writable("Importing bundles")
     bundle = Path(bundle)
     store.root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=store.root))  # same filesystem: runs move in by rename

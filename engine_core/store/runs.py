@@ -59,10 +59,22 @@ class RunManifest:
 
 
 class RunStore:
-    """A folder of runs. Cheap to create; touches disk only when asked."""
+    """A folder of runs. Cheap to create; touches disk only when asked.
 
-    def __init__(self, root: str | Path | None = None) -> None:
+    ``read_only`` refuses every write (add, rename, tags, delete, bundle import): a
+    store shared for viewing (``layerlens dashboard --read-only``) stays as it is
+    whatever a viewer clicks.
+    """
+
+    def __init__(self, root: str | Path | None = None, read_only: bool = False) -> None:
         self.root = Path(root) if root is not None else default_store_root()
+        self.read_only = read_only
+
+    def require_writable(self, action: str) -> None:
+        """Raises StoreError when the store is read-only; ``action`` says what was refused ("Deleting runs")."""
+        if self.read_only:
+            raise StoreError(f"{action} is turned off: the run store {self.root} is shared read-only.",
+                             "Bundle the runs you need and import them into your own store to change them.")
 
     def list_runs(self) -> list[RunManifest]:
         """Every readable run, newest first (see :meth:`list_broken` for the rest)."""
@@ -125,8 +137,9 @@ class RunStore:
             ``(manifest, created)``; ``created`` is False when identical files were stored before.
 
         Raises:
-            StoreError: the store folder cannot be written.
+            StoreError: the store folder cannot be written, or is read-only.
         """
+        self.require_writable("Storing runs")
         paths = [Path(f) for f in engine.files]
         run_id = _run_id(engine.name, paths)
         if (self._run_dir(run_id) / MANIFEST).is_file():
@@ -183,6 +196,7 @@ class RunStore:
 
     def rename(self, run_id: str, name: str) -> RunManifest:
         """Change a run's display name (its id, and so every link to it, stays)."""
+        self.require_writable("Renaming runs")
         name = name.strip()
         if not name:
             raise StoreError("A run's name cannot be empty.", "Give it a name, e.g. `resnet50 int8 (calibrated)`.")
@@ -193,6 +207,7 @@ class RunStore:
 
     def set_tags(self, run_id: str, add: list[str] = (), remove: list[str] = ()) -> RunManifest:
         """Add and remove tags (case kept, duplicates dropped)."""
+        self.require_writable("Tagging runs")
         manifest = self.manifest(run_id)
         tags = [t for t in manifest.tags if t not in remove]
         for tag in add:
@@ -205,6 +220,7 @@ class RunStore:
 
     def delete(self, run_id: str) -> None:
         """Remove a run (or a broken run folder). Moved aside first, so a half-deleted run never looks whole."""
+        self.require_writable("Deleting runs")
         folder = self._run_dir(run_id)
         if not folder.is_dir():
             raise StoreError(f"There is no run '{run_id}' in {self.root}.", "See `layerlens runs` for the ids.")

@@ -86,12 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_store_commands(sub)
 
     p = sub.add_parser("dashboard", help="open the LayerLens dashboard in a browser",
-                       description="Start the Streamlit dashboard on the run store.")
+                       description="Start the Streamlit dashboard on the run store, on this machine only\n"
+                                   "(127.0.0.1) unless --host says otherwise.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="Sharing with a team:\n"
+                              "  layerlens dashboard --host 0.0.0.0 --read-only   # prints a link with a token; view only\n"
+                              "  layerlens dashboard --allow-dir ~/models         # let the Build page read ~/models")
     p.add_argument("--store", help="run store folder")
     p.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
     p.add_argument("--headless", action="store_true", help="do not open a browser")
     p.add_argument("--no-demo", action="store_true",
                    help="on an empty store, do not build the ResNet-18 demo engines first (TensorRT-RTX)")
+    from layerlens.cli.serve import add_arguments as add_serve_arguments  # --host, --token, --read-only, --allow-dir
+
+    add_serve_arguments(p)
 
     from layerlens.cli.build import add_commands as add_build_commands  # build, quantize
 
@@ -242,42 +250,10 @@ def _demo_if_empty(args) -> str:
 
 
 def _cmd_dashboard(args) -> int:
-    import subprocess
-    import urllib.request
-    import webbrowser
+    from layerlens.cli.serve import plan_dashboard, serve_dashboard
 
-    import importlib.util
-
-    spec = importlib.util.find_spec("dashboard")  # the package, without importing Streamlit
-    app = Path(spec.origin).parent / "streamlit_app.py" if spec and spec.origin else None
-    if app is None or not app.is_file():
-        raise LayerLensError("The LayerLens dashboard package is not installed.",
-                             "Reinstall LayerLens: pip install --force-reinstall layerlens (or `make run` in a checkout).")
-    env = dict(os.environ)
-    if args.store:
-        env["LAYERLENS_RUNS"] = str(Path(args.store).resolve())
-    url = f"http://localhost:{args.port}"
-    path = _demo_if_empty(args)
-    # Headless always: a non-headless first run blocks on Streamlit's e-mail prompt on a fresh $HOME.
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
-           "--server.headless", "true"]
-    proc = subprocess.Popen(cmd, env=env, cwd=app.parent.parent)
-    try:
-        for _ in range(120):
-            if proc.poll() is not None:
-                break
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    print(f"LayerLens dashboard: {url}{path}  (store: {env.get('LAYERLENS_RUNS') or '~/.layerlens/runs'}; Ctrl+C stops)")
-                    if not args.headless:
-                        webbrowser.open(url + path)
-                    break
-            except OSError:
-                time.sleep(0.5)
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        return 0
+    plan = plan_dashboard(args)  # bad options fail here, before a demo build
+    return serve_dashboard(plan, "" if args.read_only else _demo_if_empty(args))
 
 
 if __name__ == "__main__":

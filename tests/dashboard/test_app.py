@@ -158,9 +158,10 @@ def test_import_pasted_text_and_bad_paste(app, runs, store_root):
     assert not any("/tmp" in e for e in errors)
 
 
-def test_models_page_reads_sample_qdq_model(app, runs):
+def test_models_page_reads_sample_qdq_model(app, runs, tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERLENS_MODELS", str(tmp_path))  # samples are generated on first use, here
     open_page(app, "models", runs["resnet-qat"])
-    app.selectbox(key="models.choice").select_index(1).run()  # tiny_cnn_qdq.onnx (sorted)
+    app.selectbox(key="models.choice").select_index(1).run()  # the zoo's tiny_cnn_qdq
     assert metrics(app)["Q/DQ nodes"] == "8"
     assert any("Explicitly quantized" in s.value for s in app.success)
 
