@@ -108,3 +108,17 @@ def test_an_engine_cannot_be_its_own_baseline(pair_store, monkeypatch):
     open_page(app, "compare", runs["resnet-qat"], runs["resnet-qat"])
     assert app.session_state[state.BASELINE] == runs["fp16/resnet"]  # same model, same GPU, next wider precision
     _shows_the_comparison(app, "compare", *_expected(pair_store, runs["fp16/resnet"], runs["resnet-qat"]))
+
+
+def test_the_graph_colours_each_layer_by_its_groups_precision_change(pair_store, monkeypatch):
+    """resnet-qat against its FP16 build: the changed groups are FP16->INT8, and the layers only in the QAT engine
+    (its input quantize, the classifier's squeeze and reformat) say so."""
+    monkeypatch.setenv("LAYERLENS_RUNS", str(pair_store.root))
+    runs = {r.name: r.run_id for r in pair_store.list_runs()}
+    app = AppTest.from_file(APP, default_timeout=120)
+    open_page(app, "graph", runs["resnet-qat"], runs["fp16/resnet"])
+    app.radio(key="graph.colour").set_value("Change vs baseline").run()
+    _no_exception_box(app)
+    title, legend = _graph_legend(app)
+    assert title == "precision change vs baseline:" and {"FP16->INT8", "only here"} <= legend
+    assert {n for n in legend if "->" in n} == {"FP16->INT8"}
