@@ -41,7 +41,7 @@ test-fast: setup
 bench: setup
 	$(BIN)/python benchmarks/bench.py
 
-# 10,000 mutated real artifacts per importer (fixed seed, time budget); crashing inputs land in tests/artifacts/.
+# 10,000 mutated real artifacts per importer (fixed seed, time budget); crashing inputs land in $TMPDIR/layerlens-fuzz-crashes.
 fuzz: setup
 	$(BIN)/python -u tests/fuzz_campaign.py --inputs 10000
 

@@ -23,7 +23,7 @@ from engine_core.archive import extract_zip
 from engine_core.engine import Artifact, Engine, engine_from_artifacts
 from engine_core.errors import ArtifactFormatError, UnsupportedArtifactError
 from engine_core.importers.sniff import ArtifactKind, sniff_file
-from engine_core.importers.jsonio import count_json_documents
+from engine_core.importers.jsonio import ENGINE_FILE_FIX, count_json_documents
 from engine_core.importers.trtexec_log import BANNER, run_labels
 
 MAX_FILES = 10_000
@@ -72,12 +72,22 @@ def discover(paths: list[str | Path], scratch: Path | None = None) -> Discovery:
             kind = sniff_file(file)
             if kind is ArtifactKind.UNKNOWN:
                 if explicit:
-                    raise UnsupportedArtifactError(str(file), "is not a TensorRT artifact LayerLens can read.", SUPPORTED_HELP)
+                    raise _unknown_file_error(file)
                 found.skipped.append(f"{file} (not a TensorRT artifact LayerLens reads)")
                 continue
             artifacts.append(Artifact(file, kind))
     found.groups = group_artifacts(artifacts)
     return found
+
+
+def _unknown_file_error(file: Path) -> UnsupportedArtifactError:
+    """The error for a file the user named that is no artifact; a binary one is most likely a serialized engine."""
+    with open(file, "rb") as handle:
+        binary = b"\x00" in handle.read(4096)
+    if binary:
+        return UnsupportedArtifactError(str(file), "is a binary file (a serialized engine?), not a TensorRT artifact "
+                                        "LayerLens can read.", ENGINE_FILE_FIX)
+    return UnsupportedArtifactError(str(file), "is not a TensorRT artifact LayerLens can read.", SUPPORTED_HELP)
 
 
 def _expand(path: Path, scratch: Path | None) -> list[Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import math
 
+import pandas as pd
 import pytest
 
 from conftest import FIXTURES, load_one
@@ -153,11 +154,16 @@ def test_no_measured_layer_exceeds_peak_on_any_fixture():
 
 
 def test_roofline_flops_of_known_layers(qat):
-    roof = roofline_table(qat.layers, find_gpu("NVIDIA GeForce RTX 3090")).set_index("name")
-    conv1 = [n for n in roof.index if n.endswith("quant_conv1_conv/BiasAdd")][0]
-    assert roof.loc[conv1, "flops"] == 2 * 32 * 112 * 112 * 9408       # 7x7x3->64, stride 2, batch 32
-    best = best_case_ms(roofline_table(qat.layers, find_gpu("RTX 3090")), qat.layers, find_gpu("RTX 3090"), "FP16")
-    assert (best.dropna() > 0).all()
+    gpu = find_gpu("NVIDIA GeForce RTX 3090")
+    roof = roofline_table(qat.layers, gpu)
+    by_name = roof.set_index("name")
+    conv1 = [n for n in by_name.index if n.endswith("quant_conv1_conv/BiasAdd")][0]
+    assert by_name.loc[conv1, "flops"] == 2 * 32 * 112 * 112 * 9408       # 7x7x3->64, stride 2, batch 32
+    best = pd.Series(best_case_ms(roof, qat.layers, gpu, "FP16").to_numpy(), index=roof["name"])
+    assert len(best) == 63 and best.notna().all() and (best > 0).all()  # every layer's FLOPs and bytes are known
+    # The INT8 stem as FP16: twice the bytes (INT8 -> 2-byte data) against FP16's 142 TFLOPS and 936 GB/s.
+    flops, moved = by_name.loc[conv1, "flops"], by_name.loc[conv1, "bytes_moved"]
+    assert best[conv1] == pytest.approx(max(flops / 142e12, 2 * moved / 936e9) * 1e3) == pytest.approx(0.065766, abs=1e-6)
 
 
 def test_fair_comparison_lints(fp32, qat, fp16):

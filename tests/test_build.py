@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -56,24 +58,40 @@ def test_unfair_requests_warn():
     assert any("TF32" in w for w in warnings)
 
 
-def test_runner_writes_artifacts_that_import_as_one_engine(tmp_path, monkeypatch):
-    monkeypatch.setenv("FAKE_TRTEXEC_SOURCE", str(FIXTURES / "trex-rtx3090" / "qat" / "resnet-qat.onnx.engine"))
-    files = build_with_trtexec(BuildRequest("resnet-qat.onnx", "10.16", ("fp16", "int8"), calibration_cache="c"),
-                               tmp_path / "out", "resnet-qat-int8", trtexec=FAKE)
-    assert sorted(f.name for f in files) == ["resnet-qat-int8.graph.json", "resnet-qat-int8.log",
-                                             "resnet-qat-int8.profile.json", "resnet-qat-int8.timing.json"]
+def test_runner_runs_the_composed_command_and_imports_what_it_wrote(tmp_path, monkeypatch):
+    """The double copies a real engine's exports to the paths the command names and prints a log (see fake_trtexec)."""
+    source = FIXTURES / "trex-rtx3090" / "qat" / "resnet-qat.onnx.engine"
+    monkeypatch.setenv("FAKE_TRTEXEC_SOURCE", str(source))
+    request = BuildRequest("resnet-qat.onnx", "10.16", ("fp16", "int8"), calibration_cache="c")
+    out = tmp_path / "out"
+    files = build_with_trtexec(request, out, "resnet-qat-int8", trtexec=FAKE)
+    argv = trtexec_argv(request, out, "resnet-qat-int8", FAKE)
+    exports = [a.split("=", 1)[1] for a in argv if a.startswith(("--exportLayerInfo=", "--exportProfile=", "--exportTimes="))]
+    assert sorted(map(str, files)) == sorted(exports + [str(out / "resnet-qat-int8.log")])
+    # The log is trtexec's console: its banner carries the exact command LayerLens composed.
+    log = (out / "resnet-qat-int8.log").read_text()
+    assert log.splitlines()[0].endswith("# trtexec " + " ".join(argv[1:]))
     engines, _ = load_engines(files)
     assert len(engines) == 1
-    e = engines[0]
-    assert len(e.layers) == 63 and e.tensorrt_version == "10.16.1" and e.build_precision == "FP32+FP16+INT8"
-    assert e.engine_size_bytes == round(24.7231 * 2**20) and e.status == "ok"
+    e, original = engines[0], load_engines([Path(f"{source}{s}") for s in (".graph.json", ".profile.json")])[0][0]
+    assert sorted(e.files) == sorted(map(str, files))  # the log and the three exports are one engine
+    assert list(e.layers["name"]) == list(original.layers["name"]) and len(e.layers) == 63
+    assert e.layers["avg_ms"].to_numpy() == pytest.approx(original.layers["avg_ms"].to_numpy())
+    assert e.timed_iterations == len(json.loads(Path(f"{source}.timing.json").read_text())) and e.status == "ok"
+    # What only the log says (version, precision flags, engine size) comes from the log the runner captured.
+    alone = load_engines([out / "resnet-qat-int8.log"])[0][0]
+    facts = (alone.tensorrt_version, alone.build_precision, alone.engine_size_bytes)
+    assert (e.tensorrt_version, e.build_precision, e.engine_size_bytes) == facts and None not in facts
 
 
 def test_runner_failure_carries_the_log_tail(tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_TRTEXEC_FAIL", "1")
     with pytest.raises(BuildError) as err:
         build_with_trtexec(BuildRequest("bad.onnx"), tmp_path, "bad", trtexec=FAKE)
-    assert "exited with status 1" in str(err.value) and "No importer registered for op: FancyOp" in err.value.log_tail
+    log = tmp_path / "bad.log"  # kept for the user, and its last lines travel with the error
+    assert str(err.value).startswith(f"trtexec exited with status 1; see {log}.")
+    assert err.value.log_tail == "\n".join(log.read_text().splitlines()[-15:]) and err.value.log_tail
+    assert "unsupported ONNX op" in err.value.fix
 
 
 def test_missing_trtexec_is_one_actionable_line(tmp_path):

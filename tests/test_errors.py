@@ -60,8 +60,10 @@ def test_profile_file_with_wrong_records(tmp_path):
 def test_binary_engine_file_explains_how_to_export(tmp_path):
     path = tmp_path / "model.engine"
     path.write_bytes(b"ftrt\x00\x00\x00\x01" + bytes(200))
-    with pytest.raises(UnsupportedArtifactError):
+    with pytest.raises(UnsupportedArtifactError) as err:
         load_engines([path])
+    assert err.value.what == f"{path}: is a binary file (a serialized engine?), not a TensorRT artifact LayerLens can read."
+    assert "trtexec --loadEngine=<engine> --exportLayerInfo=layers.json --profilingVerbosity=detailed" in err.value.fix
 
 
 def test_huge_file_is_refused(tmp_path, monkeypatch):

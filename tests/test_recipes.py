@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -143,8 +144,9 @@ def test_tensorrt_placement_picks_weighted_ops_and_residual_adds():
 MODELOPT_DOUBLE = __import__("conftest").REPO / "tests" / "doubles" / "fake_modelopt"
 
 
-def test_modelopt_placement_calls_modelopt_as_documented(rtx_env, tmp_path, monkeypatch):
-    import json
+@pytest.fixture
+def modelopt_double(tmp_path, monkeypatch):
+    """The ModelOpt double on the import path; yields the file it records each call in."""
     import sys
 
     calls = tmp_path / "calls.jsonl"
@@ -152,10 +154,61 @@ def test_modelopt_placement_calls_modelopt_as_documented(rtx_env, tmp_path, monk
     monkeypatch.syspath_prepend(str(MODELOPT_DOUBLE))
     for name in [m for m in sys.modules if m.startswith("modelopt")]:
         monkeypatch.delitem(sys.modules, name)
-    result = apply_recipe(sample_model_path("tiny_cnn"), RecipeSpec("int8", "modelopt", "entropy"), cache_dir=tmp_path)
-    assert result.recipe == "int8-modelopt-uncalibrated" and result.quantized_nodes > 0
-    call = json.loads(calls.read_text())
-    assert call == {"quantize_mode": "int8", "calibration_method": "entropy", "inputs": {"input": [4, 1, 28, 28]}}
+    yield calls
+    for name in [m for m in sys.modules if m.startswith("modelopt")]:
+        del sys.modules[name]  # the double's modules must not stand in for the real package after this test
+
+
+@pytest.mark.parametrize("calibrator,method", [("entropy", "entropy"), ("minmax", "max")])
+def test_modelopt_placement_calls_modelopt_as_documented(rtx_env, tmp_path, modelopt_double, calibrator, method):
+    import json
+
+    model = sample_model_path("tiny_cnn")
+    result = apply_recipe(model, RecipeSpec("int8", "modelopt", calibrator), cache_dir=tmp_path)
+    # The double accepted the call (it binds it to ModelOpt's documented signature and values), and saw:
+    call = json.loads(modelopt_double.read_text())
+    assert call == {"given": ["calibration_data", "calibration_eps", "calibration_method", "output_path",
+                              "quantize_mode"],
+                    "quantize_mode": "int8", "calibration_method": method, "calibration_eps": ["cpu"],
+                    "inputs": {"input": [4, 1, 28, 28]}}   # the 4 synthetic batches of 1, stacked on axis 0
+    # What LayerLens made of ModelOpt's output: the recipe, its Q/DQ count and the cached model are ModelOpt's.
+    written, _ = _ops(result.path)
+    weighted = sum(n.op_type in ("Conv", "Gemm") for n in onnx.load(str(model)).graph.node)
+    assert result.recipe == "int8-modelopt-uncalibrated" and not result.calibrated
+    assert result.quantized_nodes == sum(n.op_type == "QuantizeLinear" for n in written.graph.node) == weighted == 3
+    again = apply_recipe(model, RecipeSpec("int8", "modelopt", calibrator), cache_dir=tmp_path)
+    assert again.cached and len(modelopt_double.read_text().splitlines()) == 1  # from the cache: ModelOpt not called
+
+
+def test_modelopt_failure_and_unknown_calibrator_are_layerlens_errors(rtx_env, tmp_path, modelopt_double, monkeypatch):
+    import modelopt.onnx.quantization as double
+
+    with pytest.raises(LayerLensError, match="ModelOpt has no 'percentile' calibrator") as err:
+        apply_recipe(sample_model_path("tiny_cnn"), RecipeSpec("int8", "modelopt", "percentile"), cache_dir=tmp_path)
+    assert err.value.fix == "Use --calibrator entropy or minmax." and not modelopt_double.exists()
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("Unsupported op: FancyOp")
+
+    monkeypatch.setattr(double, "quantize", fails)
+    with pytest.raises(LayerLensError) as err:
+        apply_recipe(sample_model_path("tiny_cnn"), RecipeSpec("int8", "modelopt", "entropy"), cache_dir=tmp_path)
+    assert err.value.what == "ModelOpt could not quantize the model: RuntimeError: Unsupported op: FancyOp"
+
+
+@pytest.mark.modelopt
+def test_modelopt_placement_with_the_real_package(rtx_env, tmp_path):
+    """Opt-in (`pytest -m modelopt`, needs `pip install 'nvidia-modelopt[onnx]'`): real ModelOpt calibrates on the CPU."""
+    real = pytest.importorskip("modelopt.onnx.quantization", reason="nvidia-modelopt[onnx] is not installed")
+    assert MODELOPT_DOUBLE not in Path(real.__file__).parents
+    model = sample_model_path("tiny_cnn")
+    result = apply_recipe(model, RecipeSpec("int8", "modelopt", "minmax"), cache_dir=tmp_path)
+    written, ops = _ops(result.path)
+    onnx.checker.check_model(written)
+    assert result.recipe == "int8-modelopt-uncalibrated" and result.quantized_nodes == ops.count("QuantizeLinear") > 0
+    consumers = {i: n.op_type for n in written.graph.node for i in n.input}
+    dq_outputs = [n.output[0] for n in written.graph.node if n.op_type == "DequantizeLinear"]
+    assert {"Conv", "Gemm"} <= {consumers.get(o) for o in dq_outputs}  # TensorRT's rule: quantize the weighted ops
 
 
 def test_modelopt_missing_says_how_to_install(rtx_env, tmp_path, monkeypatch):

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from conftest import FIXTURES, REPO, engine_names, load_one
+from offline_html import external_references
 from layerlens.views.report import build_report, render_html
 
 QAT, FP16 = FIXTURES / "trex-rtx3090" / "qat", FIXTURES / "trex-rtx3090" / "fp16"
@@ -49,10 +50,8 @@ def test_qat_against_fp16_has_every_section_and_real_numbers():
 
 def test_the_html_needs_no_network():
     page = render_html(build_report(load_one(QAT), load_one(FP16)))
-    assert "<script src" not in page and "<link" not in page and "@import" not in page
-    # plotly.js itself mentions URLs in strings and comments; nothing in the page loads one.
-    outside_plotly = page.split("</script>", 1)[1]
-    assert not re.search(r"""(src|href)\s*=\s*["']?https?://""", outside_plotly)
+    # plotly.js itself mentions URLs in strings and comments; nothing in the page's markup or styles loads one.
+    assert external_references(page) == [] and "<link" not in page
     assert page.count("Plotly.newPlot") == 9
 
 
@@ -96,8 +95,15 @@ def test_cli_writes_the_report_and_says_what_it_wrote(tmp_path):
 def test_cli_report_of_a_stored_run_by_name(tmp_path):
     store = tmp_path / "runs"
     assert cli("import", QAT, "--store", store).returncode == 0
-    proc = cli("report", "resnet-qat", "--store", store, "-o", tmp_path / "r.html")
+    out = tmp_path / "r.html"
+    proc = cli("report", "resnet-qat", "--store", store, "-o", out)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"wrote {out} (") and "8 charts, 63 layers)" in proc.stdout  # no baseline: no comparison
+    page = out.read_text()
+    assert "<title>LayerLens report: resnet-qat</title>" in page and len(layer_data(page)["rows"]) == 63
+    # The stored run's artifacts, byte for byte the fixture's, are the report's sources.
+    for path in QAT.iterdir():
+        assert f"{path.name}  sha256 {hashlib.sha256(path.read_bytes()).hexdigest()}" in page
 
 
 @pytest.mark.parametrize("args,message", [

@@ -3,7 +3,9 @@
 The four variants answer the question users bring ("INT8 is enabled; why is the
 engine not a quarter of FP32, and why is it not faster?") from real builder output:
 FP32, FP16, INT8 with onnxruntime's Q/DQ placement and INT8 with TensorRT's.
-Both INT8 variants are uncalibrated (synthetic inputs) and say so.
+Both INT8 variants are uncalibrated (synthetic inputs) and say so. It runs in the
+``layerlens dashboard`` process, so it never imports the TensorRT-RTX binding: the
+builds run in worker processes like every other build.
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ DEMO_VARIANTS = (Variant("fp32"), Variant("fp16"), Variant("int8", "ort"), Varia
 
 
 def build_demo(store, on_progress: Callable[[str, str, str], None] = lambda s, st, d: None) -> MatrixResult:
-    """Build the demo matrix into ``store`` with TensorRT-RTX (raises LayerLensError when it is missing)."""
-    from engine_core.build.rtx import import_rtx
+    """Build the demo matrix into ``store`` with TensorRT-RTX.
+
+    Raises:
+        MissingDependencyError: TensorRT-RTX is not installed (checked before a model is generated).
+    """
+    from engine_core.build.rtx import require_rtx
     from engine_core.models.zoo import ZOO, sample_model_path
 
-    import_rtx()  # fail fast, before generating a model, when TensorRT-RTX is not installed
+    require_rtx()
     model = sample_model_path(DEMO_MODEL)
     return build_matrix(model, list(DEMO_VARIANTS), builder="rtx", store=store,
                         model_label=f"{DEMO_MODEL} ({ZOO[DEMO_MODEL].description}, LayerLens sample)",

@@ -24,7 +24,7 @@ INSTALL = "pip install 'layerlens[rtx]'  (or: pip install tensorrt-rtx-cu12-libs
 
 
 def import_rtx():
-    """The TensorRT-RTX binding module.
+    """The TensorRT-RTX binding module (in the build worker only).
 
     Raises:
         MissingDependencyError: the wheels are not installed.
@@ -32,7 +32,7 @@ def import_rtx():
     try:
         import tensorrt_rtx_bindings as trt
     except ImportError:
-        raise MissingDependencyError("TensorRT-RTX", "build engines on this machine", INSTALL) from None
+        raise _missing() from None
     return trt
 
 
@@ -44,6 +44,20 @@ def rtx_available() -> bool:
         return importlib.util.find_spec("tensorrt_rtx_bindings") is not None
     except ValueError:  # sys.modules["tensorrt_rtx_bindings"] = None: blocked on purpose
         return False
+
+
+def require_rtx() -> None:
+    """Fail fast, in the CLI or dashboard process, when TensorRT-RTX is missing, without importing the binding.
+
+    Raises:
+        MissingDependencyError: the wheels are not installed.
+    """
+    if not rtx_available():
+        raise _missing()
+
+
+def _missing() -> MissingDependencyError:
+    return MissingDependencyError("TensorRT-RTX", "build engines on this machine", INSTALL)
 
 
 def builder_label(trt) -> str:

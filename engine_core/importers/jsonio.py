@@ -47,6 +47,11 @@ def paused_gc():
             gc.enable()
 
 
+#: What to do with a serialized engine, which only TensorRT itself can open.
+ENGINE_FILE_FIX = ("Engine (.engine/.plan) files cannot be read without TensorRT: export "
+                   "`trtexec --loadEngine=<engine> --exportLayerInfo=layers.json --profilingVerbosity=detailed` instead.")
+
+
 def read_bytes(path: str | Path, limit: int | None = None) -> bytes:
     """Read an artifact's bytes, enforcing the size limit and refusing binary files.
 
@@ -67,9 +72,7 @@ def read_bytes(path: str | Path, limit: int | None = None) -> bytes:
     data = path.read_bytes()
     if b"\x00" in data[:4096]:
         raise ArtifactFormatError(
-            str(path), "is a binary file, not a TensorRT text/JSON artifact.",
-            "Engine (.engine/.plan) files cannot be read without TensorRT: export "
-            "`trtexec --loadEngine=<engine> --exportLayerInfo=layers.json --profilingVerbosity=detailed` instead.")
+            str(path), "is a binary file, not a TensorRT text/JSON artifact.", ENGINE_FILE_FIX)
     return data
 
 

@@ -2,7 +2,9 @@
 
 Never `playwright install`: browser downloads fail here. The recipe follows
 streamlit's own e2e_playwright/conftest.py: start, poll /_stcore/health, then
-wait for the script to finish running before asserting.
+wait for the script to finish running before asserting. Screenshots and server
+logs go to ``$LAYERLENS_TEST_ARTIFACTS`` when set, else to pytest's temporary
+folder (printed at the end of the run), never into the source tree.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pytest
 from conftest import FIXTURES, REPO
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = REPO / "tests" / "artifacts"
+ARTIFACTS_KEY = pytest.StashKey[Path]()
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 
@@ -44,16 +46,33 @@ def seeded_store(tmp_path_factory) -> Path:
     return root
 
 
-def _serve(store_root: Path):
+@pytest.fixture(scope="session")
+def artifacts(request, tmp_path_factory) -> Path:
+    """The folder for screenshots and server logs: ``$LAYERLENS_TEST_ARTIFACTS``, else a temporary one."""
+    chosen = os.environ.get("LAYERLENS_TEST_ARTIFACTS")
+    folder = Path(chosen).resolve() if chosen else tmp_path_factory.mktemp("artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    request.config.stash[ARTIFACTS_KEY] = folder
+    return folder
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    if ARTIFACTS_KEY in config.stash:
+        terminalreporter.write_line(f"browser screenshots and server logs: {config.stash[ARTIFACTS_KEY]}")
+
+
+def _serve(store_root: Path, log_dir: Path | None = None):
+    """``streamlit run`` on ``store_root``; its log goes to ``log_dir`` (default: beside the store)."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian chromium is missing: `make test` installs it (apt-get install chromium).")
     port = _free_port()
     env = {**os.environ, "LAYERLENS_RUNS": str(store_root), "LAYERLENS_NO_DEMO": "1"}
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / f"streamlit-{store_root.name}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "streamlit_app.py"),
-                             "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log_path = (log_dir or store_root.parent) / f"streamlit-{store_root.name}.log"
+    with open(log_path, "w") as log:  # the server keeps its own handle
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "streamlit_app.py"),
+                                 "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+                                 "--browser.gatherUsageStats", "false"], cwd=REPO, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -64,7 +83,7 @@ def _serve(store_root: Path):
             time.sleep(0.3)
     else:
         proc.kill()
-        pytest.fail("streamlit did not become healthy within 60 s")
+        pytest.fail(f"streamlit did not become healthy within 60 s; its log: {log_path}")
     return proc, url
 
 
@@ -77,15 +96,15 @@ def _stop(proc) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_url(seeded_store):
-    proc, url = _serve(seeded_store)
+def app_url(seeded_store, artifacts):
+    proc, url = _serve(seeded_store, artifacts)
     yield url
     _stop(proc)
 
 
 @pytest.fixture(scope="session")
-def empty_app_url(tmp_path_factory):
-    proc, url = _serve(tmp_path_factory.mktemp("empty-runs"))
+def empty_app_url(tmp_path_factory, artifacts):
+    proc, url = _serve(tmp_path_factory.mktemp("empty-runs"), artifacts)
     yield url
     _stop(proc)
 
@@ -102,7 +121,6 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     yield pg
@@ -119,7 +137,12 @@ def wait_for_app(page, timeout_ms: int = 45000) -> None:
     page.wait_for_timeout(800)
 
 
-def screenshot(page, name: str) -> Path:
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+@pytest.fixture
+def screenshot(artifacts):
+    """``screenshot(page, name)``: a full-page PNG into the artifacts folder, for a person to look at."""
+    def take(page, name: str) -> Path:
+        path = artifacts / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

@@ -11,7 +11,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import _free_port, screenshot, wait_for_app
+from browser.conftest import _free_port, wait_for_app
 from conftest import REPO
 
 pytestmark = pytest.mark.browser
@@ -46,7 +46,7 @@ def first_run(tmp_path):
             proc.kill()
 
 
-def test_first_run_builds_the_demo_and_opens_on_the_comparison(page, first_run):
+def test_first_run_builds_the_demo_and_opens_on_the_comparison(page, first_run, screenshot):
     url, output = first_run
     assert "building real ResNet-18 engines with TensorRT-RTX" in output and "Built 4 demo engines" in output
     assert "/compare?" in url
@@ -59,5 +59,5 @@ def test_first_run_builds_the_demo_and_opens_on_the_comparison(page, first_run):
     expect(main).to_contain_text("split_epilogue")
     expect(main).to_contain_text("quantize steps")
     expect(main).to_contain_text("Not measured")
-    page.wait_for_selector(".js-plotly-plot", timeout=30000)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30000)
     screenshot(page, "first-run-demo")

@@ -5,21 +5,22 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import screenshot, wait_for_app
+from browser.conftest import wait_for_app
 from conftest import FIXTURES
 
 pytestmark = pytest.mark.browser
 
 
-def test_empty_store_shows_what_to_do(page, empty_app_url):
+def test_empty_store_shows_what_to_do(page, empty_app_url, screenshot):
     page.goto(empty_app_url)
     wait_for_app(page)
-    body = page.locator("[data-testid='stMain']").inner_text()
-    assert "No engine to show yet" in body and "--exportLayerInfo" in body
+    main = page.locator("[data-testid='stMain']")
+    expect(main).to_contain_text("No engine to show yet", timeout=30000)
+    expect(main).to_contain_text("--exportLayerInfo")
     screenshot(page, "empty-overview")
 
 
-def test_drag_in_fp16_and_qat_then_compare(page, empty_app_url):
+def test_drag_in_fp16_and_qat_then_compare(page, empty_app_url, screenshot):
     files = sorted(str(p) for d in ("fp16", "qat") for p in (FIXTURES / "trex-rtx3090" / d).iterdir())
     page.goto(f"{empty_app_url}/import_page")
     wait_for_app(page)
@@ -37,7 +38,7 @@ def test_drag_in_fp16_and_qat_then_compare(page, empty_app_url):
     expect(main).to_contain_text("54 aligned groups (53 by onnx, 1 by structure")
     expect(main).to_contain_text("FP16->INT8")
     expect(main).to_contain_text("Where the difference comes from")  # the attribution waterfall
-    page.wait_for_selector(".js-plotly-plot", timeout=30000)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30000)
     # The view is shareable as a link; the app writes the selection to the URL at the end of its run.
     page.wait_for_function("() => location.search.includes('baseline=') && location.search.includes('run=')",
                            timeout=30000)
@@ -54,7 +55,7 @@ def test_drag_in_fp16_and_qat_then_compare(page, empty_app_url):
     assert "<!DOCTYPE html>" in html and verdict in html and "resnet-qat" in html
 
 
-def test_bad_upload_is_a_message_not_a_traceback(page, empty_app_url, tmp_path):
+def test_bad_upload_is_a_message_not_a_traceback(page, empty_app_url, screenshot):
     from conftest import DATA
 
     page.goto(f"{empty_app_url}/import_page")
@@ -64,6 +65,6 @@ def test_bad_upload_is_a_message_not_a_traceback(page, empty_app_url, tmp_path):
     page.get_by_role("button", name="Import files").click()
     main = page.locator("[data-testid='stMain']")
     expect(main).to_contain_text("truncated.graph.json: ends before the JSON is complete", timeout=60000)
-    assert page.locator("[data-testid='stException']").count() == 0
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
     assert "/tmp/" not in main.inner_text()
     screenshot(page, "import-bad-file")

@@ -10,7 +10,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import _serve, _stop, screenshot, wait_for_app
+from browser.conftest import _serve, _stop, wait_for_app
 from conftest import FIXTURES, REPO
 
 pytestmark = pytest.mark.browser
@@ -30,7 +30,7 @@ def qat_report(tmp_path_factory):
     return out
 
 
-def test_report_opens_offline_with_every_section(browser, qat_report):
+def test_report_opens_offline_with_every_section(browser, qat_report, screenshot):
     context = browser.new_context(viewport={"width": 1300, "height": 1000}, accept_downloads=True)
     asked = []
 
@@ -48,8 +48,8 @@ def test_report_opens_offline_with_every_section(browser, qat_report):
     for anchor, title in SECTIONS.items():
         expect(page.locator(f"#{anchor} h2")).to_have_text(title)
     expect(page.locator("#verdict")).to_have_text("resnet-qat is 1.83× resnet (FP16): faster by 1.826 ms GPU compute median.")
-    assert page.locator(".js-plotly-plot").count() == 9
-    assert page.locator(f"#graph {NODES}").count() >= 65  # every node drawn
+    expect(page.locator(".js-plotly-plot")).to_have_count(9)
+    expect(page.locator(f"#graph {NODES}")).to_have_count(65)  # every node drawn: 63 layers, the input and the output
     # The layer table: every layer, searchable and sortable.
     status = page.locator("#layer-status")
     expect(status).to_have_text("63 of 63 matching layers (63 in all)")
@@ -68,12 +68,12 @@ def test_report_opens_offline_with_every_section(browser, qat_report):
         page.locator("#chart-2 button[data-download='svg']").click()
     svg = open(download.value.path(), encoding="utf-8").read()
     assert svg.startswith("<svg") and "resnet-qat · NVIDIA GeForce RTX 3090" in svg
-    page.screenshot(path=str(REPO / "tests" / "artifacts" / "report-qat-vs-fp16.png"), full_page=True)
+    screenshot(page, "report-qat-vs-fp16")
     context.close()
 
 
 @pytest.fixture(scope="module")
-def graph_store(tmp_path_factory):
+def graph_store(tmp_path_factory, artifacts):
     from engine_core.discover import load_engines
     from engine_core.store import RunStore
 
@@ -86,7 +86,7 @@ def graph_store(tmp_path_factory):
     for engine in load_engines([FIXTURES / "trex-rtx3090", synthetic])[0]:
         store.add(engine)
     ids = {r.name: r.run_id for r in store.list_runs()}
-    proc, url = _serve(root)
+    proc, url = _serve(root, artifacts)
     yield url, ids, store
     _stop(proc)
 
@@ -95,23 +95,23 @@ def open_graph(page, url: str, query: str):
     """The Graph page with every node drawn; returns the main area."""
     page.goto(f"{url}/graph?{query}")
     wait_for_app(page)
-    page.wait_for_selector(NODES, timeout=30000)
+    expect(page.locator(NODES).first).to_be_visible(timeout=30000)
     return page.locator("[data-testid='stMain']")
 
 
-def test_graph_of_the_largest_real_fixture_and_a_click_opens_the_layer(page, graph_store):
+def test_graph_of_the_largest_real_fixture_and_a_click_opens_the_layer(page, graph_store, screenshot):
     url, ids, _ = graph_store
     main = open_graph(page, url, f"run={ids['fp32/resnet']}&baseline=")
     expect(main).to_contain_text("103 layers. Drag to pan")
     points = page.locator(NODES)
-    assert points.count() == 105  # 103 layers + the network input and output
+    expect(points).to_have_count(105)  # 103 layers + the network input and output
     screenshot(page, "graph-fp32-resnet50")
     points.nth(8).click(force=True)
     expect(main).to_contain_text("Raw TensorRT record", timeout=30000)
     expect(main).to_contain_text("Compute")
 
 
-def test_graph_coloured_by_change_against_the_baseline(page, graph_store):
+def test_graph_coloured_by_change_against_the_baseline(page, graph_store, screenshot):
     url, ids, _ = graph_store
     open_graph(page, url, f"run={ids['resnet-qat']}&baseline={ids['fp16/resnet']}")
     page.get_by_text("Change vs baseline").click()
@@ -138,7 +138,7 @@ def test_a_dashboard_chart_downloads_as_svg_with_its_provenance(browser, graph_s
     page = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000}).new_page()
     page.goto(f"{url}/?run={ids['resnet-qat']}")
     wait_for_app(page)
-    page.wait_for_selector(".js-plotly-plot", timeout=30000)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30000)
     with page.expect_download(timeout=60000) as download:  # kaleido renders it server-side when clicked
         page.get_by_role("button", name="SVG").first.click()
     assert download.value.suggested_filename == "layerlens-share-of-time-per-precision.svg"
@@ -147,7 +147,7 @@ def test_a_dashboard_chart_downloads_as_svg_with_its_provenance(browser, graph_s
     page.context.close()
 
 
-def test_graph_of_ten_thousand_layers_folds_and_finds(page, graph_store):
+def test_graph_of_ten_thousand_layers_folds_and_finds(page, graph_store, screenshot):
     url, ids, _ = graph_store
     main = open_graph(page, url, f"run={ids['synthetic-10k']}")
     expect(main).to_contain_text("10,000 layers as 334 nodes (folded by ONNX scope at depth 1")
@@ -160,14 +160,14 @@ def test_graph_of_ten_thousand_layers_folds_and_finds(page, graph_store):
     screenshot(page, "graph-synthetic-10k")
 
 
-def test_bundle_imports_on_the_import_page(page, graph_store, tmp_path):
+def test_bundle_imports_on_the_import_page(page, graph_store, tmp_path, artifacts, screenshot):
     _, ids, store = graph_store
     from engine_core.store import RunStore
     from engine_core.store.bundle import write_bundle
 
     bundle = write_bundle(store, [ids["resnet-qat"], ids["fp16/resnet"]], tmp_path / "resnet.lens.zip")
     theirs = RunStore(tmp_path / "teammate")
-    proc, url = _serve(theirs.root)
+    proc, url = _serve(theirs.root, artifacts)
     try:
         page.goto(f"{url}/import_page")
         wait_for_app(page)
@@ -191,7 +191,7 @@ def pick_run(page, run_id: str) -> None:
     wait_for_app(page)
 
 
-def test_delete_on_the_runs_page_asks_first(page, tmp_path):
+def test_delete_on_the_runs_page_asks_first(page, tmp_path, artifacts, screenshot):
     from engine_core.discover import load_engines
     from engine_core.store import RunStore
 
@@ -199,7 +199,7 @@ def test_delete_on_the_runs_page_asks_first(page, tmp_path):
     for engine in load_engines([FIXTURES / "trex-rtx3090"])[0]:
         store.add(engine)
     qat = next(r for r in store.list_runs() if r.name == "resnet-qat")
-    proc, url = _serve(store.root)
+    proc, url = _serve(store.root, artifacts)
     try:
         page.goto(f"{url}/runs")
         wait_for_app(page)

@@ -86,8 +86,23 @@ def test_size_page_and_diff(app, runs):
     open_page(app, "size", runs["resnet-qat"], runs["fp16/resnet"])
     body = texts(app)
     assert "24.32 MiB of weights" in body
-    # 49 groups share ONNX nodes; the stem convolution aligns by structure (see test_compare_fp16_vs_qat).
-    assert "**50** aligned ONNX groups changed weight storage; net **-24.32 MiB**" in body
+    # The pair aligns in 54 groups (53 by ONNX node, the stem convolution by structure: see Compare). Four hold no
+    # weights (pool1 pad, max pool, average pool, softmax). The other 50 hold all 54 weighted layers of each engine
+    # (each stage's projection shortcut joins its block's last convolution at the residual Add), and every one of
+    # them went from FP16 to INT8 weights.
+    from engine_core.analysis.compare import compare_engines
+    from engine_core.discover import load_engines
+
+    fp16, qat = (load_engines([FIXTURES / "trex-rtx3090" / d])[0][0] for d in ("fp16", "qat"))
+    groups = compare_engines([fp16, qat]).groups
+    weighted = groups[(groups["a_weights_bytes"] > 0) | (groups["b_weights_bytes"] > 0)]
+    assert (len(groups), len(weighted)) == (54, 50)
+    weighted_layers = set(fp16.layers.loc[fp16.layers["weights_bytes"] > 0, "name"])
+    assert sum(len(weighted_layers.intersection(names)) for names in weighted["a_layers"]) == len(weighted_layers) == 54
+    assert set(weighted["a_weights_precision"]) == {"FP16"} and set(weighted["b_weights_precision"]) == {"INT8"}
+    net = (qat.layers["weights_bytes"].sum() - fp16.layers["weights_bytes"].sum()) / 2**20
+    assert f"**{len(weighted)}** aligned ONNX groups changed weight storage; net **{net:+.2f} MiB**" in body
+    assert f"{net:+.2f}" == "-24.32"
 
 
 def test_size_page_reconciles_engine_file(app, runs):

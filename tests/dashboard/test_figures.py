@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from plotly.offline import get_plotlyjs
 
 from conftest import FIXTURES, load_one
+from offline_html import external_references
 from layerlens.views import figures
 from layerlens.views.export_html import ViewItem, build_html_report
 from engine_core.analysis.compare import compare_engines
@@ -105,8 +107,9 @@ def test_html_report_is_self_contained(qat):
     html = build_html_report("LayerLens · Overview", PROV, [ViewItem("Share", figure=fig),
                                                            ViewItem("Table", table=qat.layers[["name", "avg_ms"]].head(3))],
                              "2026-11-25")
-    assert html.startswith("<!DOCTYPE html>") and "Plotly" in html and "cdn.plot.ly" not in html.split("</script>", 1)[0][:200]
-    assert PROV in html and "resnet50/conv1_pad/Pad" in html and "estimates" in html
+    assert html.startswith("<!DOCTYPE html>") and get_plotlyjs() in html  # plotly.js inlined, whole
+    assert external_references(html) == []  # no script, stylesheet, image or link to fetch, anywhere in the page
+    assert html.count("Plotly.newPlot") == 1 and PROV in html and "resnet50/conv1_pad/Pad" in html and "estimates" in html
 
 
 def test_roofline_caps_points_for_big_engines(qat):

@@ -73,7 +73,28 @@ def test_build_page_builds_real_engines_and_opens_them(rtx_env, tmp_path, monkey
     assert app.session_state[state.RUN].startswith("tiny_cnn-int8") and app.session_state[state.BASELINE].startswith("tiny_cnn-fp32")
 
 
-def test_graph_of_a_build_opens_its_onnx_in_netron(rtx_app, rtx_runs):
+@pytest.fixture
+def netron_urls():
+    """URLs of the Netron servers a test started: each is stopped, and forgotten by the app's cache, when it ends."""
+    urls: list[str] = []
+    yield urls
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    import netron
+
+    from dashboard.components.onnx_viewer import _serve
+
+    for url in urls:
+        where = urllib.parse.urlparse(url)
+        netron.stop((where.hostname, where.port))
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(url, timeout=5)
+    _serve.clear()
+
+
+def test_graph_of_a_build_opens_its_onnx_in_netron(rtx_app, rtx_runs, netron_urls):
     import urllib.request
 
     open_page(rtx_app, "graph", rtx_runs["resnet18-int8-ort-uncalibrated"], "")
@@ -83,5 +104,6 @@ def test_graph_of_a_build_opens_its_onnx_in_netron(rtx_app, rtx_runs):
     button.click().run()
     assert not rtx_app.exception
     url = next(c.value for c in rtx_app.caption if "Netron serves" in c.value).split(" at ")[1].split(" ")[0]
+    netron_urls.append(url)
     page = urllib.request.urlopen(url, timeout=10).read().decode()
     assert "Netron" in page  # a real Netron, on a local port, serving the recipe's ONNX
