@@ -21,6 +21,7 @@ every INT8 build within 2% (tests/test_bytes.py). Pure pandas; imports nothing a
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -48,7 +49,7 @@ def constants_table(records: list[dict], graph: OnnxGraphLog | None = None,
 
     ``role``: in a weighted layer (convolution, GEMM) the largest constant is its ``"weights"`` and the others
     its ``"bias"`` (with folded scales); every constant of any other layer (above all TensorRT-RTX's generated
-    ``kgen`` kernels) is ``"kernel"``. ``identity`` decides which uses are one tensor (module doc); the first
+    ``kgen`` kernels, and a GEMM of two activations, whose only constants are its alpha and beta) is ``"kernel"``. ``identity`` decides which uses are one tensor (module doc); the first
     use holds it: ``first_use``, ``stored_bytes`` (its bytes padded to :data:`ALIGNMENT`, 0 on later uses),
     ``uses`` (layers holding it) and ``held_by`` (the layer where it is counted). Records with a ``Weights``
     blob (TensorRT <= 10 layers) are not listed.
@@ -73,6 +74,8 @@ def constants_table(records: list[dict], graph: OnnxGraphLog | None = None,
         if not sized:
             continue
         largest = max(range(len(sized)), key=lambda k: sized[k][2]) if layer_type in WEIGHTED_TYPES else None
+        if largest is not None and sized[largest][2] <= 1:
+            largest = None  # a GEMM of two activations holds only its alpha and beta scalars: no weights
         name = str(record.get("Name", ""))
         rows.extend((index, name, layer_type, c_name, "weights" if k == largest else "bias" if largest is not None else "kernel",
                      tuple(dims) if isinstance(dims, list) else (), dtype, count)
@@ -101,7 +104,8 @@ def empty_constants_table() -> pd.DataFrame:
 def _element_count(dims) -> int:
     if not isinstance(dims, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in dims):
         return 0
-    return int(np.prod(dims, dtype=np.int64)) if dims else 1
+    count = math.prod(dims)
+    return count if count < 2**48 else 0  # no engine holds a constant that size: a damaged record
 
 
 def _identities(table: pd.DataFrame, records: list[dict], graph: OnnxGraphLog | None,

@@ -119,8 +119,10 @@ class Engine:
 
     @property
     def precision_label(self) -> str | None:
-        """Build flags (``FP32+FP16+INT8``), else the recipe of a strongly typed build."""
-        return self.build_precision or (f"recipe {self.recipe}" if self.recipe else None)
+        """Build flags (``FP32+FP16+INT8``), else the recipe of a strongly typed build, else TensorRT 11's strong typing."""
+        if self.build_precision or self.recipe:
+            return self.build_precision or f"recipe {self.recipe}"
+        return "strongly typed (the ONNX's types)" if _major(self.tensorrt_version) >= 11 else None
 
     @property
     def device(self) -> str | None:

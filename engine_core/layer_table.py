@@ -220,7 +220,7 @@ def _add_weights(frame: pd.DataFrame, records: list[dict], graph: OnnxGraphLog |
 
 def _blob_columns(blobs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(types, counts, bytes)`` arrays of ``{Type, Count}`` blobs; bytes at the type's element size."""
-    types = pd.Series([b.get("Type") for b in blobs], dtype=object).to_numpy()  # never a 2-D array, whatever Type holds
+    types = pd.Series([b.get("Type") for b in blobs], dtype=object).to_numpy(copy=True)  # 1-D, whatever Type holds
     counts = np.fromiter((c if isinstance(c := b.get("Count", 0), int) and not isinstance(c, bool) and c > 0 else 0
                           for b in blobs), dtype="int64", count=len(blobs))
     sizes = prec.precisions_from_datatypes(pd.Series(types, dtype=object)).map(prec.ELEMENT_BYTES).fillna(0.0)

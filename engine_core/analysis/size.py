@@ -240,32 +240,37 @@ def explain_growth(baseline: Engine, engine: Engine, a: ByteAccount | None = Non
     shrank = parts[parts["delta_bytes"] < 0]
     if not shrank.empty:
         said.append("What shrank: " + "; ".join(f"{r.component} -{_mib(-r.delta_bytes)}" for r in shrank.itertuples()) + ".")
+    grown = set(grew["component"])
     layers: list[str] = []
-    top = grew.iloc[0]["component"] if not grew.empty else None
-    if top == KERNEL_CONSTANTS and not b.largest_kernel_constants.empty:
-        big = b.largest_kernel_constants
-        kernels = engine.layers.loc[engine.layers["kernel_constants_bytes"] > 0]
+    kernels = engine.layers.loc[engine.layers["kernel_constants_bytes"] > 0]
+    if KERNEL_CONSTANTS in grown and not b.largest_kernel_constants.empty:
         layers = list(kernels.nlargest(10, "kernel_constants_bytes")["name"])
         said.append(f"{len(kernels)} generated kernels carry {_mib(b.kernel_constants_bytes)} of constants; the largest: "
                     + ", ".join(f"{_dims(r.dims)} {r.precision} ({_mib(r.bytes)}) in {r.layer_name}"
-                                for r in big.head(3).itertuples()) + ".")
-    elif top == REST:
-        said.append(f"The plan's kernels and metadata grew with its layer count ({len(baseline.layers)} -> {len(engine.layers)} "
-                    "layers): each quantize step and split epilogue is a kernel of its own.")
-    fix = _growth_fix(engine, top)
-    return SizeGrowth(" ".join(said), fix, parts, layers)
+                                for r in b.largest_kernel_constants.head(3).itertuples()) + ".")
+    if REST in grown:
+        generated = engine.layers.loc[engine.layers["layer_type"] == "kgen", "name"]
+        layers = layers or list(generated.head(10))
+        said.append(f"The plan's kernels and metadata grew with its layer count ({len(baseline.layers)} -> "
+                    f"{len(engine.layers)} layers, {len(generated)} of them generated kernels): each quantize step and "
+                    "split epilogue is a kernel of its own" + (f", compiled for every target ({engine.target})"
+                                                              if engine.target and "+" in engine.target else "") + ".")
+    return SizeGrowth(" ".join(said), _growth_fix(engine, grown), parts, layers)
 
 
-def _growth_fix(engine: Engine, top: str | None) -> str:
+def _growth_fix(engine: Engine, grown: set[str]) -> str:
     advice = []
-    recipe = engine.recipe or ""
-    if "-ort" in recipe:
+    if "-ort" in (engine.recipe or ""):
         advice.append("build with the `tensorrt` Q/DQ placement (`--placement tensorrt`: Q/DQ only on the inputs of "
                       "convolutions, GEMMs and residual Adds), which leaves fewer quantize epilogues to generate")
-    advice.append("keep the blocks that carry these constants in FP16 (quantize only the large convolutions and GEMMs; "
-                  "depthwise convolutions gain little from INT8 and TensorRT-RTX pads their INT8 input to 4 channels)"
-                  if top == KERNEL_CONSTANTS else
-                  "quantize fewer, larger layers: every quantized island adds quantize and epilogue kernels")
+    if KERNEL_CONSTANTS in grown:
+        advice.append("keep the blocks that carry these constants in FP16 (quantize only the large convolutions and "
+                      "GEMMs: depthwise convolutions gain little from INT8, and TensorRT-RTX pads their INT8 input to 4 "
+                      "channels with a generated constant)")
+    if REST in grown:
+        advice.append("quantize fewer, larger layers: every quantized island adds quantize and epilogue kernels"
+                      + ("; build for the one GPU you deploy on (`--target sm89`), not a portable set"
+                         if engine.target and "+" in engine.target else ""))
     return "Try: " + "; or ".join(advice) + ". Then compare the sizes again (`layerlens compare`)."
 
 
