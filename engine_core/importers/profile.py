@@ -42,15 +42,15 @@ def read_profile_json(path: str | Path, part: int | None = None) -> LayerProfile
     if not arrays or len(arrays) != len(docs):
         raise ArtifactFormatError(str(path), "is not a trtexec profile (expected a JSON list).",
                                   "Pass the file written by `trtexec --exportProfile=<file>`.")
-    if part is None and len(arrays) > 1:
+    if part is not None and part >= len(arrays):
+        raise ArtifactFormatError(str(path), f"holds {len(arrays)} profiles, not a profile {part + 1}.",
+                                  "Keep one profile per run of the log it goes with.")
+    profiles = [_profile_from_records(a, path) for a in (arrays if part is None else [arrays[part]])]
+    if len(profiles) > 1:  # every document was valid, but which run is this engine?
         raise ArtifactFormatError(str(path), f"holds {len(arrays)} profiles (one per run) and nothing says which run "
                                   "this engine is.", "Keep each run's log beside the file, or import the profile on its "
                                   "own: every document becomes a run.")
-    part = part or 0
-    if part >= len(arrays):
-        raise ArtifactFormatError(str(path), f"holds {len(arrays)} profiles, not a profile {part + 1}.",
-                                  "Keep one profile per run of the log it goes with.")
-    return _profile_from_records(arrays[part], path)
+    return profiles[0]
 
 
 def _profile_from_records(records: list, path: str | Path) -> LayerProfile:
