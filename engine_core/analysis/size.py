@@ -269,7 +269,8 @@ def _growth_fix(engine: Engine, grown: set[str]) -> str:
     if REST in grown:
         # Not the target set: EfficientNet-B0's INT8 plan is 27,782,996 bytes for SM89 alone and for SM86+SM89+SM120.
         advice.append("quantize fewer, larger layers: every quantized island adds quantize and epilogue kernels")
-    return "Try: " + "; or ".join(advice) + ". Then compare the sizes again (`layerlens compare`)."
+    text = "; or ".join(advice)
+    return text[:1].upper() + text[1:] + ". Then compare the sizes again (`layerlens compare`)."
 
 
 def size_ratio_statement(a: ByteAccount, b: ByteAccount, a_name: str, b_name: str,

@@ -255,7 +255,7 @@ def make_speedup_waterfall_figure(groups: pd.DataFrame, a_name: str, b_name: str
     return _titled(fig, f"Speedup attribution: {a_name} -> {b_name}", provenance)
 
 
-_COMPONENT_COLORS = {"weights": "#4393c3", "bias": "#bdbdbd", KERNEL_CONSTANTS: "#e08214", PADDING: "#d9d9d9",
+_COMPONENT_COLORS = {"weights": "#4393c3", "bias": "#bdbdbd", KERNEL_CONSTANTS: "#8c510a", PADDING: "#d9d9d9",
                      UNITEMISED: "#9e9ac8", REST: "#fdae6b"}
 
 

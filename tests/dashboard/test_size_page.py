@@ -32,7 +32,7 @@ def test_size_page_answers_why_int8_is_bigger_first(zoo_app, zoo_runs):
     assert warning.startswith("efficientnet_b0-int8-ort-uncalibrated (INT8) is ")
     assert "constants of generated kernels 0.00 MiB -> " in warning and "[1,96,3,112,112] INT8" in warning
     body = texts(zoo_app)
-    assert "**What to try.** Try: build with the `tensorrt` Q/DQ placement" in body
+    assert "**What to try.** Build with the `tensorrt` Q/DQ placement" in body
     assert "Largest constants of generated kernels" in headers
     table = next(d.value for d in zoo_app.dataframe if "dims" in d.value.columns)
     assert table.iloc[0]["dims"] == "[1,96,3,112,112]" and table.iloc[0]["precision"] == "INT8"
