@@ -158,6 +158,17 @@ def load_waterfall(run_id: str) -> pd.DataFrame:
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
+def _size_growth(root: str, baseline_id: str, run_id: str) -> size.SizeGrowth | None:
+    return size.explain_growth(_engine(root, baseline_id), _engine(root, run_id),
+                               _analysis(root, baseline_id, "bytes"), _analysis(root, run_id, "bytes"))
+
+
+def load_size_growth(baseline_id: str, run_id: str) -> size.SizeGrowth | None:
+    """Why the run is bigger than its (wider-precision) baseline, or None when it is not."""
+    return _size_growth(str(store_root()), baseline_id, run_id)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _roofline(root: str, run_id: str, gpu_name: str) -> pd.DataFrame | None:
     engine = _engine(root, run_id)
     gpu = engine_gpu(engine, gpu_name or None)

@@ -8,6 +8,12 @@ Grouping follows how the files were made:
   --exportTimes`` files that are present: those files join the log's engine;
 * anything else is its own engine.
 
+Runs appended to one file are split into one engine per run: a log holding several
+trtexec runs (``cat >>``), and a profile or times JSON holding one document per run
+(``--exportProfile`` appended to by several runs). Each document is matched to the
+run of the log beside it in order: the runs of one multi-run log, or the logs that
+all exported to that file, oldest first; a document no log claims is a run of its own.
+
 Kinds are decided by content (:mod:`engine_core.importers.sniff`), so a layer
 JSON named ``.log`` is still read as JSON.
 """
@@ -130,7 +136,7 @@ def group_artifacts(artifacts: list[Artifact]) -> dict[str, list[Artifact]]:
     _attach_exports_to_logs(groups)
     _attach_caches_to_engines(groups)
     display = {k: engine_display_name(k[1]) for k in groups}
-    _split_multi_run_logs(groups, display)
+    _split_runs(groups, display)
     names: dict[str, list[Artifact]] = {}
     counts: dict[str, int] = {}
     for name in display.values():
@@ -143,29 +149,63 @@ def group_artifacts(artifacts: list[Artifact]) -> dict[str, list[Artifact]]:
     return names
 
 
-def _split_multi_run_logs(groups: dict[tuple[Path, str], list[Artifact]], display: dict) -> None:
-    """A log holding several trtexec runs (appended with ``cat >>``) is one engine per run.
-
-    Each run gets its own segment of the log and, from a JSON file holding one document per run
-    (``--exportTimes``/``--exportProfile`` output appended the same way), its own document; any
-    other file of the group is shared.
-    """
+def _split_runs(groups: dict[tuple[Path, str], list[Artifact]], display: dict) -> None:
+    """One engine per run of a group holding several (see the module doc); other files stay shared."""
     for key, members in list(groups.items()):
-        logs = [a for a in members if a.kind is ArtifactKind.TRTEXEC_LOG]
-        if len(logs) != 1:
+        runs = _runs_of_group(members, display[key])
+        if runs is None:
             continue
-        labels = run_labels(logs[0].path)  # one label per run: the log is read once here
-        runs = len(labels)
-        if runs < 2:
-            continue
-        per_run = {a.path for a in members if a.kind in (ArtifactKind.PROFILE, ArtifactKind.TIMES)
-                   and _documents(a.path) == runs}
         del groups[key]
-        base = display.pop(key)
-        for i in range(runs):
+        del display[key]
+        for i, (name, run_members) in enumerate(runs):
             run_key = (key[0], f"{key[1]}#{i + 1}")
-            groups[run_key] = [Artifact(a.path, a.kind, i) if a is logs[0] or a.path in per_run else a for a in members]
-            display[run_key] = f"{base} {labels[i]}"
+            groups[run_key] = run_members
+            display[run_key] = name
+
+
+def _runs_of_group(members: list[Artifact], base: str) -> list[tuple[str, list[Artifact]]] | None:
+    """``[(display name, artifacts)]`` per run of a group, or None when the group is one engine."""
+    logs = [a for a in members if a.kind is ArtifactKind.TRTEXEC_LOG]
+    documents = {a.path: _documents(a.path) for a in members if a.kind in (ArtifactKind.PROFILE, ArtifactKind.TIMES)}
+    if len(logs) == 1:
+        labels = run_labels(logs[0].path)  # one label per run: the log is read once here
+        if len(labels) >= 2:
+            # One log of several runs: run i is its segment i and document i of every file holding one per run.
+            per_run = {p for p, n in documents.items() if n == len(labels)}
+            return [(f"{base} {label}", [Artifact(a.path, a.kind, i) if a is logs[0] or a.path in per_run else a
+                                            for a in members]) for i, label in enumerate(labels)]
+    count = max(documents.values(), default=0)
+    per_run = {p for p, n in documents.items() if n == count}
+    # Logs that exported to an appended file each wrote its newest document: pair them with the last
+    # documents, oldest log first. A log that did not export there (the build's) is shared by every run.
+    exporters = sorted((a for a in logs if {p.name for p in per_run} & set(_export_names(a.path))), key=_log_order)
+    if count < 2 and len(exporters) < 2:
+        return None
+    paired, leftover = exporters[-count:], exporters[:-count]
+    shared = [a for a in members if a not in exporters and a.path not in per_run]
+    first_paired = count - len(paired)
+    runs = []
+    for i in range(count):
+        log = paired[i - first_paired] if i >= first_paired else None
+        runs.append((engine_display_name(artifact_key(log.path)) if log is not None and len(exporters) > 1
+                     else f"{base} run {i + 1}",
+                     shared + ([log] if log is not None else [])
+                     + [Artifact(a.path, a.kind, i if count > 1 else None) for a in members if a.path in per_run]))
+    # More logs than documents: the older runs' documents were overwritten; those logs are engines of their own.
+    runs.extend((engine_display_name(artifact_key(log.path)), shared + [log]) for log in leftover)
+    return runs
+
+
+_TIMESTAMP = re.compile(r"\[(\d{1,2})/(\d{1,2})/(\d{4})-(\d{1,2}):(\d{2}):(\d{2})\]")
+
+
+def _log_order(log: Artifact) -> tuple:
+    """When the run started (its first ``[MM/DD/YYYY-HH:MM:SS]`` stamp), then its name, numbers as numbers."""
+    with open(log.path, "rb") as handle:
+        stamp = _TIMESTAMP.search(handle.read(8192).decode("utf-8", errors="replace"))
+    when = (int(stamp[3]), int(stamp[1]), int(stamp[2]), int(stamp[4]), int(stamp[5]), int(stamp[6])) if stamp else ()
+    natural = tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.findall(r"\d+|\D+", log.path.name))
+    return (not stamp, when, natural)
 
 
 def _documents(path: Path) -> int:
@@ -190,13 +230,26 @@ def _attach_caches_to_engines(groups: dict[tuple[Path, str], list[Artifact]]) ->
 
 
 def _attach_exports_to_logs(groups: dict[tuple[Path, str], list[Artifact]]) -> None:
+    """The files a log's command line exported join the log's group; several logs that exported to the same
+    file (runs appending to one ``--exportProfile``) end up in one group, which :func:`_split_runs` splits."""
     by_file = {(a.path.parent, a.path.name): key for key, members in groups.items() for a in members}
+    root: dict[tuple[Path, str], tuple[Path, str]] = {}
+
+    def find(key):
+        while root.get(key, key) != key:
+            key = root[key]
+        return key
+
     for key, members in list(groups.items()):
         for log in [a for a in members if a.kind is ArtifactKind.TRTEXEC_LOG]:
             for exported in _export_names(log.path):
                 other = by_file.get((log.path.parent, exported))
-                if other and other != key and other in groups and key in groups:
-                    groups[key].extend(groups.pop(other))
+                if other is not None and find(other) != find(key):
+                    root[find(other)] = find(key)
+    for key in list(groups):
+        target = find(key)
+        if target != key:
+            groups[target].extend(groups.pop(key))
 
 
 def _export_names(log_path: Path) -> list[str]:

@@ -23,14 +23,16 @@ import pandas as pd
 from engine_core.errors import ArtifactFormatError
 from engine_core.importers.calib_cache import CalibrationCache, read_calibration_cache
 from engine_core.importers.jsonio import paused_gc
-from engine_core.importers.layer_info import LayerInfo, read_layer_info
+from engine_core.importers.layer_info import IOTensor, LayerInfo, read_layer_info
 from engine_core.importers.polygraphy_text import read_polygraphy_inspect
 from engine_core.importers.profile import LayerProfile, read_profile_json
 from engine_core.importers.sniff import ArtifactKind
 from engine_core.importers.times import InferenceTimes, TimingStats, read_times_json
 from engine_core.importers.trex_metadata import EngineMetadata, read_trex_metadata
 from engine_core.importers.trtexec_log import LogEvent, TrtexecLog, read_trtexec_log
-from engine_core.layer_table import join_profile, layer_table_from_profile, layer_table_from_records, unmatched_profile_names
+from engine_core.constants import empty_constants_table
+from engine_core.layer_table import (join_profile, layer_table_and_constants, layer_table_from_profile,
+                                     unmatched_profile_names)
 from engine_core.schema import empty_layer_table
 
 #: Below this share of profile rows matching layer names, the profile is from another engine.
@@ -52,6 +54,10 @@ class Engine:
     files: list[str]
     layers: pd.DataFrame = field(default_factory=empty_layer_table)
     bindings: list[str] = field(default_factory=list)
+    #: The engine's inputs and outputs with types and per-profile shapes (TensorRT 11's ``I/O Tensors``).
+    io_tensors: list[IOTensor] = field(default_factory=list)
+    #: The named constants the layers hold, one row per use (:func:`engine_core.constants.constants_table`).
+    constants: pd.DataFrame = field(default_factory=empty_constants_table)
     tensorrt_version: str | None = None
     metadata: EngineMetadata = field(default_factory=EngineMetadata)
     gpu_compute: TimingStats | None = None
@@ -113,8 +119,10 @@ class Engine:
 
     @property
     def precision_label(self) -> str | None:
-        """Build flags (``FP32+FP16+INT8``), else the recipe of a strongly typed build."""
-        return self.build_precision or (f"recipe {self.recipe}" if self.recipe else None)
+        """Build flags (``FP32+FP16+INT8``), else the recipe of a strongly typed build, else TensorRT 11's strong typing."""
+        if self.build_precision or self.recipe:
+            return self.build_precision or f"recipe {self.recipe}"
+        return "strongly typed (the ONNX's types)" if _major(self.tensorrt_version) >= 11 else None
 
     @property
     def device(self) -> str | None:
@@ -122,6 +130,10 @@ class Engine:
 
     @property
     def build_precision(self) -> str | None:
+        """trtexec's ``Precision: FP32+FP16+INT8`` build flags; None for TensorRT 11, which removed them
+        (a strongly typed network's precision is its ONNX's types and Q/DQ)."""
+        if _major(self.tensorrt_version) >= 11:
+            return None
         return self.metadata.build_options.get("Precision") or None
 
     @property
@@ -131,12 +143,20 @@ class Engine:
 
     @property
     def input_shapes(self) -> str | None:
+        """The shapes the engine ran with (trtexec's inference options), else the engine's own input shapes
+        (TensorRT 11's I/O tensors: ``input:1x3x224x224``, with each profile's min/opt/max when they differ),
+        else the build options or command line."""
         for section, key in ((self.metadata.inference_options, "Input inference shapes"),
-                             (self.metadata.inference_options, "Input inference shape"),
-                             (self.metadata.build_options, "Input build shapes")):
+                             (self.metadata.inference_options, "Input inference shape")):
             value = section.get(key)
             if value and value != "model":
                 return value
+        from_engine = _io_shapes(self.io_tensors)
+        if from_engine:
+            return from_engine
+        value = self.metadata.build_options.get("Input build shapes")
+        if value and value != "model":
+            return value
         match = re.search(r"--(?:shapes|optShapes)=(\S+)", self.command or "")
         return match[1] if match else None
 
@@ -145,6 +165,29 @@ class Engine:
         if self.layers.empty or self.layers["avg_ms"].isna().all():
             return None
         return round(float(self.layers["avg_ms"].sum()), 9)  # drop float-summation noise (0.0833000...03)
+
+
+def _major(version: str | None) -> int:
+    match = re.match(r"(\d+)", version or "")
+    return int(match[1]) if match else 0
+
+
+def _io_shapes(tensors: list[IOTensor]) -> str | None:
+    """``input:1x3x224x224`` per engine input; a dynamic one adds each profile's range."""
+    def dims(shape) -> str:
+        return "x".join(str(d) for d in shape) or "scalar"
+
+    parts = []
+    for t in tensors:
+        if not t.is_input:
+            continue
+        ranges = [p for p in t.profiles if not (p[0] == p[1] == p[2] == t.dims)]
+        text = f"{t.name}:{dims(t.dims)}"
+        if ranges:
+            text += " (" + "; ".join(f"profile {i} min {dims(lo)}, opt {dims(opt)}, max {dims(hi)}"
+                                     for i, (lo, opt, hi) in enumerate(t.profiles)) + ")"
+        parts.append(text)
+    return ", ".join(parts) or None
 
 
 #: What a reader raises when an untrusted file has the right shape but a value of the wrong type or size
@@ -205,13 +248,13 @@ def _engine_from_artifacts(name: str, artifacts: list[Artifact]) -> Engine:
         engine.warnings.extend(engine.calibration.warnings)
 
     records, bindings, source = _choose_layers(layer_info, logs, polygraphy, engine)
+    engine.io_tensors = layer_info.io_tensors if layer_info is not None else []
     if profile is None:
         profile = next((log.profile for log in logs if log.profile is not None), None)
-    engine.layers = _layers_with_profile(records, profile, by_kind, engine)
+    engine.layers, engine.constants = _layers_with_profile(records, profile, by_kind, engine, logs)
     engine.bindings, engine.layer_source = bindings, source
     if profile is not None:
         engine.profile_iterations = profile.iterations
-        engine.warnings.extend(profile.warnings)
     for log in logs:
         _merge_log(engine, log)
     for poly in polygraphy:
@@ -256,17 +299,19 @@ def _choose_layers(layer_info: LayerInfo | None, logs: list[TrtexecLog], polygra
     return [], [], None
 
 
-def _layers_with_profile(records, profile: LayerProfile | None, by_kind, engine: Engine) -> pd.DataFrame:
+def _layers_with_profile(records, profile: LayerProfile | None, by_kind, engine: Engine,
+                         logs: list[TrtexecLog]) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not records:
         if profile is None:
-            return empty_layer_table()
+            return empty_layer_table(), empty_constants_table()
         engine.warnings.append("no layer information: types and precisions are unknown. Export it with "
                                "`trtexec --loadEngine=<engine> --exportLayerInfo=layers.json --profilingVerbosity=detailed`.")
         engine.layer_source = "profile"
-        return layer_table_from_profile(profile)
-    table = layer_table_from_records(records)
+        return layer_table_from_profile(profile), empty_constants_table()
+    graph = next((log.onnx_graph for log in logs if log.onnx_graph), None)
+    table, constants = layer_table_and_constants(records, graph=graph)
     if profile is None or profile.frame.empty:
-        return table
+        return table, constants
     unmatched = unmatched_profile_names(table, profile)
     matched_share = 1 - len(unmatched) / len(profile.frame)
     if matched_share < MIN_PROFILE_MATCH:
@@ -281,7 +326,7 @@ def _layers_with_profile(records, profile: LayerProfile | None, by_kind, engine:
     if unmatched:
         engine.warnings.append(f"{len(unmatched)} profile rows match no layer (e.g. {unmatched[0]!r})")
     join_profile(table, profile)
-    return table
+    return table, constants
 
 
 def _merge_log(engine: Engine, log: TrtexecLog) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from engine_core.precision import tensor_format
+
 
 def _tensors_text(tensors) -> str:
     parts = []
     for t in tensors or ():
         dims = "x".join(str(d) for d in t.get("Dimensions") or [])
-        parts.append(f"{t.get('Name', '')} [{t.get('Format/Datatype', '')}] ({dims})")
+        parts.append(f"{t.get('Name', '')} [{tensor_format(t) or ''}] ({dims})")
     return "; ".join(parts)
 
 

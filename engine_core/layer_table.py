@@ -4,7 +4,13 @@ This is the hot path for large engines, so it works column by column: one list
 comprehension per raw field, then vectorised pandas/regex passes. No Python
 object is created per layer beyond what ``json`` already made; the tensor
 lists in ``inputs``/``outputs`` are TensorRT's own dicts (``Name``,
-``Dimensions``, ``Format/Datatype``), shared, not copied.
+``Dimensions``, ``Format/Datatype``, or TensorRT 11's split ``Format`` and
+``DataType``), shared, not copied.
+
+Constants are counted once per engine: TensorRT-RTX lists every constant a
+layer holds (``Constants: [{Name, Dimensions, Datatype}]``), one entry per use,
+and :func:`engine_core.constants.constants_table` decides which uses are the
+same tensor; its bytes count at the first.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from engine_core import precision as prec
+from engine_core.constants import constants_table, empty_constants_table
+from engine_core.importers.onnx_graph_log import OnnxGraphLog
 from engine_core.importers.profile import LayerProfile
 from engine_core.schema import conform, empty_layer_table
 
@@ -35,24 +43,31 @@ _DATA_MOVEMENT_TYPES = {"Reformat", "Shuffle", "Slice", "Padding", "NoOp", "Conc
 _MYELIN_TYPES = {"Myelin", "kgen", "gemm", "shape_call", "reshape", "MyelinGraph"}
 
 
-def layer_table_from_records(records: list[dict], profile: LayerProfile | None = None) -> pd.DataFrame:
+def layer_table_from_records(records: list[dict], profile: LayerProfile | None = None,
+                             graph: OnnxGraphLog | None = None) -> pd.DataFrame:
     """Canonical layer table (see :mod:`engine_core.schema`) from raw records.
 
     Args:
         records: inspector-style dicts (from JSON or parsed text).
         profile: per-layer times to join by layer name, or None.
+        graph: the build log's ONNX parser lines, which trace shared weights to one initializer.
     """
+    return layer_table_and_constants(records, profile, graph)[0]
+
+
+def layer_table_and_constants(records: list[dict], profile: LayerProfile | None = None,
+                              graph: OnnxGraphLog | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`layer_table_from_records` and the :func:`~engine_core.constants.constants_table` it counted bytes from."""
     if not records:
-        return empty_layer_table()
+        return empty_layer_table(), empty_constants_table()
     n = len(records)
     get = _getter(records)
     names = [str(r.get("Name", "")) for r in records]
     inputs = [r.get("Inputs") or () for r in records]
     outputs = [r.get("Outputs") or () for r in records]
-    weights, bias = _weight_blobs(records)
     tactic_name = pd.Series([t or None for t in get("TacticName")], dtype=object)
-    input_format = pd.Series([_tensor_format(t[0]) if t else None for t in inputs], dtype=object)
-    output_format = pd.Series([_tensor_format(t[0]) if t else None for t in outputs], dtype=object)
+    input_format = pd.Series([prec.tensor_format(t[0]) if t else None for t in inputs], dtype=object)
+    output_format = pd.Series([prec.tensor_format(t[0]) if t else None for t in outputs], dtype=object)
 
     frame = pd.DataFrame({"order": np.arange(n, dtype="int64"), "name": pd.Series(names, dtype=object),
                           "layer_type": pd.Series(get("LayerType"), dtype=object),
@@ -65,27 +80,26 @@ def layer_table_from_records(records: list[dict], profile: LayerProfile | None =
                           "origin": pd.Series(get("Origin"), dtype=object),
                           "stream_id": pd.array(_ints_or_none(get("StreamId")), dtype="Int64"),
                           "record": records})
-    frame["input_precision"] = prec.precisions_from_datatypes(input_format)
-    frame["output_precision"] = prec.precisions_from_datatypes(output_format)
-    _add_weights(frame, weights, bias)
+    frame["input_precision"] = prec.precisions_from_datatypes(
+        pd.Series([prec.tensor_datatype(t[0]) if t else None for t in inputs], dtype=object))
+    frame["output_precision"] = prec.precisions_from_datatypes(
+        pd.Series([prec.tensor_datatype(t[0]) if t else None for t in outputs], dtype=object))
+    frame["onnx_nodes"] = [_onnx_nodes(name, meta) for name, meta in zip(names, get("Metadata"))]
+    constants = _add_weights(frame, records, graph)
     tactic_precision = prec.precisions_from_tactics(tactic_name)
     frame["compute_precision"], frame["compute_precision_source"] = prec.compute_precision(
         tactic_precision, frame["weights_precision"], frame["input_precision"])
     frame["wide_output"] = prec.wide_outputs(frame["compute_precision"], frame["output_precision"], tactic_name)
-    frame["onnx_nodes"] = [_onnx_nodes(name, meta) for name, meta in zip(names, get("Metadata"))]
     frame["profile_index"] = _profile_indices(names)
     _add_flags(frame)
     join_profile(frame, profile)
-    return conform(frame)
+    return conform(frame), constants
 
 
 _NO_BLOB: dict = {}
 # TensorRT-RTX (and Myelin) layer types have no ParameterType; these are the logical ops they implement.
 _IMPLIED_PARAMETER_TYPE = {"correlation": "Convolution", "gemm": "MatrixMultiply", "maxpool": "Pooling",
                            "avgpool": "Pooling", "runtime_fusion": "MatrixMultiply"}
-# Layer types whose largest constant is their weight tensor; other layers' constants are scales,
-# literals and padding (a quantize kgen holds an Int8 filler the size of its input).
-_WEIGHTED_TYPES = {"correlation", "gemm", "runtime_fusion", "deconvolution", "convolution"}
 
 
 _PREFIXED = re.compile(r"^(?P<prefix>[A-Z][A-Za-z0-9]*?)(?P<key>Weights|Bias|Kernel|Stride|Groups|OutMaps|Dilation|"
@@ -122,51 +136,21 @@ def _prefixed_blob(record: dict, key: str) -> dict | None:
 
 
 def _weight_blobs(records: list[dict]) -> tuple[list[dict], list[dict]]:
-    """``(Weights, Bias)`` blobs per record: the record's own, or derived from ``Constants``.
-
-    TensorRT-RTX builder logs list every constant a layer holds (``Constants: [{Name,
-    Dimensions, Datatype}]``) instead of ``Weights``/``Bias``. For weighted layer types the
-    largest constant is the weight tensor; every other constant (bias, folded scales, literals)
-    is counted as bias, so together they are all the constant bytes the plan stores for it.
-    """
+    """``(Weights, Bias)`` blobs per record (``{Type, Count}``): the record's own, or a fused layer's prefixed ones."""
     # Hot path for big engines: one C-level union of every record's keys decides whether any record
     # needs the per-key work below; a plain TensorRT 8-10 export never does.
     keys = set().union(*records)
     fused = any(k.endswith(("Weights", "Bias")) and k not in ("Weights", "Bias") and _PREFIXED.match(k) for k in keys)
-    if not fused and "Constants" not in keys:
+    if not fused:
         return ([w if isinstance(w := r.get("Weights"), dict) else _NO_BLOB for r in records],
                 [b if isinstance(b := r.get("Bias"), dict) else _NO_BLOB for r in records])
     weights, bias = [], []
     for r in records:
         w, b = r.get("Weights"), r.get("Bias")
-        if fused and not isinstance(w, dict) and not isinstance(b, dict):
+        if not isinstance(w, dict) and not isinstance(b, dict):
             w, b = _prefixed_blob(r, "Weights"), _prefixed_blob(r, "Bias")
-        constants = r.get("Constants")
-        if not isinstance(w, dict) and isinstance(constants, list) and constants:
-            w, b = _blobs_from_constants(constants, r.get("LayerType") in _WEIGHTED_TYPES)
         weights.append(w if isinstance(w, dict) else _NO_BLOB)
         bias.append(b if isinstance(b, dict) else _NO_BLOB)
-    return weights, bias
-
-
-def _blobs_from_constants(constants: list, weighted: bool) -> tuple[dict | None, dict | None]:
-    sized = []
-    for c in constants:
-        if not isinstance(c, dict):
-            continue
-        dims = c.get("Dimensions") or []
-        count = int(np.prod(dims, dtype=np.int64)) if dims and all(isinstance(d, int) and d >= 0 for d in dims) else 0
-        sized.append((count, c.get("Datatype") or "Float"))
-    if not sized:
-        return None, None
-    sized.sort(key=lambda x: -x[0])
-    main = sized[0] if weighted else None
-    rest = sized[1:] if weighted else sized
-    weights = {"Type": main[1], "Count": main[0]} if main else None
-    bias = None
-    if rest:
-        # Mixed types are rare (scales are Float); size them at the largest one's type.
-        bias = {"Type": rest[0][1], "Count": sum(count for count, _ in rest)}
     return weights, bias
 
 
@@ -190,24 +174,58 @@ def _ints_or_none(values: list) -> list:
     return [v if isinstance(v, int) and not isinstance(v, bool) else None for v in values]
 
 
-def _tensor_format(tensor) -> str | None:
-    if not isinstance(tensor, dict):
-        return None
-    # The trt-perf-analysis skill also accepts split Datatype/Format keys.
-    return tensor.get("Format/Datatype") or tensor.get("Datatype") or tensor.get("Format")
+def _add_weights(frame: pd.DataFrame, records: list[dict], graph: OnnxGraphLog | None) -> pd.DataFrame:
+    """``weights_*``, ``bias_*``, ``kernel_constants_*`` and padding columns, each constant counted once per engine;
+    returns the constants table they were counted from."""
+    weights, bias = _weight_blobs(records)
+    parts = {"weights": _blob_columns(weights), "bias": _blob_columns(bias),
+             "kernel_constants": _blob_columns([_NO_BLOB] * len(records))}
+    shared_from = np.full(len(records), None, dtype=object)
+    padding = np.zeros(len(records), dtype="int64")
+    constants = constants_table(records, graph, frame["onnx_nodes"].tolist())
+    if not constants.empty:
+        stored = constants[constants["first_use"]]
+        extra = (stored["stored_bytes"] - stored["bytes"]).groupby(stored["layer"]).sum()
+        padding[extra.index.to_numpy()] = extra.to_numpy()
+        for role, prefix in (("weights", "weights"), ("bias", "bias"), ("kernel", "kernel_constants")):
+            rows = constants[constants["role"] == role]
+            if rows.empty:
+                continue
+            counted = rows[rows["first_use"]].groupby("layer").agg(count=("count", "sum"), bytes=("bytes", "sum"))
+            # The precision of a layer's part is its largest constant's, shared or not (a layer that reuses an
+            # earlier layer's Float weights still runs on Float weights).
+            widest = rows.sort_values("count", ascending=False, kind="stable").drop_duplicates("layer").set_index("layer")
+            types, counts, sizes = parts[prefix]
+            layer_index = widest.index.to_numpy()
+            types[layer_index] = widest["datatype"].to_numpy()
+            counts[layer_index] = 0
+            sizes[layer_index] = 0
+            counts[counted.index.to_numpy()] = counted["count"].to_numpy()
+            sizes[counted.index.to_numpy()] = counted["bytes"].to_numpy()
+            if role == "weights":
+                shared = widest[~widest["first_use"]]
+                shared_from[shared.index.to_numpy()] = shared["held_by"].to_numpy()
+    for prefix, (types, counts, sizes) in parts.items():
+        precision = prec.precisions_from_datatypes(pd.Series(types, dtype=object))
+        held = counts > 0
+        if prefix == "weights":  # weights an earlier layer holds are still this layer's weights
+            held = held | pd.notna(shared_from)
+        frame[f"{prefix}_precision"] = precision.where(held, "NONE").to_numpy()
+        frame[f"{prefix}_count"] = counts
+        frame[f"{prefix}_bytes"] = sizes
+    frame["weights_shared_from"] = shared_from
+    frame["constants_padding_bytes"] = padding
+    return constants
 
 
-def _add_weights(frame: pd.DataFrame, weights: list[dict], bias: list[dict]) -> None:
-    for prefix, blobs in (("weights", weights), ("bias", bias)):
-        types = pd.Series([b.get("Type") for b in blobs], dtype=object)
-        counts = pd.Series(np.fromiter((c if isinstance(c := b.get("Count", 0), int) else 0 for b in blobs),
-                                       dtype="int64", count=len(blobs)))
-        precision = prec.precisions_from_datatypes(types)
-        sizes = precision.map(prec.ELEMENT_BYTES).fillna(0.0).astype(float)
-        frame[f"{prefix}_precision"] = precision.where(counts > 0, "NONE")
-        frame[f"{prefix}_count"] = counts.astype("int64")
-        # INT4/FP4 pack two elements per byte; round a trailing half byte up.
-        frame[f"{prefix}_bytes"] = np.ceil(counts.to_numpy() * sizes.to_numpy()).astype("int64")
+def _blob_columns(blobs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(types, counts, bytes)`` arrays of ``{Type, Count}`` blobs; bytes at the type's element size."""
+    types = pd.Series([b.get("Type") for b in blobs], dtype=object).to_numpy(copy=True)  # 1-D, whatever Type holds
+    counts = np.fromiter((c if isinstance(c := b.get("Count", 0), int) and not isinstance(c, bool) and c > 0 else 0
+                          for b in blobs), dtype="int64", count=len(blobs))
+    sizes = prec.precisions_from_datatypes(pd.Series(types, dtype=object)).map(prec.ELEMENT_BYTES).fillna(0.0)
+    # INT4/FP4 pack two elements per byte; round a trailing half byte up.
+    return types, counts, np.ceil(counts * sizes.to_numpy(dtype=float)).astype("int64")
 
 
 def _onnx_nodes(name: str, metadata) -> tuple[str, ...]:

@@ -77,6 +77,32 @@ def precision_from_datatype(text: str | None) -> str:
     return "NONE"
 
 
+def tensor_datatype(tensor) -> str | None:
+    """The datatype text of one inspector tensor, whichever way TensorRT wrote it.
+
+    TensorRT 8.x-10.x write one ``Format/Datatype`` string ("Row major linear FP32"); TensorRT 11 splits
+    it into ``Format`` (the layout) and ``DataType`` ("Float", "Half")
+    (https://docs.nvidia.com/deeplearning/tensorrt/latest/api/migration/tensorrt-10x-to-11x-IEngineInspector.html);
+    TensorRT-RTX builder logs write ``Datatype`` and ``Format``. A layout alone names no type, so the
+    ``Format`` of a split pair is read only when nothing else is there.
+    """
+    if not isinstance(tensor, dict):
+        return None
+    return tensor.get("DataType") or tensor.get("Datatype") or tensor.get("Format/Datatype") or tensor.get("Format")
+
+
+def tensor_format(tensor) -> str | None:
+    """One inspector tensor's format as written: ``Format/Datatype``, or ``DataType`` and ``Format`` joined
+    (``"Half, Channel major format where channel % 8 == 0"``) where TensorRT 11 or TensorRT-RTX split them."""
+    if not isinstance(tensor, dict):
+        return None
+    combined = tensor.get("Format/Datatype")
+    if combined:
+        return combined
+    parts = [p for p in (tensor.get("DataType") or tensor.get("Datatype"), tensor.get("Format")) if p]
+    return ", ".join(parts) or None
+
+
 def _map_unique(values: pd.Series, classify) -> pd.Series:
     """Apply ``classify`` once per distinct string: engines repeat a few dozen datatype and tactic strings."""
     keys = values.astype(object).where(values.notna(), None)

@@ -5,7 +5,11 @@ are ``snake_case`` and carry their unit (``_ms``, ``_bytes``, ``_pct``); display
 labels exist only in the dashboard. Nothing here imports TensorRT or Streamlit.
 
 Bump :data:`SCHEMA_VERSION` whenever a column changes meaning; the run store
-records it in every manifest.
+records it in every manifest. Version 2: constants are counted once per engine
+(``weights_*``/``bias_*`` of a layer that reuses an earlier layer's constant are
+0, ``weights_shared_from`` says whose), the constants of generated kernels are
+``kernel_constants_*`` instead of bias, and the format columns read TensorRT 11's
+split ``Format``/``DataType``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -34,17 +38,32 @@ LAYER_COLUMNS: tuple[Column, ...] = (
     Column("outputs", "object", "Tuple of output tensors: dicts with name, precision, format, dims."),
     Column("input_precision", "object", "Precision class of the first input tensor."),
     Column("output_precision", "object", "Precision class of the first output tensor."),
-    Column("input_format", "object", "Format/Datatype string of the first input, as written."),
-    Column("output_format", "object", "Format/Datatype string of the first output, as written."),
+    Column("input_format", "object", "Format/Datatype string of the first input, as written (split DataType and "
+                                     "Format joined by ', ')."),
+    Column("output_format", "object", "Format/Datatype string of the first output, as written (split keys joined)."),
     Column("compute_precision", "object", "Precision the layer's math runs in (see engine_core.precision)."),
     Column("compute_precision_source", "object", "Which evidence decided compute_precision: tactic, weights, input, none."),
     Column("wide_output", "bool", "INT8 tactic that writes FP16/FP32 output (i8f16, i8f32)."),
-    Column("weights_precision", "object", "Precision class of the Weights, 'NONE' without weights."),
-    Column("weights_count", "int64", "Number of weight elements."),
-    Column("weights_bytes", "int64", "Bytes of weights: count x element size (INT4/FP4 pack two per byte)."),
+    Column("weights_precision", "object", "Precision class of the Weights, 'NONE' without weights (a layer "
+                                          "reusing another layer's weight tensor keeps its precision)."),
+    Column("weights_count", "int64", "Number of weight elements this layer adds to the engine: 0 when its weight "
+                                     "tensor was counted at an earlier layer (see weights_shared_from)."),
+    Column("weights_bytes", "int64", "Bytes of weights counted once per engine: count x element size (INT4/FP4 "
+                                     "pack two per byte)."),
+    Column("weights_shared_from", "object", "The earlier layer that holds this layer's weight tensor (same constant "
+                                            "name: shared initializers, tied embeddings); None when its own."),
     Column("bias_precision", "object", "Precision class of the Bias, 'NONE' without bias."),
-    Column("bias_count", "int64", "Number of bias elements."),
-    Column("bias_bytes", "int64", "Bytes of bias."),
+    Column("bias_count", "int64", "Number of bias elements (with a weighted layer's other constants: folded "
+                                  "scales), counted once per engine."),
+    Column("bias_bytes", "int64", "Bytes of bias, each constant at its own element size."),
+    Column("kernel_constants_precision", "object", "Precision class of the largest constant of a layer without "
+                                                   "weights (TensorRT-RTX kgen kernels), 'NONE' without any."),
+    Column("kernel_constants_count", "int64", "Elements of the constants held by layers without weights "
+                                              "(generated kernels), counted once per engine; never bias."),
+    Column("kernel_constants_bytes", "int64", "Bytes of those constants, each at its own element size."),
+    Column("constants_padding_bytes", "int64", "Bytes the builder adds to align the named constants this layer holds "
+                                               "(each stored on a 128-byte boundary; see engine_core.constants); 0 "
+                                               "for records without named constants."),
     Column("tactic_name", "object", "Kernel name (TacticName); None when not exported."),
     Column("tactic_value", "object", "Tactic id (TacticValue) as written, e.g. '0x9fc2bcaa51428a78'."),
     Column("origin", "object", "Reformat origin: 'QDQ' or 'REFORMAT'; None otherwise."),

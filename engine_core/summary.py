@@ -13,10 +13,14 @@ from engine_core.engine import Engine
 
 def summarize_engine(engine: Engine) -> dict:
     """Summarize one engine (layers, weights, latency, size, status)."""
+    from engine_core.analysis.requested import requested_precision
+
     layers = engine.layers
-    has_weights = layers["weights_precision"] != "NONE"
-    has_bias = layers["bias_precision"] != "NONE"
+    has_weights = layers["weights_count"] > 0
+    has_bias = layers["bias_count"] > 0
+    has_constants = layers["kernel_constants_count"] > 0
     gpu = engine.gpu_compute
+    requested, requested_source = requested_precision(engine)
     return {
         "name": engine.name,
         "files": engine.files,
@@ -38,7 +42,13 @@ def summarize_engine(engine: Engine) -> dict:
             "bytes": int(layers["weights_bytes"].sum()),
             "bias_count_by_dtype": _sums(layers.loc[has_bias], "bias_precision", "bias_count"),
             "bias_bytes": int(layers["bias_bytes"].sum()),
+            "kernel_constants_count_by_dtype": _sums(layers.loc[has_constants], "kernel_constants_precision",
+                                                     "kernel_constants_count"),
+            "kernel_constants_bytes": int(layers["kernel_constants_bytes"].sum()),
+            "layers_sharing_weights": int(layers["weights_shared_from"].notna().sum()),
         },
+        "requested_precision": {"precision": requested, "source": requested_source},
+        "io_tensors": [t.to_json() for t in engine.io_tensors],
         "latency_ms": {
             "gpu_compute_median": _num(gpu.median_ms) if gpu else None,
             "gpu_compute_mean": _num(gpu.mean_ms) if gpu else None,
@@ -86,7 +96,9 @@ def format_summary(summary: dict) -> str:
              f"  builder:     {s['builder'] or 'unknown'}    GPU: {s['device'] or 'unknown'}"
              + (f"    target: {s['target']}" if s.get("target") else ""),
              (f"  precision:   recipe {s['recipe']} (strongly typed: precision comes from the model)" if s.get("recipe")
-              else f"  precision:   {s['build_precision'] or 'unknown'} (build flags)")
+              else f"  precision:   {s['build_precision']} (build flags)" if s["build_precision"]
+              else f"  precision:   {s['requested_precision']['precision'] or 'unknown'} "
+                   f"({s['requested_precision']['source']})")
              + (f"    shapes: {s['input_shapes']}" if s.get("input_shapes") else "")]
     layers = s["layers"]
     by_prec = ", ".join(f"{k} {v}" for k, v in layers["by_precision"].items())
@@ -96,7 +108,11 @@ def format_summary(summary: dict) -> str:
     w = s["weights"]
     if w["count_by_dtype"]:
         lines.append(f"  weights:     {_mib(w['bytes'])}  ("
-                     + ", ".join(f"{k} {v:,}" for k, v in w["count_by_dtype"].items()) + f" elements); bias {_mib(w['bias_bytes'])}")
+                     + ", ".join(f"{k} {v:,}" for k, v in w["count_by_dtype"].items()) + f" elements); bias {_mib(w['bias_bytes'])}"
+                     + (f"; {w['layers_sharing_weights']} layers reuse weights counted once" if w["layers_sharing_weights"] else ""))
+    if w["kernel_constants_bytes"]:
+        lines.append(f"  constants:   {_mib(w['kernel_constants_bytes'])} in generated kernels ("
+                     + ", ".join(f"{k} {v:,}" for k, v in w["kernel_constants_count_by_dtype"].items()) + " elements)")
     parts = []
     if lat["gpu_compute_median"] is not None:
         parts.append(f"GPU compute median {lat['gpu_compute_median']:.4f} ms (mean {lat['gpu_compute_mean']:.4f})")

@@ -46,19 +46,23 @@ def test_names_only_layer_info_warns_with_fix():
 
 
 
-def test_per_layer_blocks_join_merged_profile(tmp_path):
+def test_each_appended_profile_document_is_a_run_of_its_own(tmp_path):
     import shutil
+
+    from engine_core.discover import load_engines
+
     shutil.copy(DATA / "layer_info" / "per_layer_blocks.layers.json", tmp_path / "net.layers.json")
     shutil.copy(DATA / "profiles" / "two_runs_no_median.profile.json", tmp_path / "net.profile.json")
-    e = load_one(tmp_path)
-    assert len(e.layers) == 2
-    assert e.profile_iterations == 40
-    conv = e.layers.iloc[0]
-    assert conv["compute_precision"] == "TF32"
-    assert conv["total_ms"] == pytest.approx(4.8)
-    assert conv["avg_ms"] == pytest.approx((0.15 * 10 + 0.11 * 30) / 40)
-    assert pd_isnan(conv["median_ms"])  # TensorRT < 8.4 wrote no medianMs
-    assert any("2 profile arrays" in w for w in e.warnings)
+    engines = {e.name: e for e in load_engines([tmp_path])[0]}
+    assert sorted(engines) == ["net run 1", "net run 2"]
+    for name, iterations, conv_avg, conv_total in (("net run 1", 10, 0.15, 1.5), ("net run 2", 30, 0.11, 3.3)):
+        e = engines[name]
+        assert len(e.layers) == 2 and e.profile_iterations == iterations
+        conv = e.layers.iloc[0]
+        assert conv["compute_precision"] == "TF32"
+        assert (conv["avg_ms"], conv["total_ms"]) == (pytest.approx(conv_avg), pytest.approx(conv_total))
+        assert pd_isnan(conv["median_ms"])  # TensorRT < 8.4 wrote no medianMs
+    assert engines["net run 1"].per_layer_sum_ms == pytest.approx(0.2)
 
 
 def pd_isnan(x) -> bool:

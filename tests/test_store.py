@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from conftest import FIXTURES, load_one
 from engine_core.errors import StoreError
+from engine_core.schema import SCHEMA_VERSION
 from engine_core.store import RunStore
 
 
@@ -15,7 +15,7 @@ def test_add_load_roundtrip_and_dedup(tmp_path):
     engine = load_one(FIXTURES / "trex-rtx3090" / "qat")
     manifest, created = store.add(engine)
     assert created and manifest.layer_count == 63 and manifest.device == "NVIDIA GeForce RTX 3090"
-    assert manifest.schema_version == 1 and not manifest.is_estimate
+    assert manifest.schema_version == SCHEMA_VERSION == 2 and not manifest.is_estimate
     again, created_again = store.add(engine)
     assert not created_again and again.run_id == manifest.run_id
     loaded = store.load(manifest.run_id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from dashboard import data, state
@@ -11,6 +9,7 @@ from dashboard.components.common import plot, record
 from dashboard.components.compare_panels import comparison_provenance, render_bytes_and_precision
 from layerlens.views.figures import PRECISION_COLORS, make_attribution_figure, make_speedup_waterfall_figure
 from engine_core.analysis.lint import lint_pair
+from engine_core.strict_json import dumps_strict
 
 st.title("Compare")
 run_ids = state.comparison_ids()
@@ -104,6 +103,6 @@ with st.expander("Unmatched layers"):
     for name, layer_names in cmp.unmatched.items():
         st.markdown(f"**{name}**: " + (", ".join(layer_names[:40]) or "none"))
 st.download_button(":material/download: Comparison JSON",
-                   data=lambda: json.dumps({**cmp.to_json(), "attribution": att.to_json()}, indent=2),
+                   data=lambda: dumps_strict({**cmp.to_json(), "attribution": att.to_json()}, indent=2),
                    file_name="layerlens-compare.json", mime="application/json", key="compare.json",
                    on_click="ignore")

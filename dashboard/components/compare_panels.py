@@ -27,13 +27,8 @@ def comparison_provenance(engines: list[Engine]) -> str:
 
 def bytes_rows(name: str, account) -> list[tuple[str, str, int]]:
     """(engine, component, bytes) rows: weights per precision, then the parts the weights do not explain."""
-    rows = [(name, f"weights {r.precision}", int(r.weights_bytes)) for r in account.by_precision.itertuples() if r.weights_bytes]
-    rows.append((name, "bias and other constants", int(account.bias_bytes)))
-    if account.unitemised_weights_bytes:
-        rows.append((name, "weights inside Myelin layers", int(account.unitemised_weights_bytes)))
-    if account.remainder_bytes is not None:
-        rows.append((name, "kernels, tactic data, metadata", int(max(account.remainder_bytes, 0))))
-    return rows
+    return [(name, component, max(int(size), 0))
+            for component, size in account.components(weights_by_precision=True).itertuples(index=False)]
 
 
 def render_bytes_and_precision(a_id: str, b_id: str, a: Engine, b: Engine, provenance: str) -> None:

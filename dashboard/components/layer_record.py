@@ -6,6 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from engine_core.precision import tensor_format
+
 
 def render_layer_record(layer: pd.Series, fallbacks: pd.DataFrame) -> None:
     st.subheader(f"#{layer['order']} {layer['name']}")
@@ -21,7 +23,7 @@ def render_layer_record(layer: pd.Series, fallbacks: pd.DataFrame) -> None:
         a.warning(f"**Not {fb['requested_precision']}: {fb['reason_text']}.**  \n{fb['evidence']}")
     for title, tensors in (("Inputs", layer["inputs"]), ("Outputs", layer["outputs"])):
         b.markdown(f"**{title}**")
-        b.dataframe(pd.DataFrame([{"name": t.get("Name"), "format": t.get("Format/Datatype") or t.get("Datatype"),
+        b.dataframe(pd.DataFrame([{"name": t.get("Name"), "format": tensor_format(t),
                                    "dims": t.get("Dimensions")} for t in tensors or ()]), hide_index=True, width="stretch")
     with st.expander("Raw TensorRT record"):
         st.json(layer["record"], expanded=False)

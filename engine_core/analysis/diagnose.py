@@ -3,7 +3,11 @@
 Each finding carries its measured impact, the layers that are the evidence, and
 a fix. Impacts are profiled per-layer milliseconds unless a finding says it is
 an estimate (roofline). Sources: :mod:`fallback`, :mod:`lint`,
-:mod:`latency`, :mod:`roofline`, :mod:`size` and :mod:`compare`.
+:mod:`latency`, :mod:`roofline`, :mod:`size`, :mod:`requested` and :mod:`compare`.
+Two answers come first whatever else is found, because they change what every
+other number means: a reduced-precision engine that is *bigger* than its float
+baseline (and why), and an engine whose layers do not run the precision that was
+asked for.
 """
 
 from __future__ import annotations
@@ -15,10 +19,19 @@ from engine_core.analysis.findings import Finding, rank_findings, share_of_time
 from engine_core.analysis.gpus import GpuSpec, gpu_for_engine
 from engine_core.analysis.latency import reconcile
 from engine_core.analysis.lint import lint_fairness, lint_layers, lint_pair
-from engine_core.analysis.requested import requested_precision
+from engine_core.analysis.requested import STATED_SOURCES, io_precision_shares, requested_precision
 from engine_core.analysis.roofline import best_case_ms, roofline_table
-from engine_core.analysis.size import account_bytes, diff_bytes
+from engine_core.analysis.size import account_bytes, diff_bytes, explain_growth
 from engine_core.engine import Engine
+from engine_core.precision import DATA_PRECISIONS, PRECISION_RANK, QUANTIZED_PRECISIONS
+
+#: Findings said first, before the ranked rest (see the module doc).
+HEADLINE_KINDS = ("engine_bigger_than_baseline", "precision_not_applied")
+#: Below this share of its float/quantized I/O tensors in the requested precision (or narrower), an engine
+#: did not run what was asked for. A quantized request is held to less: a fully quantized TensorRT-RTX engine
+#: writes every INT8 convolution's output in FP32 for a separate epilogue kernel to re-quantize, so only 41-66%
+#: of its I/O is INT8 (the sample models' INT8 builds); below a quarter, quantization did not happen.
+MIN_REQUESTED_IO_SHARE = {"float": 0.5, "quantized": 0.25}
 
 _FIXES = {
     "integer_data": "Nothing to quantize: these are shape/index ops. Keep them off the hot path (constant-fold shapes, static shapes).",
@@ -51,11 +64,14 @@ def diagnose(engine: Engine, baseline: Engine | None = None, gpu: GpuSpec | None
     findings += _reconcile_finding(engine)
     findings += _size_finding(engine)
     findings += _calibration_findings(engine)
+    findings += _precision_check_finding(engine)
     if baseline is not None:
         findings += lint_fairness(baseline)
         findings += lint_pair(baseline, engine)
+        findings += _growth_finding(baseline, engine)
         findings += _baseline_findings(baseline, engine)
-    return rank_findings(_dedupe(findings))
+    ranked = rank_findings(_dedupe(findings))
+    return [f for f in ranked if f.kind in HEADLINE_KINDS] + [f for f in ranked if f.kind not in HEADLINE_KINDS]
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
@@ -153,6 +169,43 @@ def _size_finding(engine: Engine) -> list[Finding]:
     return [Finding("engine_bytes", account.statement,
                     "Compare builds with `layerlens compare` to see which layers changed weight precision.",
                     severity="info")]
+
+
+def _precision_check_finding(engine: Engine) -> list[Finding]:
+    """The build asked for a precision (flags, recipe, the ONNX's types) but most layer I/O is wider: rf-detr #1453."""
+    requested, source = requested_precision(engine)
+    if source not in STATED_SOURCES or requested not in PRECISION_RANK:
+        return []
+    shares = io_precision_shares(engine.layers)
+    numeric = shares.drop([p for p in DATA_PRECISIONS if p in shares.index])
+    if numeric.empty:
+        return []
+    met = float(numeric[[PRECISION_RANK.get(p, 99) <= PRECISION_RANK[requested] for p in numeric.index]].sum() / numeric.sum())
+    if met >= MIN_REQUESTED_IO_SHARE["quantized" if requested in QUANTIZED_PRECISIONS + ("FP8", "FP4") else "float"]:
+        return []
+    mix = ", ".join(f"{p} {share:.0%}" for p, share in shares.items())
+    tensors = len({t.get("Name") for side in ("inputs", "outputs") for ts in engine.layers[side] for t in ts
+                   if isinstance(t, dict)})
+    strongly_typed = source != "build flags"
+    fix = ("A strongly typed engine runs the types its ONNX gives it: check that the converted model (ModelOpt AutoCast "
+           "or onnxconverter-common for FP16/BF16, Q/DQ for INT8/FP8) is the file that was built, not the original."
+           if strongly_typed else "A precision flag is a permission, not an order: pin the precision with explicit Q/DQ or "
+           "strong typing (--stronglyTyped on a converted ONNX), and check the layers that stay wide on the Precision page.")
+    return [Finding("precision_not_applied",
+                    f"{engine.name} was asked for {requested} ({source}) but only {met:.0%} of its layer I/O tensors are "
+                    f"{requested} or narrower: {mix} of {tensors} tensors.", fix, severity="high",
+                    evidence=f"I/O tensors by type (each counted once by name): {mix}")]
+
+
+def _growth_finding(baseline: Engine, engine: Engine) -> list[Finding]:
+    """"Why is INT8 bigger than FP32?": said first when a reduced-precision engine outgrows its float baseline."""
+    growth = explain_growth(baseline, engine)
+    if growth is None:
+        return []
+    grew = growth.components[growth.components["delta_bytes"] > 0]
+    evidence = "; ".join(f"{r.component}: {r.baseline_bytes:,} -> {r.bytes:,} bytes" for r in grew.itertuples())
+    return [Finding("engine_bigger_than_baseline", growth.statement, growth.fix, layers=growth.layers, severity="high",
+                    evidence=evidence)]
 
 
 def _calibration_findings(engine: Engine) -> list[Finding]:

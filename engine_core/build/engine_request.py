@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from engine_core.errors import LayerLensError
 from engine_core.recipes.spec import RecipeSpec
+from engine_core.strict_json import dumps_strict
 
 BUILDERS = ("rtx", "tensorrt")
 #: TensorRT-RTX 1.7's ComputeCapability enum (no SM90: Hopper is not an RTX target).
@@ -52,7 +53,7 @@ class EngineBuildRequest:
         return RecipeSpec(self.precision, self.placement, self.calibrator)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        return dumps_strict(asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> "EngineBuildRequest":

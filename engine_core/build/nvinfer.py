@@ -85,8 +85,9 @@ def build_plan(trt, onnx_path: str | Path, log: BuildLog, *, strongly_typed_flag
 
     Args:
         trt: the binding module (``tensorrt`` or ``tensorrt_rtx_bindings``).
-        strongly_typed_flag: pass ``NetworkDefinitionCreationFlag.STRONGLY_TYPED`` (TensorRT 10);
-            TensorRT-RTX networks are always strongly typed and take flags 0.
+        strongly_typed_flag: pass ``NetworkDefinitionCreationFlag.STRONGLY_TYPED`` (TensorRT 10); TensorRT 11
+            and TensorRT-RTX networks are always strongly typed and take flags 0. Either way no builder precision
+            flag and no calibrator is set: the ONNX's types and Q/DQ are the precision.
         targets: TensorRT-RTX compute capabilities (``"sm86"``); empty keeps the builder's default set.
 
     Raises:

@@ -8,14 +8,21 @@ It shares :func:`~engine_core.build.nvinfer.build_plan` with the ``rtx`` backend
 (``<stem>.timing.json`` in ``--exportTimes``'s shape). The importers read these
 like any trtexec export.
 
+It is written to the TensorRT 11 Python API, which is strongly typed only: no builder
+precision flags (``BuilderFlag.FP16``/``INT8``), no calibrator, the network's types are the
+ONNX's (a LayerLens recipe wrote them). TensorRT 11 ignores the ``STRONGLY_TYPED`` creation
+flag it deprecated, so it gets none; TensorRT 10 still needs it to be strongly typed
+(https://docs.nvidia.com/deeplearning/tensorrt/latest/api/migration/tensorrt-10x-to-11x-python-api-patterns.html,
+https://docs.nvidia.com/deeplearning/tensorrt/11.0.0/_static/python-api/infer/Core/Builder.html).
+
 ``tensorrt`` and ``polygraphy`` (for device buffers) are imported only inside
-:func:`build_tensorrt`; on this project's GPU-less machines it runs against a test
-double (``tests/doubles``). API: https://docs.nvidia.com/deeplearning/tensorrt/latest/_static/python-api/
+:func:`build_tensorrt`; on this project's GPU-less machines it runs against test
+doubles of TensorRT 10 and 11 (``tests/doubles``). API: https://docs.nvidia.com/deeplearning/tensorrt/latest/_static/python-api/
 """
 
 from __future__ import annotations
 
-import json
+import re
 import time
 from pathlib import Path
 from typing import Callable
@@ -25,8 +32,9 @@ import numpy as np
 from engine_core.build.engine_request import EngineBuildRequest
 from engine_core.build.nvinfer import BuildLog, build_plan, make_logger
 from engine_core.errors import BuildError, MissingDependencyError
+from engine_core.strict_json import write_strict_json
 
-INSTALL = "pip install 'layerlens[trt]'  (TensorRT 10 and Polygraphy, on a machine with an NVIDIA GPU)"
+INSTALL = "pip install 'layerlens[trt]'  (TensorRT 10 or 11 and Polygraphy, on a machine with an NVIDIA GPU)"
 WARMUP, PROFILE_RUNS, TIMED_RUNS = 10, 50, 200
 
 
@@ -50,7 +58,8 @@ def build_tensorrt(request: EngineBuildRequest, onnx_path: Path, out_dir: Path, 
     trt, cuda = import_tensorrt()
     log.fact("builder", f"TensorRT {trt.__version__} (Python API)")
     log.fact("target", request.target_label())
-    plan = build_plan(trt, onnx_path, log, strongly_typed_flag=True, on_stage=on_stage)
+    plan = build_plan(trt, onnx_path, log, strongly_typed_flag=needs_strongly_typed_flag(trt.__version__),
+                      on_stage=on_stage)
     log.fact("plan", f"{len(plan.data)} bytes, sha256 {plan.sha256}")
     log.fact("build seconds", f"{plan.build_seconds:.3f}")
     engine = trt.Runtime(make_logger(trt, log)).deserialize_cuda_engine(plan.data)
@@ -79,6 +88,12 @@ def build_tensorrt(request: EngineBuildRequest, onnx_path: Path, out_dir: Path, 
         plan_path.write_bytes(plan.data)
         written.append(plan_path)
     return written
+
+
+def needs_strongly_typed_flag(version: str) -> bool:
+    """TensorRT 10 builds strongly typed only when asked (``STRONGLY_TYPED``); 11 always does and ignores the flag."""
+    match = re.match(r"(\d+)", version)
+    return not match or int(match[1]) < 11
 
 
 def _bind_buffers(trt, cuda, engine, context):
@@ -119,9 +134,7 @@ def _write_profile(trt, context, stream, stem: Path) -> Path:
     records = [{"count": PROFILE_RUNS}] + [
         {"name": name, "timeMs": float(sum(v)), "averageMs": float(sum(v) / len(v)), "medianMs": float(np.median(v)),
          "percentage": 100.0 * sum(v) / total} for name, v in times.items()]
-    path = stem.with_name(stem.name + ".profile.json")
-    path.write_text(json.dumps(records, indent=1))
-    return path
+    return write_strict_json(stem.with_name(stem.name + ".profile.json"), records, indent=1)
 
 
 def _write_times(context, stream, stem: Path) -> Path:
@@ -135,6 +148,4 @@ def _write_times(context, stream, stem: Path) -> Path:
         end = (time.perf_counter() - origin) * 1e3
         trace.append({"startEnqMs": start, "endEnqMs": end, "startComputeMs": start, "endComputeMs": end,
                       "computeMs": end - start, "latencyMs": end - start, "h2dMs": 0.0, "d2hMs": 0.0})
-    path = stem.with_name(stem.name + ".timing.json")
-    path.write_text(json.dumps(trace))
-    return path
+    return write_strict_json(stem.with_name(stem.name + ".timing.json"), trace)

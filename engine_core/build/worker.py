@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import sys
 import warnings
@@ -25,12 +24,13 @@ from pathlib import Path
 from engine_core.build.engine_request import EngineBuildRequest, check_engine_request
 from engine_core.build.nvinfer import BuildLog
 from engine_core.errors import BuildError, LayerLensError
+from engine_core.strict_json import dumps_strict
 
 PROGRESS, RESULT, ERROR = "LAYERLENS-PROGRESS", "LAYERLENS-RESULT", "LAYERLENS-ERROR"
 
 
 def _say(tag: str, payload: dict) -> None:
-    print(f"{tag} {json.dumps(payload)}", flush=True)
+    print(f"{tag} {dumps_strict(payload)}", flush=True)
 
 
 def progress(stage: str, detail: str = "") -> None:

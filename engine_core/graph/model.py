@@ -21,7 +21,7 @@ import pandas as pd
 
 from engine_core.analysis.align import is_glue
 from engine_core.engine import Engine
-from engine_core.precision import PRECISION_RANK, precision_from_datatype
+from engine_core.precision import PRECISION_RANK, precision_from_datatype, tensor_datatype
 
 NODE_COLUMNS = ("node", "name", "kind", "layer_type", "precision", "output_precision", "ms", "bytes", "order",
                 "is_reformat", "is_quantize", "is_fallback", "reason", "scope", "members", "change", "mix", "reformats")
@@ -146,7 +146,7 @@ def _wire(layers: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
 
 def _io_node(name: str, kind: str, tensor: dict, order: int) -> dict:
     """A network input (``order`` -1: before every layer) or output (``order`` n: after them)."""
-    precision = precision_from_datatype(tensor.get("Format/Datatype") or tensor.get("Datatype"))
+    precision = precision_from_datatype(tensor_datatype(tensor))
     return {"name": name, "kind": kind, "layer_type": f"network {kind}", "precision": precision,
             "output_precision": precision, "ms": np.nan, "bytes": 0, "order": order, "reason": None,
             "scope": (), "members": 1, "change": None, "mix": precision, "reformats": 0}

@@ -2,15 +2,16 @@
 
 ``Profiler::exportJSONProfile`` writes ``[{"count": N}, {"name", "timeMs",
 "averageMs", "medianMs", "percentage"}, ...]``; TensorRT before 8.4 omits
-``medianMs``. Files that hold several such arrays back to back (repeated runs
-appended to one file) are merged by layer name. ``percentage`` is relative to
-the *sum of layer times*, not to end-to-end latency.
+``medianMs``. A file that holds several such arrays back to back (runs appended
+to one file) holds one profile per run: discovery makes each its own engine and
+reads it with ``part``. ``percentage`` is relative to the *sum of layer times*,
+not to end-to-end latency.
 https://github.com/NVIDIA/TensorRT/blob/release/10.16/samples/common/sampleReporting.cpp
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,6 @@ class LayerProfile:
 
     frame: pd.DataFrame  # PROFILE_COLUMNS
     iterations: int | None
-    warnings: list[str] = field(default_factory=list)
 
 
 def read_profile_json(path: str | Path, part: int | None = None) -> LayerProfile:
@@ -42,15 +42,15 @@ def read_profile_json(path: str | Path, part: int | None = None) -> LayerProfile
     if not arrays or len(arrays) != len(docs):
         raise ArtifactFormatError(str(path), "is not a trtexec profile (expected a JSON list).",
                                   "Pass the file written by `trtexec --exportProfile=<file>`.")
-    if part is not None:
-        if part >= len(arrays):
-            raise ArtifactFormatError(str(path), f"holds {len(arrays)} profiles, not a profile {part + 1}.",
-                                      "Keep one profile per run of the log it goes with.")
-        return _profile_from_records(arrays[part], path)
-    parsed = [_profile_from_records(a, path) for a in arrays]
-    if len(parsed) == 1:
-        return parsed[0]
-    return _merge_profiles(parsed, path)
+    if part is not None and part >= len(arrays):
+        raise ArtifactFormatError(str(path), f"holds {len(arrays)} profiles, not a profile {part + 1}.",
+                                  "Keep one profile per run of the log it goes with.")
+    profiles = [_profile_from_records(a, path) for a in (arrays if part is None else [arrays[part]])]
+    if len(profiles) > 1:  # every document was valid, but which run is this engine?
+        raise ArtifactFormatError(str(path), f"holds {len(arrays)} profiles (one per run) and nothing says which run "
+                                  "this engine is.", "Keep each run's log beside the file, or import the profile on its "
+                                  "own: every document becomes a run.")
+    return profiles[0]
 
 
 def _profile_from_records(records: list, path: str | Path) -> LayerProfile:
@@ -84,21 +84,3 @@ def _profile_from_records(records: list, path: str | Path) -> LayerProfile:
     if frame["avg_ms"].isna().all() and iterations:
         frame["avg_ms"] = frame["total_ms"] / iterations
     return LayerProfile(frame=frame, iterations=iterations)
-
-
-def _merge_profiles(parsed: list[LayerProfile], path: str | Path) -> LayerProfile:
-    """Merge arrays from repeated runs: sum time and iterations, weight averages."""
-    counts = [p.iterations or 1 for p in parsed]
-    total_iterations = sum(counts)
-    stacked = pd.concat([p.frame.assign(_runs=c, _key=p.frame.groupby("name").cumcount())
-                         for p, c in zip(parsed, counts)], ignore_index=True)
-    stacked["_weighted_avg"] = stacked["avg_ms"] * stacked["_runs"]
-    grouped = stacked.groupby(["name", "_key"], sort=False)
-    merged = grouped.agg(total_ms=("total_ms", "sum"), _weighted_avg=("_weighted_avg", "sum"),
-                         _runs=("_runs", "sum"), median_ms=("median_ms", "median")).reset_index()
-    merged["avg_ms"] = merged["_weighted_avg"] / merged["_runs"]
-    merged["latency_share_pct"] = 100.0 * merged["total_ms"] / merged["total_ms"].sum()
-    frame = merged[list(PROFILE_COLUMNS)]
-    warning = (f"{Path(path).name}: {len(parsed)} profile arrays in one file; merged by layer name "
-               f"over {total_iterations} iterations.")
-    return LayerProfile(frame=frame, iterations=total_iterations, warnings=[warning])

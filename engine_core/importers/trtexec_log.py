@@ -4,8 +4,10 @@ One pass over the lines collects: the option sections (``=== Build Options ===``
 and the others), device information, the performance summary, the TensorRT
 version, engine/weights/activation sizes and build time, the ``--dumpLayerInfo``
 and verbose layer lines and the ``--dumpProfile`` table (via
-:mod:`engine_core.importers.log_tables`), precision-related builder messages,
-and whether the run finished (``&&&& PASSED``/``FAILED``).
+:mod:`engine_core.importers.log_tables`), the ONNX parser's node and initializer
+lines (:mod:`engine_core.importers.onnx_graph_log`), precision-related builder
+messages, and whether the run finished (``&&&& PASSED``/``FAILED``). TensorRT 11
+logs have no precision flags: their ``Precision`` build option is never read.
 
 Lines may carry ``[MM/DD/YYYY-HH:MM:SS] [I] [TRT]`` prefixes (trtexec), the
 Python logger's ``[TRT] [V]`` order, TensorRT 7's ``[TensorRT] VERBOSE:``, or
@@ -22,6 +24,7 @@ from pathlib import Path
 from engine_core.errors import ArtifactFormatError
 from engine_core.importers import log_tables
 from engine_core.importers.jsonio import read_text
+from engine_core.importers.onnx_graph_log import OnnxGraphLog
 from engine_core.importers.profile import LayerProfile
 from engine_core.importers.times import TimingStats
 from engine_core.importers.trex_metadata import EngineMetadata
@@ -112,6 +115,8 @@ class TrtexecLog:
     warnings: list[str] = field(default_factory=list)
     #: ``[LayerLens] key: value`` lines a LayerLens build wrote (builder, recipe, target, plan, ...).
     layerlens: dict[str, str] = field(default_factory=dict)
+    #: The ONNX graph as a VERBOSE build's parser lines describe it (empty without them).
+    onnx_graph: OnnxGraphLog = field(default_factory=OnnxGraphLog)
 
     def export_paths(self) -> dict[str, str]:
         """``--exportLayerInfo/--exportProfile/--exportTimes`` file names from the command line."""
@@ -343,6 +348,9 @@ class _LogReader:
         self.profile_rows = []
 
     def _fact_line(self, line_no: int, level: str, stripped: str) -> None:
+        if self.log.onnx_graph.add_line(stripped):
+            self.recognised = True
+            return
         fact = _LAYERLENS_FACT.match(stripped)
         if fact:
             self.recognised = True

@@ -1,10 +1,13 @@
 """Real network architectures as ONNX, generated without torch: the models LayerLens builds on any machine.
 
-ResNet-18/50, MobileNetV2, a transformer encoder (attention, LayerNorm, GELU)
-and the tiny CNN, each with deterministic seeded weights and node names the way
+ResNet-18/50, MobileNetV2, EfficientNet-B0 (MBConv: depthwise convolutions,
+squeeze-excitation, SiLU), a transformer encoder (attention, LayerNorm, GELU),
+an ALBERT-style encoder whose layers share one set of weights, and the tiny CNN,
+each with deterministic seeded weights and node names the way
 ``torch.onnx.export`` writes them, so engines built from them read like a
 user's own. Batch norm is folded into the convolutions, as PyTorch's eval-mode
-export does.
+export does. A module called more than once (ALBERT's shared layer) gets node
+names suffixed ``_1``, ``_2``, ... and reuses its initializers, as the export does.
 
 Two naming styles exist because PyTorch changed them, and an engine comparison
 must survive both (``/layer1/layer1.0/conv1/Conv`` since PyTorch 1.13, numbered
@@ -43,6 +46,10 @@ ZOO: dict[str, ZooModel] = {
     "mobilenetv2": ZooModel("mobilenetv2", "MobileNetV2 (depthwise separable, ReLU6, 3.5M parameters)", (1, 3, 224, 224)),
     "transformer": ZooModel("transformer", "Transformer encoder: 4 layers, d=256, 4 heads, seq 128 (attention, LayerNorm, GELU)",
                             (1, 128, 256)),
+    "albert": ZooModel("albert", "ALBERT-style encoder: 4 layers sharing one layer's weights (embedding 128 -> d=256, "
+                       "4 heads, seq 128)", (1, 128, 128)),
+    "efficientnet_b0": ZooModel("efficientnet_b0", "EfficientNet-B0 (torchvision layout: MBConv, depthwise, "
+                                "squeeze-excitation, SiLU, 5.3M parameters)", (1, 3, 224, 224)),
 }
 
 
@@ -72,22 +79,37 @@ class _Graph:
         self.nodes: list = []
         self.inits: list = []
         self.counter = 0
+        self.node_names: set[str] = set()
+        #: Parameter name -> initializer name, for modules called more than once (ALBERT's shared layer).
+        self.shared: dict[str, str] | None = None
 
     def _node_name(self, scope: str, op: str) -> str:
-        # PyTorch >= 1.13: "/<module path>/<Op>"; earlier: "<Op>_<running index>".
+        # PyTorch >= 1.13: "/<module path>/<Op>"; earlier: "<Op>_<running index>". A module called
+        # again repeats its path, and the export suffixes the clash: "/.../query/MatMul_1".
         self.counter += 1
         if self.naming == "legacy":
             return f"{op}_{self.counter}"
-        return f"{scope}/{op}" if scope else f"/{op}"
+        name = base = f"{scope}/{op}" if scope else f"/{op}"
+        index = 0
+        while name in self.node_names:
+            index += 1
+            name = f"{base}_{index}"
+        self.node_names.add(name)
+        return name
 
     def _init_name(self, param: str) -> str:
         return param if self.naming == "pytorch" else f"onnx::{param.split('.')[-1].capitalize()}_{self.counter}"
 
     def param(self, name: str, array: np.ndarray) -> str:
+        """An initializer for parameter ``name``; with :attr:`shared` on, a parameter made before is reused."""
         from onnx import numpy_helper
 
+        if self.shared is not None and name in self.shared:
+            return self.shared[name]
         key = self._init_name(name)
         self.inits.append(numpy_helper.from_array(np.ascontiguousarray(array), key))
+        if self.shared is not None:
+            self.shared[name] = key
         return key
 
     def const(self, scope: str, value, dtype=np.float32) -> str:
@@ -216,11 +238,27 @@ def _mobilenetv2(g: _Graph, shape) -> object:
     return g.model(*_image_io(shape))
 
 
-def _transformer(g: _Graph, shape, layers: int = 4, heads: int = 4) -> object:
+#: Module paths inside one encoder layer, as Hugging Face names them: BERT, and ALBERT (whose layer is
+#: ``albert_layer_groups.0.albert_layers.0``, called once per layer with the same weights).
+_BERT_MODULES = {"query": "attention/self/query", "key": "attention/self/key", "value": "attention/self/value",
+                 "attention": "attention/self", "attention_dense": "attention/output/dense",
+                 "attention_add": "attention/output", "attention_norm": "attention/output/LayerNorm",
+                 "ffn": "intermediate/dense", "activation": "intermediate/intermediate_act_fn",
+                 "ffn_output": "output/dense", "ffn_add": "output", "ffn_norm": "output/LayerNorm"}
+_ALBERT_MODULES = {"query": "attention/query", "key": "attention/key", "value": "attention/value",
+                   "attention": "attention", "attention_dense": "attention/dense", "attention_add": "attention",
+                   "attention_norm": "attention/LayerNorm", "ffn": "ffn", "activation": "activation",
+                   "ffn_output": "ffn_output", "ffn_add": "", "ffn_norm": "full_layer_layer_norm"}
+
+
+def _transformer(g: _Graph, shape, layers: int = 4, heads: int = 4, shared: bool = False) -> object:
+    """BERT's encoder; ``shared``: ALBERT's, one layer's weights used by every layer, after a 128 -> 256 mapping."""
     from onnx import TensorProto, helper
 
-    _, seq, d = shape
+    _, seq, width = shape
+    d = 256 if shared else width
     head = d // heads
+    modules = _ALBERT_MODULES if shared else _BERT_MODULES
 
     def layer_norm(x, scope):
         scale = g.param(f"{_param_prefix(scope)}.weight", np.ones(d, np.float32))
@@ -237,26 +275,73 @@ def _transformer(g: _Graph, shape, layers: int = 4, heads: int = 4) -> object:
         return g.op("Transpose", [x], scope, perm=[0, 2, 1, 3])
 
     x = "input"
+    if shared:
+        x = g.linear(x, width, d, "/encoder/embedding_hidden_mapping_in", gemm=False)
+        g.shared = {}
     for i in range(layers):
-        scope = f"/encoder/layer.{i}"
-        att = f"{scope}/attention/self"
-        q = split_heads(g.linear(x, d, d, f"{att}/query", gemm=False), f"{att}/query")
-        k = split_heads(g.linear(x, d, d, f"{att}/key", gemm=False), f"{att}/key")
-        v = split_heads(g.linear(x, d, d, f"{att}/value", gemm=False), f"{att}/value")
+        scope = "/encoder/albert_layer_groups.0/albert_layers.0" if shared else f"/encoder/layer.{i}"
+        at = {role: "/".join(p for p in (scope, path) if p) for role, path in modules.items()}
+        att = at["attention"]
+        q = split_heads(g.linear(x, d, d, at["query"], gemm=False), at["query"])
+        k = split_heads(g.linear(x, d, d, at["key"], gemm=False), at["key"])
+        v = split_heads(g.linear(x, d, d, at["value"], gemm=False), at["value"])
         kt = g.op("Transpose", [k], att, "_1", perm=[0, 1, 3, 2])
         scores = g.op("Div", [g.op("MatMul", [q, kt], att), g.const(att, np.sqrt(head))], att)
         probs = g.op("Softmax", [scores], att, axis=-1)
         ctx = g.op("Transpose", [g.op("MatMul", [probs, v], att, "_1")], att, "_2", perm=[0, 2, 1, 3])
         ctx = g.op("Reshape", [ctx, g.const(att, [1, seq, d], np.int64)], att, "_1")
-        out = g.linear(ctx, d, d, f"{scope}/attention/output/dense", gemm=False)
-        x = layer_norm(g.op("Add", [out, x], f"{scope}/attention/output", "_1"), f"{scope}/attention/output/LayerNorm")
-        h = gelu(g.linear(x, d, 4 * d, f"{scope}/intermediate/dense", gemm=False), f"{scope}/intermediate/intermediate_act_fn")
-        out = g.linear(h, 4 * d, d, f"{scope}/output/dense", gemm=False)
-        x = layer_norm(g.op("Add", [out, x], f"{scope}/output", "_1"), f"{scope}/output/LayerNorm")
+        out = g.linear(ctx, d, d, at["attention_dense"], gemm=False)
+        x = layer_norm(g.op("Add", [out, x], at["attention_add"], "_1"), at["attention_norm"])
+        h = gelu(g.linear(x, d, 4 * d, at["ffn"], gemm=False), at["activation"])
+        out = g.linear(h, 4 * d, d, at["ffn_output"], gemm=False)
+        x = layer_norm(g.op("Add", [out, x], at["ffn_add"], "_1"), at["ffn_norm"])
+    g.shared = None
     _rename_output(g, x, "output")
     io = ([helper.make_tensor_value_info("input", TensorProto.FLOAT, list(shape))],
-          [helper.make_tensor_value_info("output", TensorProto.FLOAT, list(shape))])
+          [helper.make_tensor_value_info("output", TensorProto.FLOAT, [*shape[:2], d])])
     return g.model(*io)
+
+
+def _efficientnet_b0(g: _Graph, shape) -> object:
+    """torchvision's ``efficientnet_b0``: MBConv blocks (expand, depthwise, squeeze-excitation, project)."""
+    def conv_silu(x, cin, cout, k, scope, stride=1, groups=1):
+        # Conv2dNormActivation: conv (batch norm folded) at .0, SiLU at .2, exported as Sigmoid and Mul.
+        leaf = scope.rsplit("/", 1)[-1]
+        y = g.conv(x, cin, cout, k, f"{scope}/{leaf}.0", stride=stride, groups=groups)
+        return g.op("Mul", [y, g.op("Sigmoid", [y], f"{scope}/{leaf}.2")], f"{scope}/{leaf}.2")
+
+    def squeeze_excitation(x, channels, squeeze, scope):
+        s = g.op("GlobalAveragePool", [x], f"{scope}/avgpool")
+        s = g.conv(s, channels, squeeze, 1, f"{scope}/fc1")
+        s = g.op("Mul", [s, g.op("Sigmoid", [s], f"{scope}/activation")], f"{scope}/activation")
+        s = g.op("Sigmoid", [g.conv(s, squeeze, channels, 1, f"{scope}/fc2")], f"{scope}/scale_activation")
+        return g.op("Mul", [s, x], scope)
+
+    x = conv_silu("input", 3, 32, 3, "/features/features.0", stride=2)
+    cin = 32
+    # (expand ratio, kernel, stride, output channels, blocks) per stage: torchvision's _efficientnet_conf("b0").
+    stages = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
+              (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]
+    for stage, (t, k, s, c, n) in enumerate(stages, start=1):
+        for i in range(n):
+            block = f"/features/features.{stage}/features.{stage}.{i}"
+            stride, hidden, part = s if i == 0 else 1, cin * t, 0
+            y = x
+            if t != 1:
+                y = conv_silu(y, cin, hidden, 1, f"{block}/block/block.{part}")
+                part += 1
+            y = conv_silu(y, hidden, hidden, k, f"{block}/block/block.{part}", stride=stride, groups=hidden)
+            y = squeeze_excitation(y, hidden, max(1, cin // 4), f"{block}/block/block.{part + 1}")
+            y = g.conv(y, hidden, c, 1, f"{block}/block/block.{part + 2}/block.{part + 2}.0",
+                       gain=0.2 if stride == 1 and cin == c else 1.0)
+            if stride == 1 and cin == c:  # stochastic depth is the identity in eval mode
+                y = g.op("Add", [y, x], block)
+            x, cin = y, c
+    x = conv_silu(x, cin, 1280, 1, "/features/features.8")
+    x = g.op("GlobalAveragePool", [x], "/avgpool")
+    x = g.op("Flatten", [x], "", axis=1)
+    _rename_output(g, g.linear(x, 1280, 1000, "/classifier/classifier.1"), "output")
+    return g.model(*_image_io(shape))
 
 
 def _tiny_cnn(g: _Graph, shape, quantized: bool = False) -> object:
@@ -291,7 +376,9 @@ def make_model(name: str, naming: str = "pytorch", batch: int = 1, seed: int = 0
         return _resnet(g, [2, 2, 2, 2] if name == "resnet18" else [3, 4, 6, 3], name == "resnet50", shape)
     if name == "mobilenetv2":
         return _mobilenetv2(g, shape)
-    return _transformer(g, shape)
+    if name == "efficientnet_b0":
+        return _efficientnet_b0(g, shape)
+    return _transformer(g, shape, shared=name == "albert")
 
 
 def models_cache_dir() -> Path:

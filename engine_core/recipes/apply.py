@@ -15,6 +15,7 @@ from pathlib import Path
 
 from engine_core.errors import ArtifactFormatError, LayerLensError, MissingDependencyError
 from engine_core.recipes.spec import CALIBRATORS, PLACEMENTS, PRECISIONS, RecipeResult, RecipeSpec
+from engine_core.strict_json import dumps_strict
 
 _QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
 #: Part of every cache key: bump it when a recipe's output changes, so no stale model is reused.
@@ -146,5 +147,5 @@ def _write_atomic(cache: Path, model_file: Path, meta_file: Path, result: Recipe
     os.replace(tmp, model_file)
     result.path = str(model_file)
     tmp_meta = meta_file.with_suffix(f".tmp{os.getpid()}")
-    tmp_meta.write_text(json.dumps(result.to_json(), indent=2))
+    tmp_meta.write_text(dumps_strict(result.to_json(), indent=2))
     os.replace(tmp_meta, meta_file)

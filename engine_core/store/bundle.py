@@ -33,6 +33,7 @@ from engine_core import __version__
 from engine_core.archive import extract_zip
 from engine_core.errors import ArtifactFormatError, LayerLensError, StoreError
 from engine_core.store.runs import ARTIFACTS, MANIFEST, RunManifest, RunStore
+from engine_core.strict_json import dumps_strict
 
 BUNDLE_INDEX = "layerlens-bundle.json"
 BUNDLE_FORMAT = "layerlens-bundle"
@@ -72,9 +73,9 @@ def write_bundle(store: RunStore, run_ids: list[str], out: str | Path) -> Path:
              "layerlens_version": __version__, "runs": [r.run_id for r in runs]}
     try:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(BUNDLE_INDEX, json.dumps(index, indent=2))
+            zf.writestr(BUNDLE_INDEX, dumps_strict(index, indent=2))
             for run in runs:
-                zf.writestr(f"runs/{run.run_id}/{MANIFEST}", json.dumps(asdict(run), indent=2))
+                zf.writestr(f"runs/{run.run_id}/{MANIFEST}", dumps_strict(asdict(run), indent=2))
                 for name, path in zip(run.files, store.artifact_paths(run.run_id)):
                     if not path.is_file():
                         raise StoreError(f"Run '{run.run_id}' is missing {name}.", "Delete the broken run or import it again.")
@@ -113,7 +114,7 @@ def import_bundle(store: RunStore, bundle: str | Path, on_conflict: str = "refus
                 continue
             if target != run_id:
                 manifest.run_id = target
-                (staged.root / run_id / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2))
+                (staged.root / run_id / MANIFEST).write_text(dumps_strict(asdict(manifest), indent=2))
             if status == "replaced":
                 store.delete(target)
             try:

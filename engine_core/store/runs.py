@@ -16,6 +16,7 @@ from engine_core.engine import Artifact, Engine, engine_from_artifacts
 from engine_core.errors import StoreError
 from engine_core.importers.sniff import ArtifactKind, sniff_file
 from engine_core.schema import SCHEMA_VERSION
+from engine_core.strict_json import dumps_strict
 
 MANIFEST = "manifest.json"
 ARTIFACTS = "artifacts"
@@ -158,7 +159,7 @@ class RunStore:
             (staging / ARTIFACTS).mkdir()
             for src, name in zip(paths, names):
                 shutil.copyfile(src, staging / ARTIFACTS / name)
-            (staging / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2))
+            (staging / MANIFEST).write_text(dumps_strict(asdict(manifest), indent=2))
             os.rename(staging, self._run_dir(run_id))
         except OSError as exc:
             shutil.rmtree(locals().get("staging", ""), ignore_errors=True)
@@ -235,7 +236,7 @@ class RunStore:
         path = self._run_dir(run_id) / MANIFEST
         partial = path.with_name(MANIFEST + ".partial")
         try:
-            partial.write_text(json.dumps(asdict(manifest), indent=2))
+            partial.write_text(dumps_strict(asdict(manifest), indent=2))
             partial.replace(path)  # atomic: a crash leaves the old manifest, never half of one
         except OSError as exc:
             raise StoreError(f"Cannot update run '{run_id}' ({exc.strerror}).", "Check the store's permissions.") from None

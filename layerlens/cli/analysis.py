@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from engine_core.errors import LayerLensError
+from engine_core.strict_json import dumps_strict
 
 
 def add_commands(sub, add_paths) -> None:
@@ -134,7 +134,7 @@ def _cmd_compare(args) -> int:
         result = compare_engines(engines)
         att = attribute(result, engines[0], engines[1])
     if args.json:
-        print(json.dumps({**result.to_json(), "attribution": att.to_json()}, indent=2))
+        print(dumps_strict({**result.to_json(), "attribution": att.to_json()}, indent=2))
         return 0
     print(att.verdict)
     _print_attribution(att)
@@ -186,7 +186,7 @@ def _cmd_diagnose(args) -> int:
 
         _, att = compare_pair(baseline, engine)
     if args.json:
-        print(json.dumps({"engine": engine.name, "baseline": baseline.name if baseline else None,
+        print(dumps_strict({"engine": engine.name, "baseline": baseline.name if baseline else None,
                           "verdict": att.verdict if att else None, "attribution": att.to_json() if att else None,
                           "findings": [f.to_dict() for f in findings]}, indent=2))
         return 0
@@ -216,7 +216,7 @@ def _cmd_calib(args) -> int:
     caches = [read_calibration_cache(path) for path in args.caches]
     comparison = compare_caches(*caches) if len(caches) == 2 else None
     if args.json:
-        print(json.dumps({"caches": [summarize_cache(c) for c in caches], "comparison": comparison}, indent=2))
+        print(dumps_strict({"caches": [summarize_cache(c) for c in caches], "comparison": comparison}, indent=2))
         return 0
     for cache in caches:
         s = summarize_cache(cache)

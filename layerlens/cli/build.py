@@ -26,7 +26,8 @@ A trtexec command for a GPU machine (TensorRT <= 10 weak typing):
   layerlens build model.onnx --fp16 --int8 --calib model.cache   # print the command
   layerlens build model.onnx --fp16 --run --out runs/fp16        # run it (needs trtexec) and import the result
 
-Sample models (generated on first use): tiny_cnn, resnet18, resnet50, mobilenetv2, transformer.
+Sample models (generated on first use): tiny_cnn, resnet18, resnet50, mobilenetv2, efficientnet_b0, transformer,
+albert.
 Latency of TensorRT-RTX builds is a roofline estimate: the engine cannot be timed without an RTX GPU.
 """
 

@@ -9,7 +9,6 @@ and exit 1. Must not import TensorRT or Streamlit at module level: every
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from engine_core import __version__
 from engine_core.errors import LayerLensError
+from engine_core.strict_json import dumps_strict
 
 EXPORT_HINT = """\
 Make artifacts with trtexec (TensorRT <= 10; for INT8 add --int8 and --calib=<cache> unless the ONNX has Q/DQ):
@@ -163,7 +163,7 @@ def _cmd_summary(args) -> int:
 
     summaries = [summarize_engine(e) for e in _load(args.paths, args.calib_cache)]
     if args.json:
-        print(json.dumps({"engines": summaries}, indent=2))
+        print(dumps_strict({"engines": summaries}, indent=2))
     else:
         print("\n\n".join(format_summary(s) for s in summaries))
     return 0

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import asdict
 
 from engine_core.errors import LayerLensError
+from engine_core.strict_json import dumps_strict
 
 
 def add_commands(sub) -> None:
@@ -73,7 +73,7 @@ def _cmd_runs(args) -> int:
 def _list(store, as_json: bool) -> int:
     runs, broken = store.scan()
     if as_json:
-        print(json.dumps({"runs": [asdict(r) for r in runs], "broken": [asdict(b) for b in broken]}, indent=2))
+        print(dumps_strict({"runs": [asdict(r) for r in runs], "broken": [asdict(b) for b in broken]}, indent=2))
         return 0
     if not runs and not broken:
         print(f"No runs in {store.root}. Add some with `layerlens import PATH` or `layerlens build MODEL`.")

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from engine_core.analysis.size import KERNEL_CONSTANTS, PADDING, REST, UNITEMISED
+
 MAX_BARS = 300
 PRECISION_COLORS = {
     "INT4": "#1b7837", "FP4": "#1b7837", "INT8": "#5aae61", "FP8": "#a6dba0", "FP16": "#4393c3", "BF16": "#92c5de",
@@ -132,10 +134,10 @@ def make_fallback_reasons_figure(summary: pd.DataFrame, provenance: str = "") ->
 def make_size_components_figure(components: pd.DataFrame, ideal_bytes: int | None, requested: str | None,
                                 provenance: str = "") -> go.Figure:
     """Stacked bar of what the engine file holds, beside the ideal weights at the requested precision."""
-    palette = ["#4393c3", "#92c5de", "#f4a582", "#bababa"]
     fig = go.Figure()
-    for i, row in enumerate(components.itertuples()):
-        fig.add_trace(go.Bar(x=["this engine"], y=[row.bytes / 2**20], name=row.component, marker_color=palette[i % 4],
+    for row in components.itertuples():
+        fig.add_trace(go.Bar(x=["this engine"], y=[row.bytes / 2**20], name=row.component,
+                             marker_color=component_color(row.component),
                              hovertemplate=f"{row.component}: %{{y:.2f}} MiB<extra></extra>"))
     if ideal_bytes is not None and requested:
         fig.add_trace(go.Bar(x=[f"weights at {requested}"], y=[ideal_bytes / 2**20], name=f"ideal weights at {requested}",
@@ -145,13 +147,14 @@ def make_size_components_figure(components: pd.DataFrame, ideal_bytes: int | Non
 
 
 def make_bytes_by_figure(by: pd.DataFrame, column: str, provenance: str = "") -> go.Figure:
+    """Bars of constant bytes (weights, bias, generated-kernel constants) per precision or layer type."""
     frame = by.head(MAX_BARS).iloc[::-1]
     colors = [_color(v) for v in frame[column]] if column == "precision" else "#4393c3"
-    total = (frame["weights_bytes"] + frame["bias_bytes"]) / 2**20
+    total = (frame["weights_bytes"] + frame["bias_bytes"] + frame["kernel_constants_bytes"]) / 2**20
     fig = go.Figure(go.Bar(x=total, y=frame[column].astype(str), orientation="h", marker_color=colors,
                            customdata=frame["layers"], hovertemplate="%{y}: %{x:.3f} MiB, %{customdata} layers<extra></extra>"))
-    fig.update_layout(xaxis_title="MiB (weights + bias)", height=max(220, 30 * len(frame) + 100))
-    return _titled(fig, f"Weight bytes by {column.replace('_', ' ')}", provenance)
+    fig.update_layout(xaxis_title="MiB (weights, bias and generated-kernel constants)", height=max(220, 30 * len(frame) + 100))
+    return _titled(fig, f"Constant bytes by {column.replace('_', ' ')}", provenance)
 
 
 def make_bytes_diff_figure(diff: pd.DataFrame, a_name: str, b_name: str, provenance: str = "", top: int = 25) -> go.Figure:
@@ -252,26 +255,31 @@ def make_speedup_waterfall_figure(groups: pd.DataFrame, a_name: str, b_name: str
     return _titled(fig, f"Speedup attribution: {a_name} -> {b_name}", provenance)
 
 
-_COMPONENT_COLORS = {"bias and other constants": "#bdbdbd", "weights inside Myelin layers": "#9e9ac8",
-                     "kernels, tactic data, metadata": "#fdae6b"}
+_COMPONENT_COLORS = {"weights": "#4393c3", "bias": "#bdbdbd", KERNEL_CONSTANTS: "#8c510a", PADDING: "#d9d9d9",
+                     UNITEMISED: "#9e9ac8", REST: "#fdae6b"}
 
 
-def make_engine_bytes_figure(rows: pd.DataFrame, provenance: str = "") -> go.Figure:
-    """One stacked bar per engine: weights by precision, other constants, and the rest of the plan (MiB)."""
+def component_color(component: str) -> str:
+    """The colour of a byte-account part: weights by their precision's colour, the other parts their own."""
+    precision = component.removeprefix("weights ")
+    return PRECISION_COLORS.get(precision) if precision in PRECISION_COLORS else _COMPONENT_COLORS.get(component, "#d9d9d9")
+
+
+def make_engine_bytes_figure(rows: pd.DataFrame, provenance: str = "", title: str = "Engine bytes by component") -> go.Figure:
+    """One stacked bar per engine: weights by precision, the other constants, and the rest of the plan (MiB)."""
     fig = go.Figure()
     order = {c: (PRECISION_ORDER.index(c.removeprefix("weights ")) if c.removeprefix("weights ") in PRECISION_ORDER
                  else len(PRECISION_ORDER) + list(_COMPONENT_COLORS).index(c) if c in _COMPONENT_COLORS else 99)
              for c in rows["component"].unique()}
     for component in sorted(order, key=order.get):
         part = rows[rows["component"] == component]
-        precision = component.removeprefix("weights ")
-        color = PRECISION_COLORS.get(precision) or _COMPONENT_COLORS.get(component, "#d9d9d9")
-        fig.add_trace(go.Bar(y=part["engine"], x=part["bytes"] / 2**20, name=component, orientation="h", marker_color=color,
+        fig.add_trace(go.Bar(y=part["engine"], x=part["bytes"] / 2**20, name=component, orientation="h",
+                             marker_color=component_color(component),
                              hovertemplate="%{y}: " + component + " %{x:.2f} MiB<extra></extra>"))
     engines = list(dict.fromkeys(rows["engine"]))
     fig.update_layout(barmode="stack", xaxis_title="MiB", height=140 + 45 * len(engines),
                       yaxis=dict(categoryorder="array", categoryarray=engines[::-1]))  # baseline on top
-    return _titled(fig, "Engine bytes by component", provenance)
+    return _titled(fig, title, provenance)
 
 
 def make_attribution_figure(parts: list[tuple[str, float]], a_label: str, a_ms: float, b_label: str, b_ms: float,

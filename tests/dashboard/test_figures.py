@@ -67,8 +67,9 @@ def test_size_components_and_ideal(qat):
     account = account_bytes(qat)
     fig = figures.make_size_components_figure(account.components(), account.ideal_weights_bytes, "INT8", PROV)
     names = [t.name for t in fig.data]
-    assert names == ["itemised weights", "bias", "ideal weights at INT8"]
+    assert names == ["weights", "bias", "ideal weights at INT8"]  # no constants of generated kernels, no engine size
     assert fig.data[0].y[0] == pytest.approx(25502912 / 2**20)
+    assert fig.data[0].marker.color == figures.component_color("weights") != fig.data[1].marker.color
 
 
 def test_roofline_is_labelled_estimate_with_log_axes(qat):

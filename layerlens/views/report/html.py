@@ -10,13 +10,13 @@ arrays) and is drawn by a small script, so 10k layers cost ~1 MB, not a DOM of
 from __future__ import annotations
 
 import html
-import json
 import math
 from pathlib import Path
 
 import pandas as pd
 from plotly.offline import get_plotlyjs
 
+from engine_core.strict_json import dumps_strict
 from layerlens.views.report.build import Block, Report
 
 ASSETS = Path(__file__).parent / "assets"
@@ -100,7 +100,7 @@ def _findings(findings: list) -> str:
 def _layers(table: pd.DataFrame) -> str:
     payload = {"columns": list(table.columns), "rows": [[_compact(v) for v in row] for row in table.itertuples(index=False)]}
     # `</` inside a JSON string would end the <script> element early.
-    data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+    data = dumps_strict(payload, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
     return (f"<p><input id='layer-search' type='search' placeholder='Search layers: name, type, precision, tactic…'>"
             f"<span id='layer-status'></span></p><div style='max-height:640px;overflow:auto'><table id='layer-table'></table></div>"
             f"<p><button id='layer-more' hidden>Show more</button></p>"
