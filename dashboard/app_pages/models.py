@@ -14,7 +14,7 @@ from engine_core.models.onnx_info import read_onnx_info
 
 st.title("Models")
 st.caption("ONNX models and what TensorRT will see in them. The model lens (predicted engine, size and "
-           "roofline latency per GPU) builds on this page.")
+           "estimated latency per GPU) builds on this page.")
 
 models = sorted(data.SAMPLE_MODELS.glob("*.onnx"))
 user_dir = data.store_root().parent / "models"

@@ -101,7 +101,7 @@ def _fallback_findings(engine: Engine, gpu: GpuSpec | None) -> list[Finding]:
         estimate = False
         if gains and ms and row.reason != "int8_wide_output":  # those already compute at the requested precision
             saving = sum(gains.get(n, 0.0) for n in subset["name"])
-            if saving > 0:
+            if saving >= 0.0005:  # what the message can show (3 decimals)
                 message += f" At {requested} on {gpu.name} they could save about {saving:.3f} ms ({model.basis})."
                 estimate = True
         severity = "info" if row.reason == "integer_data" else "medium"

@@ -127,7 +127,8 @@ def layers_for_export(engine: Engine) -> pd.DataFrame:
     return engine.layers.assign(**{column: estimate.per_layer["estimated_ms"].to_numpy(), "estimate_basis": estimate.label})
 
 
-def engine_with_estimated_times(engine: Engine, gpu: GpuSpec | None = None, force: bool = False) -> Engine:
+def engine_with_estimated_times(engine: Engine, gpu: GpuSpec | None = None, force: bool = False,
+                                model: LatencyModel | None = None) -> Engine:
     """A copy of an unmeasured engine whose ``avg_ms`` holds the model's estimate (``time_basis`` says so).
 
     A measured engine is returned unchanged (an estimate never replaces a measurement), unless ``force``:
@@ -135,7 +136,7 @@ def engine_with_estimated_times(engine: Engine, gpu: GpuSpec | None = None, forc
     """
     if (engine.measured and not force) or engine.layers.empty:
         return engine
-    estimate = estimate_latency(engine, gpu)
+    estimate = estimate_latency(engine, gpu, model)
     layers = engine.layers.copy()
     layers["avg_ms"] = estimate.per_layer["estimated_ms"].to_numpy()
     total = layers["avg_ms"].sum()
@@ -178,3 +179,51 @@ def measured_vs_estimated(engine: Engine, gpu: GpuSpec | None = None, model: Lat
                          "estimated_ms": estimated, "ratio": ratio, "excess_ms": measured - estimated,
                          # The model cannot judge a layer whose work it does not know.
                          "slower_than_model": (ratio > model.error.outlier_ratio) & (predicted["layer_class"] != "unknown").to_numpy()})
+
+
+def summarize_estimate(engine: Engine, gpu_name: str | None = None) -> dict:
+    """``layerlens estimate --json``: the model's per-layer and total estimate of ``engine``, and, when the engine
+    was measured per layer, the measurement beside it with the error. Strict JSON values (None for unknown).
+
+    Raises:
+        LayerLensError: ``gpu_name`` is not in the catalog.
+    """
+    gpu = estimate_gpu(engine, gpu_name)
+    estimate = estimate_latency(engine, gpu)
+    model = estimate.model
+    measured = engine.layers["avg_ms"].to_numpy(float)
+    timed = engine.layers["avg_ms"].notna().to_numpy() & (not engine.is_estimate)
+    estimated = estimate.per_layer["estimated_ms"].to_numpy()
+    own = gpu_for_engine(engine.device, engine.metadata.device_information)
+    # A profile from one GPU says nothing about the model's error on another.
+    comparable = timed & (own is None or own.name == gpu.name)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        error_pct = np.where(comparable & (measured > 0), 100.0 * (estimated - measured) / measured, np.nan)
+    has_profile = bool(timed.any())
+    measured_total = float(np.nansum(measured[timed])) if has_profile else None
+    held_out = next((r for r in model.evaluation.get("leave_one_engine_out", ())
+                     if r["engine"] == engine.name and r["gpu"] == gpu.name
+                     and abs(r["measured_ms"] - (measured_total or 0.0)) < 1e-6), None)
+    layers = [{"name": name, "order": int(order), "layer_type": layer_type, "layer_class": cls, "bound": bound,
+               "estimate_ms": round(float(est), 6),
+               "measured_ms": round(float(m), 6) if ok else None,
+               "error_pct": None if np.isnan(err) else round(float(err), 2)}
+              for name, order, layer_type, cls, bound, est, m, ok, err in zip(
+                  estimate.per_layer["name"], estimate.per_layer["order"], estimate.per_layer["layer_type"],
+                  estimate.per_layer["layer_class"], estimate.per_layer["bound"], estimated, measured, timed, error_pct)]
+    errors = error_pct[~np.isnan(error_pct)]
+    return {
+        "engine": engine.name, "gpu": gpu.name, "model": model.label, "basis": estimate.label,
+        "error_band_pct": model.error.total_pct, "calibration_engines": model.error.engines,
+        "gpu_generation": model.generation_for(gpu)[0], "parameters_from": estimate.parameters_from,
+        "total_ms": round(estimate.total_ms, 6),
+        "measured_total_ms": None if measured_total is None else round(measured_total, 6),
+        "measured_on": engine.device if has_profile else None,
+        "total_error_pct": (round(100.0 * (estimate.total_ms - measured_total) / measured_total, 2)
+                            if measured_total and comparable.any() else None),
+        "median_layer_error_pct": round(float(np.median(np.abs(errors))), 2) if errors.size else None,
+        "in_training_set": held_out is not None,
+        "held_out_total_error_pct": held_out["model"]["total_error_pct"] if held_out else None,
+        "layer_information": engine.layer_source not in (None, "profile"),
+        "layers": layers,
+    }
