@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from conftest import FIXTURES, REPO, engine_names, load_one
+from engine_core.analysis.estimate import estimate_basis
 from layerlens.views.report import build_report, render_html
 
 QAT, FP16 = FIXTURES / "trex-rtx3090" / "qat", FIXTURES / "trex-rtx3090" / "fp16"
@@ -61,7 +62,7 @@ def test_unmeasured_build_is_labelled_an_estimate(rtx_builds):
     report = build_report(engine)
     assert report.estimate_notice.startswith("Not measured: TensorRT-RTX")
     page = render_html(report)
-    assert "roofline estimate on RTX 4090" in page and "TensorRT-RTX 1." in page and "int8-ort-uncalibrated" in page
+    assert estimate_basis("RTX 4090") in page and "TensorRT-RTX 1." in page and "int8-ort-uncalibrated" in page
     assert "comparison" not in [s.anchor for s in report.sections]
 
 

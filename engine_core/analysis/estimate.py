@@ -153,6 +153,11 @@ def on_one_footing(engines: list[Engine]) -> list[Engine]:
     return [engine_with_estimated_times(e, gpu, force=True) for e in engines]
 
 
+_MEASURED_VS_ESTIMATED = {"order": "int64", "name": "object", "layer_type": "object", "compute_precision": "object",
+                          "layer_class": "object", "measured_ms": "float64", "estimated_ms": "float64",
+                          "ratio": "float64", "excess_ms": "float64", "slower_than_model": "bool"}
+
+
 def measured_vs_estimated(engine: Engine, gpu: GpuSpec | None = None, model: LatencyModel | None = None) -> pd.DataFrame:
     """Each measured layer of ``engine`` beside the model's estimate for it on ``gpu`` (default: its own GPU).
 
@@ -164,8 +169,7 @@ def measured_vs_estimated(engine: Engine, gpu: GpuSpec | None = None, model: Lat
     layers = engine.layers
     gpu = gpu or gpu_for_engine(engine.device, engine.metadata.device_information)
     if gpu is None or engine.is_estimate or layers.empty or not layers["avg_ms"].notna().any():
-        return pd.DataFrame(columns=["order", "name", "layer_type", "compute_precision", "layer_class", "measured_ms",
-                                     "estimated_ms", "ratio", "excess_ms", "slower_than_model"])
+        return pd.DataFrame({column: pd.Series([], dtype=dtype) for column, dtype in _MEASURED_VS_ESTIMATED.items()})
     model = model or default_latency_model()
     predicted = model.predict(layers, gpu)
     measured = layers["avg_ms"].to_numpy(float)
