@@ -167,7 +167,7 @@ def fit_model(engines: list[MeasuredEngine], error: ErrorBand | None = None) -> 
         resolved = {g: params.resolve(theta, g) for g in generations}
         parts = []
         for e in engines:
-            estimate = _estimate(e.features, resolved[e.generation])
+            estimate = e.features.estimated_ms(resolved[e.generation])
             keep = e.fitted
             layer_weight = 1.0 / math.sqrt(max(int(keep.sum()), 1))
             parts.append(np.log(estimate[keep] / e.measured_ms[keep]) * layer_weight)
@@ -183,11 +183,6 @@ def fit_model(engines: list[MeasuredEngine], error: ErrorBand | None = None) -> 
                      for e in engines)
     return LatencyModel(MODEL_NAME, MODEL_VERSION, fitted, error or ErrorBand(float("nan"), float("nan"), float("nan"), 0),
                         training)
-
-
-def _estimate(features: LayerFeatures, params: GenerationParams) -> np.ndarray:
-    kernel_ms, compute_ms, memory_ms = features.predict(params)
-    return kernel_ms + np.fmax(compute_ms, memory_ms)
 
 
 def _levenberg_marquardt(residuals, theta: np.ndarray, iterations: int = 300) -> np.ndarray:
@@ -263,7 +258,7 @@ def held_out_rows(engines: list[MeasuredEngine], key) -> tuple[list[dict], list[
         if model is None:
             continue
         generation = nearest_generation(e.generation, model.generations)
-        estimate = _estimate(e.features, model.generations[generation])
+        estimate = e.features.estimated_ms(model.generations[generation])
         timed = e.measured_ms > 0
         ratios.append(e.measured_ms[timed] / estimate[timed])
         rows.append({"engine": e.name, "source": e.source, "gpu": e.gpu.name, "generation": e.generation,

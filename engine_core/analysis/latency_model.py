@@ -7,7 +7,7 @@ model keeps the roofline's FLOPs and bytes and learns, from measured TensorRT en
 it leaves out::
 
     ms = kernel_us / 1000 + max(flops' / (compute_efficiency x peak), bytes' / (memory_efficiency x bandwidth)) x 1000
-    flops' = flops + half_occupancy_outputs_per_sm x SMs,  bytes' = bytes + half_occupancy_bytes_per_sm x SMs
+    flops' = flops x (1 + half_occupancy_outputs_per_sm x SMs / outputs),  bytes' = bytes + half_occupancy_bytes_per_sm x SMs
 
 * ``kernel_us``: the fixed cost of one kernel as the per-layer profiler sees it (launch, ramp-up and
   tail, the profiler's own synchronisation); it is what dominates small layers;
@@ -16,7 +16,8 @@ it leaves out::
 * ``memory_efficiency``: the fraction of DRAM bandwidth by layer class; for reformats and quantize
   kernels it is their cost per byte;
 * occupancy at small sizes: a layer needs work on every SM to reach those efficiencies; one with
-  ``half_occupancy_*_per_sm`` of work per SM reaches half of them.
+  ``half_occupancy_outputs_per_sm`` outputs (``half_occupancy_bytes_per_sm`` bytes) per SM reaches half of them,
+  so a batch-1 layer on a big GPU costs about one wave of tiles, not its share of the peak.
 
 Every parameter is per GPU generation (Turing, Ampere, ...); a GPU of a generation nobody measured
 gets the nearest older measured generation's parameters (Ada runs on Ampere's), and says so. Layers
@@ -93,9 +94,9 @@ class GenerationParams:
         compute_efficiency: layer class -> efficiency precision -> fraction of the datasheet peak reached
             (CUDA-core classes have one value under ``"all"``).
         half_occupancy_outputs_per_sm, half_occupancy_bytes_per_sm: occupancy at small sizes. A layer with this
-            much work per SM runs at half its class's efficiency: a layer of ``W`` FLOPs takes
-            ``(W + half x SMs) / (efficiency x peak)``, which is the roofline for big layers and a floor of
-            about one wave of tiles for small ones.
+            many outputs (bytes) per SM runs at half its class's efficiency: ``F`` FLOPs over ``E`` outputs take
+            ``F x (1 + half x SMs / E) / (efficiency x peak)``, the roofline for big layers and about one wave of
+            tiles for small ones; its bytes get ``half x SMs`` added the same way.
         trained_on: the GPUs whose profiles fitted these values (empty for a generation nobody measured).
     """
 
@@ -197,12 +198,12 @@ class LatencyModel:
         """
         features = LayerFeatures.of(layers, gpu, work, precision)
         _, generation = self.generation_for(gpu)
-        kernel_ms, compute_ms, memory_ms = features.predict(self.generations[generation])
-        work_ms = np.fmax(compute_ms, memory_ms)
-        bound = np.select([kernel_ms == 0, kernel_ms >= work_ms, compute_ms >= memory_ms], ["none", "kernel", "compute"],
-                          default="memory")
+        params = self.generations[generation]
+        kernel_ms, compute_ms, memory_ms = features.predict(params)
+        bound = np.select([kernel_ms == 0, kernel_ms >= np.fmax(compute_ms, memory_ms), compute_ms >= memory_ms],
+                          ["none", "kernel", "compute"], default="memory")
         return pd.DataFrame({"layer_class": features.classes, "kernel_ms": kernel_ms, "compute_ms": compute_ms,
-                             "memory_ms": memory_ms, "estimated_ms": kernel_ms + work_ms, "bound": bound},
+                             "memory_ms": memory_ms, "estimated_ms": features.estimated_ms(params), "bound": bound},
                             index=layers.index)
 
     def to_dict(self) -> dict:
@@ -320,6 +321,11 @@ class LayerFeatures:
         memory_ms = moved / (memory_table[self.class_codes] * self.bandwidth) * 1e3
         return (np.where(launches, params.kernel_us * 1e-3, 0.0), np.where(launches, compute_ms, 0.0),
                 np.where(launches, memory_ms, 0.0))
+
+    def estimated_ms(self, params: GenerationParams) -> np.ndarray:
+        """Every layer's estimate under ``params``: its kernel's fixed cost plus the slower of compute and memory."""
+        kernel_ms, compute_ms, memory_ms = self.predict(params)
+        return kernel_ms + np.fmax(compute_ms, memory_ms)
 
 
 def _efficiency_tables(params: GenerationParams) -> tuple[np.ndarray, np.ndarray]:
