@@ -10,7 +10,10 @@ Targets (from the roadmap):
 * the Graph page draws the largest real fixture (ResNet-50 FP32, 103 layers) and a 10k-layer synthetic engine
   in chromium in under 3 s, cold (first visit: engine load, wiring, layout) and warm;
 * `layerlens report` of a 10k-layer engine: whole-command time and file size (reported; the file must stay
-  under plotly.js + 3 MiB).
+  under plotly.js + 3 MiB);
+* the calibrated latency model on every measured fixture, leave-one-engine-out and leave-one-GPU-out, beside the
+  bare roofline: it must beat the roofline's median per-layer and total error on every engine held out; and a
+  100k-layer engine estimated in under a second.
 Exit status 1 when a target is missed. Synthetic engines are format-faithful (benchmarks/synthetic.py).
 """
 
@@ -312,13 +315,50 @@ def bench_report(root: Path) -> bool:
     return good
 
 
+LATENCY_MODEL_100K_TARGET_S = 1.0
+
+
+def bench_latency_model() -> bool:
+    """The latency model held out engine by engine and GPU by GPU, against the roofline; then its speed."""
+    import dataclasses
+
+    import pandas as pd
+
+    from engine_core.analysis.estimate import estimate_latency
+    from engine_core.analysis.fit_latency_model import evaluate, format_evaluation, measured_engines
+    from engine_core.discover import load_engines
+
+    fixtures = HERE.parent.parent / "shared" / "fixtures"
+    start = time.perf_counter()
+    evaluation, band = evaluate(measured_engines(fixtures))
+    print(format_evaluation(evaluation))
+    held_out = evaluation["leave_one_engine_out"]
+    beaten = [r["engine"] for r in held_out
+              if abs(r["model"]["total_error_pct"]) < abs(r["roofline"]["total_error_pct"])
+              and r["model"]["median_layer_error_pct"] < r["roofline"]["median_layer_error_pct"]]
+    good = len(beaten) == len(held_out)
+    print(f"latency model: beats the roofline's total and median per-layer error on {len(beaten)} of {len(held_out)} "
+          f"engines held out; error band ±{band.total_pct:.0f}% on {band.engines} real engines (worst total with its GPU "
+          f"left out), median per-layer error {band.per_layer_median_pct:.0f}% ({time.perf_counter() - start:.0f} s "
+          f"to refit {2 * len(held_out)} times)  {'OK' if good else 'MISSED'}")
+    engines, _ = load_engines([fixtures / "trex-rtx3090" / "fp32"])
+    base = engines[0]
+    big = dataclasses.replace(base, layers=pd.concat([base.layers] * 1000, ignore_index=True))
+    took = best_of(lambda: estimate_latency(big))
+    fast = took < LATENCY_MODEL_100K_TARGET_S
+    print(f"latency model, {len(big.layers):,} layers: estimated in {took:.2f} s "
+          f"(target < {LATENCY_MODEL_100K_TARGET_S:.0f} s)  {'OK' if fast else 'MISSED'}")
+    return good and fast
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="layerlens-bench-") as tmp:
         root = Path(tmp)
         from engine_core.discover import load_engines  # import cost is not load cost
 
         load_engines([write_engine(root / "warm", 100)])
-        ok = bench_load(10_000, root)
+        ok = bench_latency_model()
+        ok &= bench_load(10_000, root)
         ok &= bench_load(50_000, root)
         ok &= bench_first_paint(root)
         ok &= bench_graph_page(root)

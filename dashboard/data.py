@@ -18,7 +18,7 @@ import streamlit as st
 from layerlens import access
 from engine_core.analysis import compare as compare_mod
 from engine_core.analysis import diagnose as diagnose_mod
-from engine_core.analysis import estimate, fallback, latency, lint, roofline, size
+from engine_core.analysis import estimate, fallback, latency, latency_model, lint, roofline, size
 from engine_core.analysis.attribution import Attribution, attribute
 from engine_core.analysis.gpus import CATALOG, GpuSpec, gpu_by_name, gpu_for_engine
 from engine_core.engine import Engine
@@ -99,7 +99,7 @@ def _timed_engine(root: str, run_id: str, gpu_name: str) -> Engine:
 
 
 def load_timed_engine(run_id: str, gpu_name: str = "") -> Engine:
-    """The engine for time views: as measured, or (never timed) a copy with labelled roofline estimates.
+    """The engine for time views: as measured, or (never timed) a copy with the model's labelled estimates.
 
     ``gpu_name`` picks the estimate's GPU (default: the engine's own or its target's stand-in).
     """
@@ -177,6 +177,30 @@ def _roofline(root: str, run_id: str, gpu_name: str) -> pd.DataFrame | None:
 
 def load_roofline(run_id: str, gpu_name: str = "") -> pd.DataFrame | None:
     return _roofline(str(store_root()), run_id, gpu_name)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _measured_vs_estimated(root: str, run_id: str) -> pd.DataFrame:
+    return estimate.measured_vs_estimated(_engine(root, run_id))
+
+
+def load_measured_vs_estimated(run_id: str) -> pd.DataFrame:
+    """Each measured layer beside the latency model's estimate on the engine's own GPU (empty when unknown)."""
+    return _measured_vs_estimated(str(store_root()), run_id)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _estimates_at(root: str, run_id: str, gpu_name: str, precisions: tuple[str, ...]) -> dict[str, float]:
+    engine = _engine(root, run_id)
+    gpu = estimate.estimate_gpu(engine, gpu_name or None)
+    model = latency_model.default_latency_model()
+    work = roofline.layer_work(engine.layers)
+    return {p: float(model.predict(engine.layers, gpu, work, precision=p)["estimated_ms"].sum()) for p in precisions}
+
+
+def load_estimates_at(run_id: str, gpu_name: str, precisions: tuple[str, ...]) -> dict[str, float]:
+    """The model's per-layer total if every float layer ran in each precision, on ``gpu_name`` (estimates)."""
+    return _estimates_at(str(store_root()), run_id, gpu_name, precisions)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Aligning engines…")

@@ -11,7 +11,7 @@ import streamlit as st
 RUN = "nav.run"                  # run id of the engine being explored
 BASELINE = "nav.baseline"        # run id it is compared against ("" = none); Compare, Overview, Size diff
 COMPARE = "nav.compare"          # more run ids for N-way views on the Compare page
-GPU = "latency.gpu"              # GPU catalog name for roofline estimates ("" = the engine's own)
+GPU = "latency.gpu"              # GPU catalog name for estimates and the roofline ("" = the engine's own)
 LAYER_SEARCH = "layers.search"
 LAYER_TYPES = "layers.types"
 LAYER_PRECISIONS = "layers.precisions"

@@ -75,8 +75,8 @@ class Engine:
     warnings: list[str] = field(default_factory=list)
     #: What a LayerLens build recorded about itself ("builder", "recipe", "target", "calibration", ...).
     build_facts: dict[str, str] = field(default_factory=dict)
-    #: Where ``layers.avg_ms`` comes from: "measured" (a profiler), or "roofline estimate on <GPU>" for a
-    #: copy made by :func:`engine_core.analysis.estimate.engine_with_estimated_times`.
+    #: Where ``layers.avg_ms`` comes from: "measured" (a profiler), or "estimate on <GPU> (<model>, <error band>)"
+    #: for a copy made by :func:`engine_core.analysis.estimate.engine_with_estimated_times`.
     time_basis: str = "measured"
     #: The INT8 calibration cache the engine was built with, when it came along (beside it, or --calib-cache).
     calibration: CalibrationCache | None = None

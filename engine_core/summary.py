@@ -61,7 +61,7 @@ def summarize_engine(engine: Engine) -> dict:
         "engine_size_bytes": engine.engine_size_bytes,
         "memory_bytes": {k: int(v) for k, v in engine.sizes.items() if k.endswith("_bytes") and k != "engine_size_bytes"},
         "build_time_s": engine.sizes.get("build_time_s"),
-        # Only for engines nobody timed (e.g. TensorRT-RTX CPU builds): a labelled roofline estimate.
+        # Only for engines nobody timed (e.g. TensorRT-RTX CPU builds): the calibrated model's labelled estimate.
         "latency_estimate": None if engine.measured else _estimate(engine),
         "status": engine.status,
         "warnings": list(engine.warnings),

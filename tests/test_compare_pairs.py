@@ -15,6 +15,7 @@ from engine_core.analysis.align import NAMES_ONLY_CONFIDENCE, align_engines, is_
 from engine_core.analysis.attribution import compare_pair
 from engine_core.analysis.compare import compare_engines
 from engine_core.analysis.diagnose import diagnose
+from engine_core.analysis.estimate import estimate_basis
 from twins import write_renamed_twin
 
 ENGINE_NAMES = engine_names()
@@ -92,7 +93,7 @@ def test_legacy_named_export_aligns_with_the_pytorch_export(rtx_builds, rtx_env)
     counts = cmp.match_counts()
     assert counts.get("structure", 0) >= 19 and "onnx" not in counts
     assert (cmp.groups["precision_change"] == "FP16->INT8").sum() >= 19
-    assert att.estimate and "roofline estimate on RTX 4090" in att.verdict
+    assert att.estimate and estimate_basis("RTX 4090") in att.verdict
 
 
 def _check_pair(baseline, engine) -> None:

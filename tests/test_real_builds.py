@@ -15,7 +15,9 @@ import sys
 import pytest
 
 from conftest import FIXTURES, REPO, RTX_MODELS, RTX_RECIPES
+from engine_core.analysis.estimate import estimate_basis, estimate_latency
 from engine_core.analysis.fallback import explain_fallbacks
+from engine_core.analysis.latency_model import default_latency_model
 from engine_core.analysis.kernels import quantize_count
 from engine_core.summary import summarize_engine
 
@@ -114,8 +116,12 @@ def test_summary_json_names_builder_recipe_target_and_labels_the_estimate(rtx_bu
     assert summary["target"] == "SM86+SM89+SM120 (TensorRT-RTX default)"
     assert summary["latency_ms"]["gpu_compute_median"] is None and summary["latency_ms"]["per_layer_sum"] is None
     estimate = summary["latency_estimate"]
-    assert estimate["estimate"] is True and estimate["basis"] == "roofline estimate" and estimate["gpu"] == "RTX 4090"
-    assert estimate["total_ms"] > 0
+    model = default_latency_model()
+    assert estimate["estimate"] is True and estimate["gpu"] == "RTX 4090"
+    assert estimate["basis"] == estimate_basis("RTX 4090") == f"estimate on RTX 4090 ({model.basis})"
+    assert estimate["model"] == "LayerLens latency model v1" and estimate["error_band_pct"] == model.error.total_pct
+    assert estimate["calibration_engines"] == model.error.engines and estimate["parameters_from"] == "Ampere"
+    assert estimate["total_ms"] == pytest.approx(estimate_latency(rtx_builds[("resnet18", "int8-ort-uncalibrated")]).total_ms)
 
 
 def test_a_saved_build_log_is_an_engine_too(rtx_builds, tmp_path):
@@ -148,7 +154,7 @@ def test_build_matrix_from_the_cli_prints_a_comparison(rtx_env, tmp_path):
     assert lines[0].split()[:3] == ["variant", "run", "engine"]
     assert [line.split()[0] for line in lines[1:4]] == ["tiny_cnn-fp32", "tiny_cnn-int8-ort-uncalibrated",
                                                         "tiny_cnn-int8-tensorrt-uncalibrated"]
-    assert "roofline estimate on RTX 4090, not a measurement" in proc.stdout
+    assert f"* {estimate_basis('RTX 4090')}: not a measurement" in proc.stdout
     assert "[tiny_cnn-fp32] build" in proc.stderr
     runs = json.loads(_cli("runs", "--store", str(tmp_path), "--json").stdout)["runs"]
     assert sorted(r["name"] for r in runs) == ["tiny_cnn-fp32", "tiny_cnn-int8-ort-uncalibrated",
@@ -249,5 +255,7 @@ def test_layer_csv_of_an_unmeasured_engine_carries_a_labelled_estimate(rtx_build
     rows = list(csv.DictReader(io.StringIO(_cli("layers", folder, "--csv", "-").stdout)))
     assert len(rows) == 53 and all(r["avg_ms"] == "" for r in rows)  # nothing measured stays empty
     assert all(float(r["estimated_ms_RTX_4090"]) >= 0 for r in rows) and sum(float(r["estimated_ms_RTX_4090"]) for r in rows) > 0
+    assert {r["estimate_basis"] for r in rows} == {estimate_basis("RTX 4090")}
+    assert sum(float(r["estimated_ms_RTX_4090"]) for r in rows) == pytest.approx(estimate_latency(engine).total_ms, rel=1e-6)
     measured = _cli("layers", FIXTURES / "trex-rtx3090" / "qat", "--csv", "-").stdout.splitlines()[0]
     assert "estimated_ms" not in measured

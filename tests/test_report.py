@@ -12,6 +12,7 @@ import pytest
 
 from conftest import FIXTURES, REPO, engine_names, load_one
 from offline_html import external_references
+from engine_core.analysis.estimate import estimate_basis
 from layerlens.views.report import build_report, render_html
 
 QAT, FP16 = FIXTURES / "trex-rtx3090" / "qat", FIXTURES / "trex-rtx3090" / "fp16"
@@ -52,7 +53,7 @@ def test_the_html_needs_no_network():
     page = render_html(build_report(load_one(QAT), load_one(FP16)))
     # plotly.js itself mentions URLs in strings and comments; nothing in the page's markup or styles loads one.
     assert external_references(page) == [] and "<link" not in page
-    assert page.count("Plotly.newPlot") == 9
+    assert page.count("Plotly.newPlot") == 10  # the latency section holds the profile against the latency model
 
 
 def test_unmeasured_build_is_labelled_an_estimate(rtx_builds):
@@ -60,7 +61,7 @@ def test_unmeasured_build_is_labelled_an_estimate(rtx_builds):
     report = build_report(engine)
     assert report.estimate_notice.startswith("Not measured: TensorRT-RTX")
     page = render_html(report)
-    assert "roofline estimate on RTX 4090" in page and "TensorRT-RTX 1." in page and "int8-ort-uncalibrated" in page
+    assert estimate_basis("RTX 4090") in page and "TensorRT-RTX 1." in page and "int8-ort-uncalibrated" in page
     assert "comparison" not in [s.anchor for s in report.sections]
 
 
@@ -87,7 +88,7 @@ def test_cli_writes_the_report_and_says_what_it_wrote(tmp_path):
     out = tmp_path / "qat.html"
     proc = cli("report", QAT, "--baseline", FP16, "-o", out)
     assert proc.returncode == 0, proc.stderr
-    assert f"wrote {out}" in proc.stdout and "9 charts, 63 layers" in proc.stdout
+    assert f"wrote {out}" in proc.stdout and "10 charts, 63 layers" in proc.stdout
     assert "resnet-qat is 1.83× resnet (FP16)" in proc.stdout
     assert out.read_text().startswith("<!DOCTYPE html>")
 
@@ -131,7 +132,8 @@ def test_png_writes_every_chart(tmp_path):
     proc = cli("report", QAT, "--baseline", FP16, "-o", tmp_path / "r.html", "--png", tmp_path / "png")
     assert proc.returncode == 0, proc.stderr
     pngs = sorted(p.name for p in (tmp_path / "png").iterdir())
-    assert len(pngs) == 9 and pngs[0] == "01-share-of-time-per-precision.png" and pngs[-1] == "09-engine-graph.png"
+    assert len(pngs) == 10 and pngs[0] == "01-share-of-time-per-precision.png" and pngs[-1] == "10-engine-graph.png"
+    assert any(p.endswith("-measured-vs-estimated.png") for p in pngs)
     assert all((tmp_path / "png" / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
 
 

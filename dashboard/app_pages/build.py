@@ -20,6 +20,7 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components.gate import render_read_only_notice
 from layerlens import access
+from engine_core.analysis.latency_model import default_latency_model
 from engine_core.build.engine_request import RTX_TARGETS
 from engine_core.build.request import BuildRequest, check_request, default_stem
 from engine_core.build.rtx import INSTALL as RTX_INSTALL
@@ -60,7 +61,8 @@ if not rtx_available():
             "or use the trtexec command below on a GPU machine.", icon=":material/memory:")
 else:
     st.caption("TensorRT-RTX builds the engine ahead of time on the CPU. Its types come from the model, so each "
-               "precision is a recipe applied to the ONNX first. No GPU here: latency is a roofline **estimate**.")
+               "precision is a recipe applied to the ONNX first. No GPU here: latency is an **estimate** "
+               f"({default_latency_model().basis}).")
     cols = st.columns(len(PRECISIONS))
     chosen = [p for p, col in zip(PRECISIONS, cols) if col.checkbox(p.upper(), value=p in ("fp32", "int8"),
                                                                     key=f"build.rtx.{p}")]

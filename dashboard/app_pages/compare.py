@@ -48,7 +48,7 @@ for col, summary, engine in zip(cols, cmp.summaries, engines):
                "GPU compute median" if summary["gpu_compute_median"] else "per-layer sum (no end-to-end time)")
 if cmp.speedup:
     basis = "GPU compute median" if cmp.speedup_basis == "gpu_compute_median" else "per-layer sum"
-    basis += " of roofline estimates" if estimated else ""
+    basis += " of estimates" if estimated else ""
     cols[-1].metric(f"Speedup {cmp.names[1]} vs {cmp.names[0]}" + (" (estimate)" if estimated else ""), f"{cmp.speedup:.2f}x",
                     help=f"A / B, {basis}; > 1 means B is faster")
 record("Engines", text=prov + (f"; speedup {cmp.speedup:.2f}x" if cmp.speedup else ""))

@@ -17,6 +17,7 @@ from dashboard.components.common import current_engine, plot, render_estimate_no
 from dashboard.components.layer_record import render_layer_record
 from layerlens import access
 from layerlens.views.graph_figure import make_engine_graph_figure
+from engine_core.analysis.latency_model import default_latency_model
 from engine_core.graph import scope_depth
 from engine_core.graph.collapse import MAX_DRAWN_NODES
 
@@ -39,7 +40,7 @@ engine = current_engine()
 if engine is not None:
     run_id = st.session_state[state.RUN]
     baseline_id = st.session_state.get(state.BASELINE) or None
-    timed = data.load_timed_engine(run_id)  # node sizes: measured times, or labelled roofline estimates
+    timed = data.load_timed_engine(run_id)  # node sizes: measured times, or labelled estimates
     render_provenance(timed)
     render_estimate_notice(timed)
     full = data.load_graph(run_id)
@@ -80,7 +81,7 @@ if engine is not None:
                "Red outline: not in the requested precision · ◆ reformat · ▲ quantize · ★ network input/output." + wiring)
     size_word = "time" if size_by == "Time" else "weight bytes"
     if size_by == "Time" and timed.is_estimate:
-        size_word = "estimated time (roofline)"
+        size_word = f"estimated time ({default_latency_model().label})"
     title = f"Engine graph · size = {size_word}" + (" · colour = precision change vs baseline" if with_change else "")
     figure = make_engine_graph_figure(drawn, layout, colour_by="change" if with_change else "precision",
                                       size_by="ms" if size_by == "Time" else "bytes", highlight=highlight,

@@ -1,4 +1,5 @@
-"""Latency: waterfall (aggregated for big engines), top layers, groupings, reconciliation, streams, roofline."""
+"""Latency: waterfall (aggregated for big engines), top layers, groupings, reconciliation, streams, measured vs
+estimated per layer, roofline."""
 
 from __future__ import annotations
 
@@ -7,17 +8,54 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components.common import (current_engine, plot, provenance_text, record, render_estimate_notice,
                                          render_provenance)
-from layerlens.views.figures import (MAX_BARS, make_bucket_waterfall_figure, make_reconcile_figure, make_roofline_figure,
-                               make_stream_lanes_figure, make_time_by_figure, make_top_layers_figure, make_waterfall_figure)
+from layerlens.views.figures import (MAX_BARS, make_bucket_waterfall_figure, make_measured_vs_estimated_figure,
+                                     make_reconcile_figure, make_roofline_figure, make_stream_lanes_figure,
+                                     make_time_by_figure, make_top_layers_figure, make_waterfall_figure)
 from engine_core.analysis.latency import (aggregate_waterfall, reconcile, reformat_boundaries, time_by, top_layers,
                                           waterfall)
-from engine_core.analysis.roofline import best_case_ms
+from engine_core.analysis.latency_model import default_latency_model
 
 st.title("Latency")
+MODEL = default_latency_model()
+
+
 def _gpu_picker(engine) -> str:
-    return st.selectbox("GPU for the roofline", [""] + data.gpu_names(), key=state.GPU,
+    return st.selectbox("GPU for the estimate", [""] + data.gpu_names(), key=state.GPU,
                         format_func=lambda n: n or f"this engine's GPU ({engine.device or 'default for its build target'})",
-                        help="Peaks from NVIDIA datasheets (dense). Another GPU shows best-case times there: estimates.")
+                        help=f"Estimates come from {MODEL.basis}: datasheet peaks (dense) plus what real TensorRT "
+                             "profiles add to them. Another GPU shows the estimate there.")
+
+
+def _render_measured_vs_estimated(run_id: str, engine, prov: str) -> None:
+    """Each profiled layer against the model's estimate on the engine's own GPU, and the layers far above it."""
+    st.subheader("Measured vs estimated")
+    table = data.load_measured_vs_estimated(run_id)
+    gpu = data.engine_gpu(engine)
+    if table.empty or gpu is None:
+        st.caption(f"'{engine.device or 'unknown GPU'}' is not in the GPU catalog and its device information is missing, "
+                   "so the model has no GPU to estimate these layers on.")
+        return
+    timed = table[table["measured_ms"] > 0]
+    measured, estimated = timed["measured_ms"].sum(), table["estimated_ms"].sum()
+    st.caption(f"Each profiled layer against what **{MODEL.basis}** expects from its FLOPs and bytes on {gpu.name}. "
+               f"On the grey diagonal a layer runs as expected; above the red dashed line ({MODEL.error.outlier_ratio:.2f}x, "
+               "where 90% of real layers stay) it is slower than the model can explain: a slow tactic, padded "
+               "channels, a reformat storm. That is a finding, not a model error to shrug off.")
+    cols = st.columns(3)
+    cols[0].metric("Measured per-layer sum", f"{measured:.4f} ms")
+    cols[1].metric(f"Estimated ({MODEL.label})", f"~{estimated:.4f} ms", f"{100 * (estimated - measured) / measured:+.1f}%"
+                   if measured else None, delta_color="off", help=MODEL.basis)
+    slow = table[table["slower_than_model"]].sort_values("excess_ms", ascending=False)
+    cols[2].metric("Slower than the model expects", f"{len(slow)} layers",
+                   f"+{slow['excess_ms'].sum():.4f} ms" if len(slow) else None, delta_color="inverse")
+    plot(make_measured_vs_estimated_figure(table, MODEL.label, MODEL.error.outlier_ratio, gpu.name, prov),
+         "Measured vs estimated")
+    if not slow.empty:
+        shown = slow[["order", "name", "layer_type", "compute_precision", "layer_class", "measured_ms", "estimated_ms",
+                      "ratio", "excess_ms"]]
+        st.dataframe(shown, hide_index=True, width="stretch")
+        record("Layers slower than the model expects", table=shown)
+
 
 
 stored = current_engine()
@@ -68,7 +106,7 @@ if stored is not None:
         record("Reformats by boundary", table=boundaries.drop(columns="names"))
 
     if engine.is_estimate:
-        st.stop()  # nothing measured to reconcile or to hold against the roofline
+        st.stop()  # nothing measured to reconcile or to hold against the model
     st.subheader("Reconciliation with end-to-end time")
     rec = reconcile(engine)
     st.write(rec.explanation)
@@ -78,6 +116,8 @@ if stored is not None:
     if layers["stream_id"].notna().any():
         plot(make_stream_lanes_figure(layers, prov), "Stream lanes")
 
+    _render_measured_vs_estimated(run_id, engine, prov)
+
     st.subheader("Roofline (estimate)")
     gpu_name = _gpu_picker(stored)
     gpu = data.engine_gpu(engine, gpu_name or None)
@@ -86,12 +126,14 @@ if stored is not None:
         st.info(f"'{engine.device or 'unknown GPU'}' is not in the GPU catalog and its device information is missing: "
                 "pick a GPU above to see estimates.")
     else:
-        st.caption(f"Peaks: {gpu.source}. Measured times are real; rooflines and best cases are **estimates**.")
+        st.caption(f"Peaks: {gpu.source}. Measured times are real; the roofline (the physical floor) and the "
+                   f"estimates below ({MODEL.basis}) are **estimates**.")
         plot(make_roofline_figure(roof, gpu, prov), "Roofline")
-        best = {p: best_case_ms(roof, layers, gpu, p).sum() for p in ("FP32", "FP16", "INT8")}
+        at = data.load_estimates_at(run_id, gpu_name, ("FP32", "FP16", "INT8"))
         cols = st.columns(3)
-        for col, (p, ms) in zip(cols, best.items()):
-            col.metric(f"Best case at {p} on {gpu.name} (estimate)", f"{ms:.4f} ms" if ms == ms else "—")
+        for col, (p, ms) in zip(cols, at.items()):
+            col.metric(f"Estimated at {p} on {gpu.name}", f"~{ms:.4f} ms" if ms == ms else "—",
+                       help=f"Every float layer in {p}: {MODEL.basis}. Not a measurement.")
         bound = roof.groupby("bound")["avg_ms"].sum()
         if bound.sum():
             st.caption(f"{100 * bound.get('memory', 0) / bound.sum():.0f}% of measured time is in memory-bound layers, "

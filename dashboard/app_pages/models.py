@@ -15,7 +15,7 @@ from engine_core.models.zoo import ZOO, models_cache_dir, sample_model_path
 
 st.title("Models")
 st.caption("ONNX models and what TensorRT will see in them. The model lens (predicted engine, size and "
-           "roofline latency per GPU) builds on this page.")
+           "estimated latency per GPU) builds on this page.")
 
 # A sample is a name until picked (ResNet-50 is 100 MB to generate); the user's own are paths.
 models: list[str | Path] = [*ZOO, *data.user_models()]

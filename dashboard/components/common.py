@@ -27,8 +27,9 @@ def render_estimate_notice(engine: Engine) -> None:
     if engine.is_estimate:
         st.warning(f"**Not measured.** {engine.builder or 'This build'} produced a real engine, but nothing timed it "
                    f"(a TensorRT-RTX engine needs an RTX GPU to run). Every time on this page is a "
-                   f"**{engine.time_basis}**: a best-case bound from each layer's FLOPs and bytes, for comparing "
-                   "layers and builds, not a latency to quote.", icon=":material/calculate:")
+                   f"**{engine.time_basis}**: each layer's FLOPs and bytes through a model calibrated on real "
+                   "TensorRT profiles (its error band is how far off it was on real engines whose GPU it was not "
+                   "fitted on), for comparing layers and builds, not a latency to quote.", icon=":material/calculate:")
 
 
 def render_provenance(engine: Engine) -> None:
@@ -96,7 +97,7 @@ def render_findings(findings: list, limit: int = 6) -> None:
     for f in findings[:limit]:
         impact = (f"**{f.impact_ms:.3f} ms**" + (f" ({f.impact_pct:.0f}%)" if f.impact_pct is not None else "")
                   if f.impact_ms is not None else f"*{f.severity}*")
-        estimate = " · *includes a roofline estimate*" if f.estimate else ""
+        estimate = " · *includes an estimate*" if f.estimate else ""
         with st.container(border=True):
             st.markdown(f"{SEVERITY_ICON.get(f.severity, '')} {impact}{estimate} — {f.message}")
             st.caption(f"Fix: {f.fix}")

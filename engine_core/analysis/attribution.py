@@ -11,8 +11,9 @@ A layer without a measured time counts as 0 in both the sum and its part, so the
 any pair. The verdict then reconciles the per-layer delta with the end-to-end delta (GPU compute
 median): per-layer profiling synchronizes after every layer, so each engine's per-layer sum carries
 its own overhead, and the difference between the two deltas is how far the attribution can be trusted.
-An engine never timed (a TensorRT-RTX CPU build) is compared on roofline estimates, and every number
-says so.
+An engine never timed (a TensorRT-RTX CPU build) is compared on the calibrated latency model's estimates,
+and every number says so; when the two estimates differ by less than the model's measured error, the
+verdict says so instead of naming a winner.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from engine_core.analysis.compare import Comparison
+from engine_core.analysis.latency_model import default_latency_model
 from engine_core.analysis.requested import requested_precision
 from engine_core.engine import Engine
 
@@ -50,7 +52,7 @@ class Attribution:
     parts: list[Part]
     a_sum_ms: float
     b_sum_ms: float
-    time_basis: str                     # "measured" or "roofline estimate on <GPU>"
+    time_basis: str                     # "measured" or "estimate on <GPU> (<model>, <error band>)"
     reconciliation: str
     e2e_delta_ms: float | None = None
     different_networks: bool = False
@@ -122,6 +124,13 @@ def _verdict(cmp: Comparison, a: Engine, b: Engine, att: Attribution) -> str:
                   "their totals compare. ")
     if not ta or not tb:
         return prefix + f"{att.engine} vs {label}: no time to compare (neither a profile nor end-to-end times)."
+    if att.estimate:
+        model = default_latency_model()
+        if model.within_error(ta, tb):
+            # Naming a winner inside the model's own error would be a guess presented as a finding.
+            return prefix + (f"{att.engine} vs {label}: within the estimate's error. {tb:.4f} vs {ta:.4f} ms {basis} "
+                             f"differ by {abs(tb - ta) / max(ta, tb):.0%}, inside the model's ±{model.error.total_pct:.0f}%; "
+                             "only a measurement on the GPU can tell which is faster.")
     ratio = ta / tb
     word = "faster" if tb < ta else "slower" if tb > ta else "no faster and no slower"
     by = f" by {abs(tb - ta):.3f} ms {basis}" if tb != ta else f" ({basis})"
@@ -132,7 +141,7 @@ def _reconcile(a: Engine, b: Engine, att: Attribution) -> str:
     delta = att.delta_ms
     if att.estimate:
         return (f"The per-layer totals ({att.time_basis}) differ by {delta:+.4f} ms; nothing was measured, so there is no "
-                "end-to-end time to reconcile with. Read the parts as where the roofline moves, not as latency.")
+                "end-to-end time to reconcile with. Read the parts as where the estimate moves, not as latency.")
     if att.e2e_delta_ms is None:
         return (f"Per-layer sums differ by {delta:+.4f} ms; without end-to-end times (--exportTimes) the profiler's "
                 "overhead cannot be separated from the layers' own change.")
@@ -148,7 +157,7 @@ def _reconcile(a: Engine, b: Engine, att: Attribution) -> str:
 
 
 def compare_pair(baseline: Engine, engine: Engine) -> tuple[Comparison, Attribution]:
-    """Compare ``engine`` with ``baseline``: measured when both were timed, else both on roofline estimates.
+    """Compare ``engine`` with ``baseline``: measured when both were timed, else both on the model's estimates.
 
     See :func:`engine_core.analysis.estimate.on_one_footing`.
     """

@@ -36,7 +36,7 @@ class Comparison:
     summaries: list[dict]
     aligned_share: float = 0.0    # share of compute layers in a cross-engine group
     notes: list[str] = field(default_factory=list)
-    time_basis: str = "measured"  # or "roofline estimate on <GPU>" when an engine was never timed
+    time_basis: str = "measured"  # or "estimate on <GPU> (<model>, <error band>)" when an engine was never timed
 
     @property
     def different_networks(self) -> bool:

@@ -18,9 +18,10 @@ from engine_core.analysis.fallback import (RESIDUAL_ADD_EVIDENCE, STRUCTURAL_REA
 from engine_core.analysis.findings import Finding, rank_findings, share_of_time
 from engine_core.analysis.gpus import GpuSpec, gpu_for_engine
 from engine_core.analysis.latency import reconcile
+from engine_core.analysis.latency_model import default_latency_model
 from engine_core.analysis.lint import lint_fairness, lint_layers, lint_pair
 from engine_core.analysis.requested import STATED_SOURCES, io_precision_shares, requested_precision
-from engine_core.analysis.roofline import best_case_ms, roofline_table
+from engine_core.analysis.roofline import layer_work
 from engine_core.analysis.size import account_bytes, diff_bytes, explain_growth
 from engine_core.engine import Engine
 from engine_core.precision import DATA_PRECISIONS, PRECISION_RANK, QUANTIZED_PRECISIONS
@@ -32,6 +33,9 @@ HEADLINE_KINDS = ("engine_bigger_than_baseline", "precision_not_applied")
 #: writes every INT8 convolution's output in FP32 for a separate epilogue kernel to re-quantize, so only 41-66%
 #: of its I/O is INT8 (the sample models' INT8 builds); below a quarter, quantization did not happen.
 MIN_REQUESTED_IO_SHARE = {"float": 0.5, "quantized": 0.25}
+
+#: Layers slower than the model expects are a finding when their excess is at least this share of the per-layer sum.
+SLOWER_THAN_MODEL_MIN_PCT = 5.0
 
 _FIXES = {
     "integer_data": "Nothing to quantize: these are shape/index ops. Keep them off the hot path (constant-fold shapes, static shapes).",
@@ -61,6 +65,7 @@ def diagnose(engine: Engine, baseline: Engine | None = None, gpu: GpuSpec | None
     findings += [f for f in lint_layers(engine) if f.kind != "qdq_wide_output"]
     findings += lint_fairness(engine)
     findings += _myelin_finding(engine)
+    findings += _slower_than_model_finding(engine, gpu)
     findings += _reconcile_finding(engine)
     findings += _size_finding(engine)
     findings += _calibration_findings(engine)
@@ -90,10 +95,13 @@ def _fallback_findings(engine: Engine, gpu: GpuSpec | None) -> list[Finding]:
         return []
     requested, source = requested_precision(engine)
     gains = {}
-    if gpu is not None and engine.layers["avg_ms"].notna().any():
-        roof = roofline_table(engine.layers, gpu)
-        best = best_case_ms(roof, engine.layers, gpu, requested)
-        saving = (engine.layers["avg_ms"] - best * (engine.layers["avg_ms"] / roof["roofline_ms"]).clip(lower=1.0))
+    model = default_latency_model()
+    if gpu is not None and requested and engine.layers["avg_ms"].notna().any():
+        # Each layer's measured time, scaled by how much faster the model says it would run at the request.
+        work = layer_work(engine.layers)
+        now = model.predict(engine.layers, gpu, work)["estimated_ms"]
+        requested_ms = model.predict(engine.layers, gpu, work, precision=requested)["estimated_ms"]
+        saving = engine.layers["avg_ms"] * (1.0 - requested_ms / now)
         gains = dict(zip(engine.layers["name"], saving.clip(lower=0).fillna(0)))
     out = []
     for row in summarize_fallbacks(fallbacks).itertuples():
@@ -109,8 +117,8 @@ def _fallback_findings(engine: Engine, gpu: GpuSpec | None) -> list[Finding]:
         estimate = False
         if gains and ms and row.reason != "int8_wide_output":  # those already compute at the requested precision
             saving = sum(gains.get(n, 0.0) for n in subset["name"])
-            if saving > 0:
-                message += f" At {requested} on {gpu.name} they could save up to {saving:.3f} ms (roofline estimate)."
+            if saving >= 0.0005:  # what the message can show (3 decimals)
+                message += f" At {requested} on {gpu.name} they could save about {saving:.3f} ms ({model.basis})."
                 estimate = True
         severity = "info" if row.reason == "integer_data" else "medium"
         out.append(Finding(f"fallback:{row.reason}", message, _FIXES[row.reason], ms, share_of_time(engine, ms) if ms else None,
@@ -151,6 +159,35 @@ def _myelin_finding(engine: Engine) -> list[Finding]:
     return [Finding("opaque_myelin", f"{len(myelin)} Myelin/ForeignNode layers take {ms:.3f} ms ({share:.0f}%): "
                     "TensorRT does not break them down per ONNX op.", _FIXES["myelin_fusion"], ms, share,
                     list(myelin["name"]), "medium")]
+
+
+def _slower_than_model_finding(engine: Engine, gpu: GpuSpec | None) -> list[Finding]:
+    """Measured layers far slower than the calibrated model expects for their work: a slow tactic, a reformat storm."""
+    from engine_core.analysis.estimate import measured_vs_estimated
+
+    table = measured_vs_estimated(engine, gpu)
+    slow = table[table["slower_than_model"]].sort_values("excess_ms", ascending=False)
+    ms = float(slow["excess_ms"].sum()) if not slow.empty else 0.0
+    share = share_of_time(engine, ms)
+    # A tenth of real layers sit above the outlier ratio by its definition; flag only what adds up.
+    if share is None or share < SLOWER_THAN_MODEL_MIN_PCT:
+        return []
+    model = default_latency_model()
+    top = ", ".join(f"{n[:60]} ({r:.1f}x)" for n, r in zip(slow["name"].head(3), slow["ratio"].head(3)))
+    reformats = slow[slow["layer_class"] == "reformat"]
+    storm = (f" {len(reformats)} of them are reformats ({reformats['excess_ms'].sum():.3f} ms over): a reformat storm."
+             if len(reformats) >= 3 else "")
+    return [Finding("slower_than_model",
+                    f"{len(slow)} layers take {ms:.3f} ms more than {model.label} expects from their FLOPs and bytes on "
+                    f"{gpu.name}: each over {model.error.outlier_ratio:.2f}x its estimate, where 90% of measured layers "
+                    f"stay: {top}.{storm}",
+                    "Look at their tactics and formats (Layers page): a CUDA-core or untuned tactic, channels padded to "
+                    "a vector width, an INT8 kernel writing FP16/FP32, or a layout change paid for in its own kernel. "
+                    "The Latency page shows every layer measured beside its estimate.",
+                    ms, share, list(slow["name"]), "medium" if share >= 10 else "info",
+                    "; ".join(f"{n[:50]}: {m:.4f} ms measured, {e:.4f} ms estimated" for n, m, e in
+                              zip(slow["name"].head(5), slow["measured_ms"].head(5), slow["estimated_ms"].head(5))),
+                    estimate=True)]
 
 
 def _reconcile_finding(engine: Engine) -> list[Finding]:

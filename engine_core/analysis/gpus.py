@@ -30,6 +30,10 @@ class GpuSpec:
     source: str
     derived: bool = False
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    #: (major, minor): decides the GPU generation whose calibrated latency parameters apply.
+    compute_capability: tuple[int, int] | None = None
+    #: Streaming multiprocessors: how much work a GPU needs in flight before it runs at its peaks.
+    sms: int | None = None
 
     def peak(self, precision: str) -> float | None:
         """Peak FLOP/s for a precision class, with the fallbacks described above."""
@@ -56,30 +60,30 @@ _A100_SHEET = "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a1
 _A100_PEAKS = {"FP32": 19.5, "TF32": 156, "FP16": 312, "BF16": 312, "INT8": 624, "INT4": 1248}  # the variants differ in bandwidth only
 CATALOG: tuple[GpuSpec, ...] = (
     GpuSpec("H100 SXM", r"H100.*(SXM|HBM3)|H100$", {"FP32": 67, "TF32": 494.7, "FP16": 989.4, "BF16": 989.4, "FP8": 1978.9, "INT8": 1978.9},
-            3350, "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet (H100 SXM5)"),
+            3350, "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet (H100 SXM5)", compute_capability=(9, 0), sms=132),
     GpuSpec("H100 PCIe", r"H100.*PCIe", {"FP32": 51, "TF32": 378, "FP16": 756, "BF16": 756, "FP8": 1513, "INT8": 1513},
-            2000, "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet (H100 PCIe)"),
-    GpuSpec("A100 80GB SXM", r"A100.*SXM.*80", _A100_PEAKS, 2039, _A100_SHEET),
-    GpuSpec("A100 80GB PCIe", r"A100.*80.*PCIe|A100.*PCIe.*80", _A100_PEAKS, 1935, _A100_SHEET),
-    GpuSpec("A100 40GB", r"A100", _A100_PEAKS, 1555, _A100_SHEET),
+            2000, "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet (H100 PCIe)", compute_capability=(9, 0), sms=114),
+    GpuSpec("A100 80GB SXM", r"A100.*SXM.*80", _A100_PEAKS, 2039, _A100_SHEET, compute_capability=(8, 0), sms=108),
+    GpuSpec("A100 80GB PCIe", r"A100.*80.*PCIe|A100.*PCIe.*80", _A100_PEAKS, 1935, _A100_SHEET, compute_capability=(8, 0), sms=108),
+    GpuSpec("A100 40GB", r"A100", _A100_PEAKS, 1555, _A100_SHEET, compute_capability=(8, 0), sms=108),
     GpuSpec("L4", r"\bL4\b", {"FP32": 30.3, "TF32": 60, "FP16": 121, "BF16": 121, "FP8": 242.5, "INT8": 242.5},
-            300, "https://resources.nvidia.com/en-us-data-center-overview/l4-gpu-datasheet"),
+            300, "https://resources.nvidia.com/en-us-data-center-overview/l4-gpu-datasheet", compute_capability=(8, 9), sms=58),
     GpuSpec("A10", r"\bA10\b(?!0)", {"FP32": 31.2, "TF32": 62.5, "FP16": 125, "BF16": 125, "INT8": 250, "INT4": 500},
-            600, "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a10/pdf/datasheet-new/nvidia-a10-datasheet.pdf"),
+            600, "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a10/pdf/datasheet-new/nvidia-a10-datasheet.pdf", compute_capability=(8, 6), sms=72),
     GpuSpec("T4", r"\bT4\b", {"FP32": 8.1, "FP16": 65, "INT8": 130, "INT4": 260},
-            320, "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/tesla-t4/t4-tensor-core-datasheet-951643.pdf"),
+            320, "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/tesla-t4/t4-tensor-core-datasheet-951643.pdf", compute_capability=(7, 5), sms=40),
     GpuSpec("RTX 4090", r"RTX 4090", {"FP32": 82.6, "TF32": 82.6, "FP16": 330.3, "BF16": 165.2, "FP8": 660.6, "INT8": 660.6, "INT4": 1321.2},
-            1008, "https://images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf (Appendix A)"),
+            1008, "https://images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf (Appendix A)", compute_capability=(8, 9), sms=128),
     GpuSpec("RTX 3090", r"RTX 3090", {"FP32": 35.6, "TF32": 35.6, "FP16": 142, "BF16": 71, "INT8": 284, "INT4": 568},
-            936, _AMPERE_WP + " (Appendix A, RTX 3090)"),
+            936, _AMPERE_WP + " (Appendix A, RTX 3090)", compute_capability=(8, 6), sms=82),
     GpuSpec("RTX 3080", r"RTX 3080", {"FP32": 29.8, "TF32": 29.8, "FP16": 119, "BF16": 59.5, "INT8": 238, "INT4": 476},
-            760, _AMPERE_WP + " (Appendix A, RTX 3080)"),
+            760, _AMPERE_WP + " (Appendix A, RTX 3080)", compute_capability=(8, 6), sms=68),
     GpuSpec("TITAN RTX", r"TITAN RTX", {"FP32": 16.3, "FP16": 130.5, "INT8": 261, "INT4": 522},
-            672, "https://images.nvidia.com/aem-dam/en-zz/Solutions/design-visualization/technologies/turing-architecture/NVIDIA-Turing-Architecture-Whitepaper.pdf (Appendix A, Titan RTX)"),
+            672, "https://images.nvidia.com/aem-dam/en-zz/Solutions/design-visualization/technologies/turing-architecture/NVIDIA-Turing-Architecture-Whitepaper.pdf (Appendix A, Titan RTX)", compute_capability=(7, 5), sms=72),
     GpuSpec("Jetson AGX Orin 64GB", r"Orin", {"FP32": 5.3, "TF32": 10.6, "FP16": 42.5, "BF16": 42.5, "INT8": 85},
-            204.8, "https://www.nvidia.com/content/dam/en-zz/Solutions/gtcf21/jetson-orin/nvidia-jetson-agx-orin-technical-brief.pdf (GPU only, dense; 170 sparse INT8 TOPS)"),
+            204.8, "https://www.nvidia.com/content/dam/en-zz/Solutions/gtcf21/jetson-orin/nvidia-jetson-agx-orin-technical-brief.pdf (GPU only, dense; 170 sparse INT8 TOPS)", compute_capability=(8, 7), sms=16),
     GpuSpec("Jetson AGX Xavier", r"Xavier", {"FP32": 1.41, "FP16": 11.3, "INT8": 22.6},
-            136.5, "https://developer.nvidia.com/embedded/jetson-agx-xavier-developer-kit (GPU: 512 Volta cores, 64 tensor cores at 1.377 GHz)"),
+            136.5, "https://developer.nvidia.com/embedded/jetson-agx-xavier-developer-kit (GPU: 512 Volta cores, 64 tensor cores at 1.377 GHz)", compute_capability=(7, 2), sms=8),
 )
 
 # Dense FLOP (or integer op) per clock per SM by compute capability, for derived specs.
@@ -129,7 +133,8 @@ def derived_gpu(device: str, info: dict) -> GpuSpec | None:
     peaks = {p: sms * clock_ghz * 1e9 * r / TFLOPS for p, r in rates.items()}
     bandwidth = bus_bits / 8 * mem_ghz * 2  # GB/s: double data rate
     return GpuSpec(device, re.escape(device), peaks, bandwidth,
-                   f"derived from device information (CC {major}.{minor}, {sms:.0f} SMs, {clock_ghz} GHz)", derived=True)
+                   f"derived from device information (CC {major}.{minor}, {sms:.0f} SMs, {clock_ghz} GHz)", derived=True,
+                   compute_capability=(major, minor), sms=int(sms))
 
 
 def gpu_for_engine(device: str | None, info: dict) -> GpuSpec | None:

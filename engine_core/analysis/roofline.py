@@ -36,17 +36,13 @@ ROOFLINE_COLUMNS = ("order", "name", "layer_type", "compute_precision", "avg_ms"
 
 
 def _prod(dims) -> float:
-    if not dims or any((not isinstance(d, int)) or d < 0 for d in dims):
+    """Product of a tensor's dims; NaN when a dim is dynamic (-1) or not a number."""
+    if not dims:
         return math.nan
-    return float(np.prod(dims, dtype=np.float64))
-
-
-def _tensor_bytes(tensors, first_fraction: float = 1.0) -> float:
-    total = 0.0
-    for i, t in enumerate(tensors or ()):
-        size = ELEMENT_BYTES.get(precision_from_datatype(t.get("Format/Datatype") or t.get("Datatype")), 4.0)
-        total += _prod(t.get("Dimensions")) * size * (first_fraction if i == 0 else 1.0)
-    return total
+    try:
+        return math.nan if min(dims) < 0 else float(math.prod(dims))
+    except TypeError:
+        return math.nan
 
 
 def _input_read_fraction(record: dict, inputs, outputs) -> float:
@@ -58,7 +54,7 @@ def _input_read_fraction(record: dict, inputs, outputs) -> float:
     ``out x k`` of ``in`` rows.
     """
     kernel = record_param(record, "Kernel") or record_param(record, "WindowSize")
-    stride = record_param(record, "Stride")
+    stride = record_param(record, "Stride") if kernel else None
     if not kernel or not stride or not inputs or not outputs:
         return 1.0
     in_dims = inputs[0].get("Dimensions") or []
@@ -73,56 +69,127 @@ def _input_read_fraction(record: dict, inputs, outputs) -> float:
     return fraction
 
 
-def layer_flops(row) -> float:
-    """FLOPs of one layer row of the canonical table (NaN when dims are unknown)."""
-    ptype = row.parameter_type or ""
-    ltype = row.layer_type or ""
-    outputs = row.outputs or ()
-    inputs = row.inputs or ()
-    out_dims = outputs[0].get("Dimensions") if outputs else None
-    if (ptype == "Convolution" or "Convolution" in ltype) and row.weights_count and out_dims and len(out_dims) >= 3:
-        spatial = _prod(out_dims[2:])
-        return 2.0 * out_dims[0] * spatial * row.weights_count
-    if ptype == "Deconvolution" and row.weights_count and inputs:
-        in_dims = inputs[0].get("Dimensions") or []
-        return 2.0 * in_dims[0] * _prod(in_dims[2:]) * row.weights_count if len(in_dims) >= 3 else math.nan
-    if ptype in ("MatrixMultiply", "FullyConnected", "Gemm") or ltype in ("gemm", "CaskGemmMatrixMultiply"):
-        if row.weights_count and out_dims:
-            out_features = out_dims[-1] if out_dims[-1] > 0 else math.nan
-            return 2.0 * (_prod(out_dims) / out_features) * row.weights_count
-        matmul = _matmul_flops(inputs, out_dims)
-        if not math.isnan(matmul):
-            return matmul
-    out_elems = sum(_prod(t.get("Dimensions")) for t in outputs) if outputs else 0.0
-    if ptype == "Pooling":
-        window = getattr(row, "window_area", None)
-        return out_elems * (window or 1.0)
-    if row.is_data_movement:
-        return 0.0
-    return out_elems
+#: What :func:`layer_work` collects per layer from its tensors (columns of its shape array).
+_SHAPES = ("tensor_bytes", "output_elements", "first_output", "out_features", "out_pixels", "in_pixels", "operand_k")
+#: Layers that may read their input through a strided window (fused ``ConvActPool`` included).
+_WINDOWED = r"conv|pool"
 
 
-def _matmul_flops(inputs, out_dims) -> float:
-    """``2 x outputs x K`` with K the last dim of operand A ``[..., M, K]`` (Myelin gemm records)."""
-    a = next((t.get("Dimensions") for t in inputs if len(t.get("Dimensions") or []) >= 2), None)
-    if not a or not out_dims or a[-1] <= 0:
-        return math.nan
-    return 2.0 * _prod(out_dims) * a[-1]
+def layer_work(layers: pd.DataFrame) -> pd.DataFrame:
+    """FLOPs, bytes moved and output elements of every layer (NaN where a dim is unknown).
+
+    Computed once per engine and shared by the roofline and the calibrated latency model
+    (:mod:`engine_core.analysis.latency_model`). The layers' tensors are flattened into columns once; the
+    formulas then run on whole columns and each datatype string is classified once, so a 100k-layer
+    engine takes a fraction of a second.
+    """
+    shapes = np.full((len(layers), len(_SHAPES)), np.nan)
+    inputs = [t or () for t in layers["inputs"]]
+    outputs = [t or () for t in layers["outputs"]]
+    ins, in_layer, in_first = _flat_tensors(inputs)
+    outs, out_layer, out_first = _flat_tensors(outputs)
+    in_elements, in_dims = _elements(ins)
+    out_elements, out_dims = _elements(outs)
+    read = np.ones(len(layers))
+    windowed = (layers["parameter_type"].fillna("").astype(str).str.contains(_WINDOWED, case=False)
+                | layers["layer_type"].fillna("").astype(str).str.contains(_WINDOWED, case=False)).to_numpy()
+    records = layers["record"].tolist()
+    for i in np.flatnonzero(windowed):
+        read[i] = _input_read_fraction(records[i], inputs[i], outputs[i])
+    in_bytes = in_elements * _element_sizes(ins) * np.where(in_first, read[in_layer], 1.0)
+    n = len(layers)
+    shapes[:, 0] = np.bincount(in_layer, in_bytes, n) + np.bincount(out_layer, out_elements * _element_sizes(outs), n)
+    shapes[:, 1] = np.bincount(out_layer, out_elements, n)
+    first_out = np.flatnonzero(out_first)
+    first_out_dims = [out_dims[j] for j in first_out]
+    shapes[out_layer[first_out], 2] = out_elements[first_out]
+    shapes[out_layer[first_out], 3] = [d[-1] if d and isinstance(d[-1], int) and d[-1] > 0 else math.nan
+                                      for d in first_out_dims]
+    # N x spatial of an NC... tensor: its elements over its channels.
+    shapes[out_layer[first_out], 4] = out_elements[first_out] / _channels(first_out_dims)
+    first_in = np.flatnonzero(in_first)
+    shapes[in_layer[first_in], 5] = in_elements[first_in] / _channels([in_dims[j] for j in first_in])
+    # K of operand A [..., M, K]: the first input with two or more dims (Myelin gemm records).
+    operand = [j for j, d in enumerate(in_dims) if d and len(d) >= 2]
+    operand = [j for k, j in enumerate(operand) if k == 0 or in_layer[operand[k - 1]] != in_layer[j]]
+    shapes[in_layer[operand], 6] = [in_dims[j][-1] if isinstance(in_dims[j][-1], int) and in_dims[j][-1] > 0 else math.nan
+                                    for j in operand]
+    moved = shapes[:, 0] + layers["weights_bytes"].to_numpy(float) + layers["bias_bytes"].to_numpy(float)
+    return pd.DataFrame({"flops": _flops(layers, shapes, outputs), "bytes_moved": moved,
+                         "output_elements": shapes[:, 1]}, index=layers.index)
 
 
-def roofline_table(layers: pd.DataFrame, gpu: GpuSpec) -> pd.DataFrame:
+def _flat_tensors(per_layer: list) -> tuple[list[dict], np.ndarray, np.ndarray]:
+    """Every tensor of every layer in one list, with its layer's position and whether it is the layer's first."""
+    counts = np.fromiter((len(t) for t in per_layer), dtype=np.intp, count=len(per_layer))
+    flat = [t for tensors in per_layer for t in tensors]
+    layer = np.repeat(np.arange(len(per_layer)), counts)
+    first = np.ones(len(flat), dtype=bool)
+    first[1:] = layer[1:] != layer[:-1]
+    return flat, layer, first
+
+
+def _elements(tensors: list[dict]) -> tuple[np.ndarray, list]:
+    """Element count of each tensor (NaN for a dynamic or malformed shape), and their dims."""
+    dims = [t.get("Dimensions") for t in tensors]
+    try:
+        counts = [float(math.prod(d)) if d and min(d) >= 0 else math.nan for d in dims]
+    except TypeError:  # a dim that is not a number: the slow path decides per tensor
+        counts = [_prod(d) for d in dims]
+    return np.array(counts, dtype=float), dims
+
+
+def _channels(dims: list) -> np.ndarray:
+    """Dim 1 of each NC... shape of three or more dims; NaN otherwise (or when dynamic)."""
+    return np.array([d[1] if d and len(d) >= 3 and isinstance(d[1], int) and d[1] > 0 else math.nan for d in dims],
+                    dtype=float)
+
+
+def _element_sizes(tensors: list[dict]) -> np.ndarray:
+    """Bytes per element of each tensor, from its datatype string (4 when unknown); one lookup per distinct string."""
+    dtypes = [t.get("Format/Datatype") or t.get("Datatype") for t in tensors]
+    sizes = {d: ELEMENT_BYTES.get(precision_from_datatype(d), 4.0) for d in set(dtypes)}
+    return np.array([sizes[d] for d in dtypes], dtype=float)
+
+
+def _flops(layers: pd.DataFrame, shapes: np.ndarray, outputs: list) -> np.ndarray:
+    """FLOPs of every layer (the formulas of the module docstring) from :func:`layer_work`'s shapes."""
+    ptype = layers["parameter_type"].fillna("").astype(str)
+    ltype = layers["layer_type"].fillna("").astype(str)
+    weights = layers["weights_count"].to_numpy(float)
+    elements, first_output, out_features, out_pixels, in_pixels, operand_k = (shapes[:, c] for c in range(1, 7))
+    has_outputs = np.fromiter((bool(o) for o in outputs), dtype=bool, count=len(outputs))
+    has_output_dims = np.fromiter((bool(o) and bool(o[0].get("Dimensions")) for o in outputs), dtype=bool,
+                                  count=len(outputs))
+    has_inputs = np.fromiter((bool(i) for i in layers["inputs"]), dtype=bool, count=len(layers))
+    matmul = (ptype.isin(("MatrixMultiply", "FullyConnected", "Gemm"))
+              | ltype.isin(("gemm", "CaskGemmMatrixMultiply"))).to_numpy()
+    weighted = weights > 0
+    conv = ((ptype == "Convolution") | ltype.str.contains("Convolution", regex=False)).to_numpy() & weighted \
+        & ~np.isnan(out_pixels)
+    deconv = (ptype == "Deconvolution").to_numpy() & weighted & has_inputs
+    weighted_matmul = matmul & weighted & has_output_dims
+    operand_matmul = matmul & ~weighted_matmul & ~np.isnan(operand_k) & ~np.isnan(first_output)
+    window = np.array([w or 1.0 for w in _window_areas(layers)], dtype=float)
+    return np.select(
+        [conv, deconv, weighted_matmul, operand_matmul, (ptype == "Pooling").to_numpy(),
+         layers["is_data_movement"].to_numpy(bool)],
+        [2.0 * out_pixels * weights, 2.0 * in_pixels * weights, 2.0 * first_output / out_features * weights,
+         2.0 * first_output * operand_k, elements * window, 0.0],
+        default=np.where(has_outputs, elements, 0.0))
+
+
+def roofline_table(layers: pd.DataFrame, gpu: GpuSpec, work: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per-layer roofline against ``gpu`` (estimate).
 
     Columns: :data:`ROOFLINE_COLUMNS`. ``fraction_of_peak_pct`` is the roofline
     (best-case) time over the measured time: 100% means the layer runs at the
-    GPU's peak for its precision and arithmetic intensity.
+    GPU's peak for its precision and arithmetic intensity. ``work`` is
+    :func:`layer_work` of ``layers`` when the caller already has it.
     """
-    rows = layers.assign(window_area=_window_areas(layers))
-    flops = np.array([layer_flops(r) for r in rows.itertuples(index=False)], dtype=float)
-    moved = np.array([_tensor_bytes(i, _input_read_fraction(rec or {}, i, o)) + _tensor_bytes(o)
-                      for i, o, rec in zip(layers["inputs"], layers["outputs"], layers["record"])], dtype=float)
-    moved = moved + layers["weights_bytes"].to_numpy(float) + layers["bias_bytes"].to_numpy(float)
-    peaks = np.array([gpu.peak(p) or np.nan for p in layers["compute_precision"]], dtype=float)
+    work = layer_work(layers) if work is None else work
+    flops, moved = work["flops"].to_numpy(float), work["bytes_moved"].to_numpy(float)
+    peaks = gpu_peaks(gpu, layers["compute_precision"])
     compute_s = flops / peaks
     memory_s = moved / gpu.bandwidth
     roofline_ms = np.fmax(compute_s, memory_s) * 1e3
@@ -148,16 +215,29 @@ def best_case_ms(roofline: pd.DataFrame, layers: pd.DataFrame, gpu: GpuSpec, pre
     Float activations and weights are rescaled to ``precision``'s element size;
     integer data keeps its size. An estimate: the roofline bound, not a kernel.
     """
-    peak = gpu.peak(precision)
-    if peak is None:
+    if gpu.peak(precision) is None:
         return pd.Series(np.nan, index=roofline.index)
+    precisions, scale = at_precision(layers, precision)
+    moved = roofline["bytes_moved"].to_numpy(float) * scale
+    flops = roofline["flops"].to_numpy(float)
+    return pd.Series(np.fmax(flops / gpu_peaks(gpu, precisions), moved / gpu.bandwidth) * 1e3, index=roofline.index)
+
+
+def at_precision(layers: pd.DataFrame, precision: str) -> tuple[pd.Series, np.ndarray]:
+    """Each layer's compute precision, and the factor on its bytes, if its float math and data were ``precision``.
+
+    Integer and boolean data (shape arithmetic, indices) keep both: they can never change precision.
+    """
     current = layers["compute_precision"].map(ELEMENT_BYTES).fillna(4.0).to_numpy(float)
     is_float = ~layers["compute_precision"].isin(["INT32", "INT64", "BOOL", "NONE"]).to_numpy()
     scale = np.where(is_float, ELEMENT_BYTES.get(precision, 4.0) / current, 1.0)
-    moved = roofline["bytes_moved"].to_numpy(float) * scale
-    flops = roofline["flops"].to_numpy(float)
-    peaks = np.where(is_float, peak, np.array([gpu.peak(p) or np.nan for p in layers["compute_precision"]], float))
-    return pd.Series(np.fmax(flops / peaks, moved / gpu.bandwidth) * 1e3, index=roofline.index)
+    return layers["compute_precision"].where(~is_float, precision), scale
+
+
+def gpu_peaks(gpu: GpuSpec, precisions: pd.Series) -> np.ndarray:
+    """Peak FLOP/s of ``gpu`` for each layer's precision class (NaN when the GPU has no rate for it)."""
+    table = {p: gpu.peak(p) or np.nan for p in pd.unique(precisions)}
+    return precisions.map(table).to_numpy(float)
 
 
 def _window_areas(layers: pd.DataFrame) -> list[float | None]:

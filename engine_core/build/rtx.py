@@ -4,7 +4,7 @@ What it yields is a real plan (its byte count is the real engine size) and the
 builder's verbose log with the engine's layer list. What it cannot yield here:
 deserializing the plan needs a supported RTX GPU (``cudaError 35`` without one),
 so there is no ``IEngineInspector`` and no ``IProfiler``: no measured time, and
-latency for these runs is a roofline estimate, labelled so wherever it shows.
+latency for these runs is an estimate (the calibrated latency model), labelled so wherever it shows.
 https://docs.nvidia.com/deeplearning/tensorrt-rtx/latest/inference-library/cpu-engines.html
 
 The binding (``tensorrt_rtx_bindings``, from the ``tensorrt-rtx-cu12-*`` wheels,

@@ -1,4 +1,4 @@
-"""``layerlens compare`` and ``layerlens diagnose``: argument wiring and text output."""
+"""``layerlens compare``, ``diagnose``, ``estimate``, ``report`` and ``calib``: argument wiring and text output."""
 
 from __future__ import annotations
 
@@ -26,9 +26,29 @@ def add_commands(sub, add_paths) -> None:
                        epilog="Example:\n  layerlens diagnose runs/qat --baseline runs/fp16")
     add_paths(p)
     p.add_argument("--baseline", metavar="PATH", help="a baseline engine to compare against (e.g. the FP16 build)")
-    p.add_argument("--gpu", help="GPU catalog entry for roofline estimates (default: the engine's own GPU)")
+    p.add_argument("--gpu", help="GPU catalog entry for estimated savings (default: the engine's own GPU)")
     p.add_argument("--json", action="store_true", help="print findings as JSON")
     p.set_defaults(handler=_cmd_diagnose)
+
+    p = sub.add_parser("estimate", help="per-layer latency estimate of any engine on a GPU (calibrated model)",
+                       description="Estimate every layer's time on a GPU with LayerLens's calibrated latency model: the "
+                                   "roofline (FLOPs and bytes against datasheet peaks) plus per-kernel fixed cost, "
+                                   "efficiency by layer class, precision and GPU generation, reformat cost per byte and "
+                                   "occupancy at small sizes, fitted on real TensorRT profiles. Measured times are "
+                                   "ignored for the estimate; when the engine has them, they are printed beside it with "
+                                   "the error. PATH may also be a stored run id or name.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="Examples:\n  layerlens estimate resnet18-int8-ort-uncalibrated --gpu 'RTX 4090'\n"
+                              "  layerlens estimate ../shared/fixtures/trex-rtx3090/qat --json\n"
+                              "  layerlens estimate runs/qat --gpu 'A100 40GB' --top 10   # the 10 slowest layers\n\n"
+                              "Refit the model: python -m engine_core.analysis.fit_latency_model (see README).")
+    add_paths(p)
+    p.add_argument("--gpu", metavar="NAME", help="catalog GPU, e.g. 'RTX 4090', 'A100 40GB', 'H100 PCIe' (default: the "
+                                                 "engine's own GPU, else the stand-in for its TensorRT-RTX target)")
+    p.add_argument("--top", type=int, metavar="N", help="text: print only the N layers with the largest estimate")
+    p.add_argument("--json", action="store_true", help="machine-readable output (shape in README)")
+    p.add_argument("--store", help="run store folder, for PATHs that name stored runs")
+    p.set_defaults(handler=_cmd_estimate)
 
     p = sub.add_parser("report", help="write one self-contained HTML report (opens offline) to share",
                        description="Everything LayerLens knows about one engine (and its baseline) in one HTML file: "
@@ -119,6 +139,64 @@ def _cmd_report(args) -> int:
     return 0
 
 
+#: Without --top, text output lists every layer up to this many, else the slowest ones.
+_ESTIMATE_ALL_LAYERS = 200
+
+
+def _cmd_estimate(args) -> int:
+    from engine_core.analysis.estimate import summarize_estimate
+
+    engine = _one_engine(args.paths, args.calib_cache, args.store)
+    if engine.layers.empty:
+        raise LayerLensError(f"{engine.name} has no layers to estimate.",
+                             "Give the engine's layer information (--exportLayerInfo JSON, a verbose build log).")
+    summary = summarize_estimate(engine, args.gpu)
+    if args.json:
+        print(dumps_strict(summary, indent=2))
+        return 0
+    top = args.top if args.top is not None else (None if len(engine.layers) <= _ESTIMATE_ALL_LAYERS else 40)
+    print(format_estimate(summary, top))
+    return 0
+
+
+def format_estimate(s: dict, top: int | None = None) -> str:
+    """``layerlens estimate`` as text: the basis, the totals (and the error against a profile), then the layers."""
+    generation = (f"{s['gpu_generation']} parameters" if s["parameters_from"] == s["gpu_generation"] else
+                  f"no {s['gpu_generation']} GPU was profiled: {s['parameters_from']} parameters")
+    lines = [f"{s['engine']} on {s['gpu']}: {s['model']} ({generation}; ±{s['error_band_pct']:.0f}% on "
+             f"{s['calibration_engines']} real engines, each estimated with its GPU left out of the fit)",
+             f"estimate: {s['total_ms']:.4f} ms per-layer sum (what TensorRT's per-layer profiler would report; "
+             "not a measurement)"]
+    compared = s["total_error_pct"] is not None
+    if s["measured_total_ms"] is not None:
+        if compared:
+            lines.append(f"measured: {s['measured_total_ms']:.4f} ms per-layer sum on {s['measured_on']}: estimate "
+                         f"{s['total_error_pct']:+.1f}%, median per-layer |error| {s['median_layer_error_pct']:.1f}%")
+        else:
+            lines.append(f"measured: {s['measured_total_ms']:.4f} ms per-layer sum on {s['measured_on']}, another GPU: "
+                         "no error to report")
+    if s["in_training_set"]:
+        lines.append(f"note: the model was fitted on this very profile; fitted without it, its total was off by "
+                     f"{s['held_out_total_error_pct']:+.1f}%.")
+    if not s["layer_information"]:
+        lines.append("note: no layer information (a profile table alone): every layer is estimated at one kernel's "
+                     "fixed cost, outside the model's error band.")
+    layers = s["layers"]
+    if top is not None:
+        layers = sorted(layers, key=lambda r: r["estimate_ms"], reverse=True)[:top]
+        lines.append(f"\nthe {len(layers)} layers with the largest estimate (of {len(s['layers'])}; --top N, or --json "
+                     "for all):")
+    lines.append(f"\n{'order':>6}  {'estimate ms':>11}" + (f"  {'measured ms':>11}  {'error':>7}" if compared else "")
+                 + f"  {'class':<9} {'bound':<7} layer")
+    for r in layers:
+        row = f"{r['order']:>6}  {r['estimate_ms']:11.4f}"
+        if compared:
+            row += (f"  {r['measured_ms']:11.4f}" if r["measured_ms"] is not None else f"  {'-':>11}")
+            row += f"  {r['error_pct']:+6.0f}%" if r["error_pct"] is not None else f"  {'-':>7}"
+        lines.append(row + f"  {r['layer_class']:<9} {r['bound']:<7} {r['name'][:80]}")
+    return "\n".join(lines)
+
+
 def _cmd_compare(args) -> int:
     from engine_core.analysis.attribution import attribute, compare_pair
     from engine_core.analysis.compare import compare_engines
@@ -169,17 +247,11 @@ def _print_attribution(att) -> None:
 
 def _cmd_diagnose(args) -> int:
     from engine_core.analysis.diagnose import diagnose
-    from engine_core.analysis.gpus import CATALOG, gpu_by_name
+    from engine_core.analysis.estimate import resolve_gpu
 
     engine = _one_engine(args.paths, args.calib_cache)
     baseline = _one_engine([args.baseline]) if args.baseline else None
-    gpu = None
-    if args.gpu:
-        try:
-            gpu = gpu_by_name(args.gpu)
-        except KeyError:
-            raise LayerLensError(f"Unknown GPU '{args.gpu}'.", "Choose one of: " + ", ".join(g.name for g in CATALOG)) from None
-    findings = diagnose(engine, baseline, gpu)
+    findings = diagnose(engine, baseline, resolve_gpu(args.gpu) if args.gpu else None)
     att = None
     if baseline is not None:
         from engine_core.analysis.attribution import compare_pair

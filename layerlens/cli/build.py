@@ -28,7 +28,8 @@ A trtexec command for a GPU machine (TensorRT <= 10 weak typing):
 
 Sample models (generated on first use): tiny_cnn, resnet18, resnet50, mobilenetv2, efficientnet_b0, transformer,
 albert.
-Latency of TensorRT-RTX builds is a roofline estimate: the engine cannot be timed without an RTX GPU.
+Latency of TensorRT-RTX builds is an estimate (LayerLens's calibrated latency model, with its measured error band):
+the engine cannot be timed without an RTX GPU. `layerlens estimate RUN --gpu NAME` shows it per layer.
 """
 
 
@@ -163,7 +164,7 @@ def format_matrix(result) -> str:
     from engine_core.analysis.estimate import estimate_latency
     from engine_core.summary import summarize_engine
 
-    rows = []
+    rows, estimates = [], []
     for item in result.results:
         if item.engine is None:
             rows.append((item.stem, "failed", "", "", "", "", ""))
@@ -172,6 +173,8 @@ def format_matrix(result) -> str:
         size = s["engine_size_bytes"]
         measured = s["latency_ms"]["gpu_compute_median"]
         estimate = None if measured is not None else estimate_latency(item.engine)
+        if estimate is not None:
+            estimates.append(estimate)
         latency = f"{measured:.4f}" if measured is not None else (f"~{estimate.total_ms:.4f}*" if estimate else "-")
         quantized = sum(v for k, v in s["layers"]["by_precision"].items() if k in ("INT8", "FP8", "INT4", "FP4"))
         rows.append((item.stem, item.run_id or (str(item.folder) if item.folder else ""),
@@ -181,9 +184,8 @@ def format_matrix(result) -> str:
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths))]
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in rows]
-    if any(r[-1].endswith("*") for r in rows):
-        gpu = next((estimate_latency(i.engine).gpu for i in result.results if i.engine is not None), "?")
-        lines.append(f"* roofline estimate on {gpu}, not a measurement: these engines cannot be timed without an RTX GPU.")
+    for label in dict.fromkeys(e.label for e in estimates):  # one line per GPU the estimates are for
+        lines.append(f"* {label}: not a measurement, these engines cannot be timed without an RTX GPU.")
     return "\n".join(lines)
 
 

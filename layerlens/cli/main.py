@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  layerlens import runs/ && layerlens dashboard  # store runs, then explore them\n"
                "  layerlens build resnet18 --precision fp32,fp16,int8   # real engines here (TensorRT-RTX, no GPU)\n"
                "  layerlens diagnose runs/int8 --baseline runs/fp16      # verdict, where the time went, and why\n"
+               "  layerlens estimate runs/int8 --gpu 'RTX 4090'           # per-layer latency estimate (calibrated model)\n"
                "  layerlens calib model.calib.cache                     # what an INT8 calibration cache holds\n"
                "  layerlens report runs/int8 --baseline runs/fp16 -o report.html   # one offline HTML to share\n"
                "  layerlens bundle RUN... -o runs.lens.zip && layerlens import runs.lens.zip   # runs to a teammate\n\n"
@@ -198,6 +199,8 @@ def _cmd_layers(args) -> int:
                    "weights_bytes", "avg_ms", *estimated]].copy()
     shown["name"] = shown["name"].str.slice(0, 70)
     print(shown.to_string(index=False))
+    if estimated:
+        print(f"\n{estimated[0]}: {table['estimate_basis'].iat[0]}; not a measurement (nothing timed this engine).")
     return 0
 
 

@@ -40,4 +40,4 @@ def build_html_report(title: str, provenance: str, items: list[ViewItem], genera
 <style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#1f2328}} .prov{{color:#57606a}}
 .tbl{{border-collapse:collapse;font-size:12px}} .tbl td,.tbl th{{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}}
 footer{{color:#57606a;font-size:12px;margin-top:3em}}</style></head>
-<body>{body}<footer>Exported from LayerLens on {html.escape(generated)}. Roofline values are estimates.</footer></body></html>"""
+<body>{body}<footer>Exported from LayerLens on {html.escape(generated)}. Estimated times are labelled with the model and its error band; roofline values are estimates too.</footer></body></html>"""

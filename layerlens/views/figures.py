@@ -238,6 +238,49 @@ def make_roofline_figure(roof: pd.DataFrame, gpu, provenance: str = "", max_poin
     return _titled(fig, f"Roofline on {label}: estimate{note}", provenance)
 
 
+#: Marker colours of the latency model's layer classes (engine_core.analysis.latency_model.LAYER_CLASSES).
+CLASS_COLORS = {"matmul": "#4393c3", "shallow": "#92c5de", "pointwise": "#5aae61", "pool": "#a6dba0",
+                "movement": "#f4a582", "reformat": "#d6604d", "unknown": "#8c8c8c", "none": "#d9d9d9"}
+
+
+def make_measured_vs_estimated_figure(table: pd.DataFrame, model_label: str, outlier_ratio: float, gpu_name: str,
+                                      provenance: str = "", max_points: int = MAX_POINTS) -> go.Figure:
+    """Each measured layer's time against the latency model's estimate for it (log-log), by layer class.
+
+    ``table`` is :func:`engine_core.analysis.estimate.measured_vs_estimated` output. On the diagonal the
+    layer runs as the model expects; above the dashed line (``outlier_ratio`` x the estimate, where 90% of
+    real layers stay) it is slower than the model can explain: red rings mark those layers.
+    """
+    frame = table[(table["measured_ms"] > 0) & (table["estimated_ms"] > 0)]
+    note = ""
+    if len(frame) > max_points:
+        frame = frame.nlargest(max_points, "measured_ms")
+        note = f" ({max_points:,} slowest layers)"
+    fig = go.Figure()
+    if not frame.empty:
+        low = min(frame["measured_ms"].min(), frame["estimated_ms"].min()) / 1.5
+        high = max(frame["measured_ms"].max(), frame["estimated_ms"].max()) * 1.5
+        line = np.array([low, high])
+        fig.add_trace(go.Scatter(x=line, y=line, mode="lines", name="as estimated", line=dict(color="#8c8c8c", width=1)))
+        fig.add_trace(go.Scatter(x=line, y=line * outlier_ratio, mode="lines", name=f"{outlier_ratio:.2f}x the estimate",
+                                 line=dict(color="#cf222e", width=1, dash="dash")))
+        for cls, part in frame.groupby("layer_class", sort=False):
+            fig.add_trace(go.Scatter(
+                x=part["estimated_ms"], y=part["measured_ms"], mode="markers", name=cls,
+                marker=dict(color=CLASS_COLORS.get(cls, "#d9d9d9"), size=8, line=dict(width=0.5, color="#333")),
+                customdata=np.stack([part["name"], part["layer_type"].fillna("?"), part["compute_precision"], part["ratio"]], axis=-1),
+                hovertemplate="%{customdata[0]}<br>%{customdata[1]} %{customdata[2]}<br>measured %{y:.4f} ms, "
+                              "estimated %{x:.4f} ms (%{customdata[3]:.2f}x)<extra></extra>"))
+        slow = frame[frame["slower_than_model"]]
+        if not slow.empty:
+            fig.add_trace(go.Scatter(x=slow["estimated_ms"], y=slow["measured_ms"], mode="markers",
+                                     name="slower than the model expects", hoverinfo="skip",
+                                     marker=dict(size=15, color="rgba(0,0,0,0)", line=dict(width=2, color="#cf222e"))))
+    fig.update_layout(xaxis=dict(type="log", title=f"estimated ms ({model_label}, {gpu_name})"),
+                      yaxis=dict(type="log", title="measured ms (per-layer profile)"), height=480)
+    return _titled(fig, f"Measured vs estimated per layer{note}", provenance)
+
+
 def make_speedup_waterfall_figure(groups: pd.DataFrame, a_name: str, b_name: str, a_total: float,
                                   top: int = 15, provenance: str = "") -> go.Figure:
     """Which ONNX groups made B faster or slower than A: A's total, per-group deltas, B's total."""
@@ -293,7 +336,7 @@ def make_attribution_figure(parts: list[tuple[str, float]], a_label: str, a_ms: 
         decreasing=dict(marker_color="#1a7f37"), increasing=dict(marker_color="#cf222e"),
         totals=dict(marker_color="#4393c3"), connector=dict(line=dict(color="#8c8c8c", width=1)),
         hovertemplate="%{x}: %{y:.4f} ms<extra></extra>"))
-    unit = "ms, per-layer roofline estimate" if estimate else "ms, per-layer profile"
+    unit = "ms, per-layer estimate (see subtitle)" if estimate else "ms, per-layer profile"
     fig.update_layout(yaxis_title=unit, height=380, showlegend=False)
     return _titled(fig, "Where the difference comes from" + (" (estimate)" if estimate else ""), provenance)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine_core.analysis.latency_model import default_latency_model
 from engine_core.analysis.requested import requested_precision
 from engine_core.analysis.size import ByteAccount
 from engine_core.engine import Engine
@@ -12,8 +13,9 @@ def key_numbers(engine: Engine, timed: Engine, account: ByteAccount) -> list[tup
     weights, layers, per-layer sum and the requested precision. ``timed`` is ``engine`` with estimated times."""
     gpu = engine.gpu_compute
     if timed.is_estimate:
-        first = [("Latency (estimate)", f"~{timed.per_layer_sum_ms:.4f} ms",
-                  f"Sum of per-layer {timed.time_basis}s. Not a measurement."),
+        model = default_latency_model()
+        first = [(f"Latency (estimate ±{model.error.total_pct:.0f}%)", f"~{timed.per_layer_sum_ms:.4f} ms",
+                  f"Per-layer sum, {timed.time_basis}. Not a measurement."),
                  ("Built for", engine.target or "—", "TensorRT-RTX target compute capabilities."),
                  ("Builder", (engine.builder or "—").split(" (")[0], engine.builder)]
     else:

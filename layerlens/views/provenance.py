@@ -13,5 +13,5 @@ def provenance_text(engine: Engine) -> str:
     if engine.input_shapes:
         parts.append(engine.input_shapes)
     if engine.is_estimate:
-        parts.append(f"times: {engine.time_basis.upper()}")
+        parts.append(f"times: {engine.time_basis.replace('estimate', 'ESTIMATE', 1)}")
     return " · ".join(parts)

@@ -9,6 +9,10 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import DATA, FIXTURES, REPO
 from dashboard import state
+from engine_core.analysis.estimate import measured_vs_estimated
+from engine_core.analysis.gpus import gpu_by_name
+from engine_core.analysis.latency_model import default_latency_model
+from engine_core.store import RunStore
 
 APP = str(REPO / "dashboard" / "streamlit_app.py")
 
@@ -110,15 +114,33 @@ def test_size_page_reconciles_engine_file(app, runs):
     assert "12.58 MiB engine" in texts(app)
 
 
-def test_latency_page_reconciles_and_estimates_other_gpu(app, runs):
+def test_latency_page_reconciles_and_estimates_other_gpu(app, runs, store_root):
     open_page(app, "latency", runs["resnet-qat"])
     body = texts(app) + "\n".join(t.value for t in app.get("text")) + "\n".join(m.value for m in app.markdown)
     assert "**2** reformat layers take **0.0389 ms**" in body
     app.selectbox(key=state.GPU).set_value("A100 40GB").run()
     assert not app.exception
     m = metrics(app)
-    assert "Best case at INT8 on A100 40GB (estimate)" in m
-    assert float(m["Best case at INT8 on A100 40GB (estimate)"].split()[0]) > 0
+    a100 = float(m["Estimated at INT8 on A100 40GB"].lstrip("~").split()[0])
+    engine = RunStore(store_root).load(runs["resnet-qat"])
+    model = default_latency_model()
+    assert a100 == pytest.approx(model.predict(engine.layers, gpu_by_name("A100 40GB"), precision="INT8")["estimated_ms"].sum(),
+                                 abs=1e-4)
+
+
+def test_latency_page_holds_every_layer_against_the_model(app, runs, store_root):
+    open_page(app, "latency", runs["mobilenet.qat"])
+    engine = RunStore(store_root).load(runs["mobilenet.qat"])
+    table = measured_vs_estimated(engine)
+    slow = table[table["slower_than_model"]].sort_values("excess_ms", ascending=False)
+    m = metrics(app)
+    assert m["Measured per-layer sum"] == f"{engine.per_layer_sum_ms:.4f} ms" == "0.4704 ms"
+    assert m["Estimated (LayerLens latency model v1)"] == f"~{table['estimated_ms'].sum():.4f} ms"
+    assert m["Slower than the model expects"] == f"{len(slow)} layers" and len(slow) >= 10
+    shown = next(d.value for d in app.dataframe if "excess_ms" in d.value.columns)
+    assert list(shown["name"]) == list(slow["name"])
+    body = texts(app)
+    assert f"**{default_latency_model().basis}** expects" in body and "TITAN RTX" in body
 
 
 def test_latency_page_without_profile_says_what_to_do(app, runs):

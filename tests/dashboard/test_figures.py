@@ -135,3 +135,20 @@ def test_stream_lanes_never_draw_a_bar_per_layer():
     assert {t.name for t in fig.data} == {"stream 0", "stream 1"}
     assert all(len(t.x) <= 100 for t in fig.data)
     assert sum(sum(t.x) for t in fig.data) == pytest.approx(30.0)
+
+
+def test_measured_vs_estimated_plots_every_timed_layer_and_rings_the_slow_ones(qat):
+    from engine_core.analysis.estimate import measured_vs_estimated
+    from engine_core.analysis.latency_model import default_latency_model
+
+    model = default_latency_model()
+    table = measured_vs_estimated(qat)
+    fig = figures.make_measured_vs_estimated_figure(table, model.label, model.error.outlier_ratio, "RTX 3090", PROV)
+    classes = [t for t in fig.data if t.name in figures.CLASS_COLORS]
+    timed = table[(table["measured_ms"] > 0) & (table["estimated_ms"] > 0)]
+    assert sum(len(t.x) for t in classes) == len(timed) == 62  # every layer but the NoOp
+    diagonal, band = fig.data[0], fig.data[1]
+    assert list(diagonal.x) == list(diagonal.y) and band.y[0] == pytest.approx(band.x[0] * model.error.outlier_ratio)
+    rings = next(t for t in fig.data if t.name == "slower than the model expects")
+    assert len(rings.x) == int(table["slower_than_model"].sum()) >= 3
+    assert fig.layout.xaxis.type == "log" and model.label in fig.layout.xaxis.title.text and PROV in fig.layout.title.text

@@ -7,6 +7,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import state
+from engine_core.analysis.estimate import estimate_basis, estimate_latency
+from engine_core.analysis.latency_model import default_latency_model
 from tests.dashboard.test_app import APP, metrics, open_page, texts
 
 
@@ -24,24 +26,26 @@ def rtx_runs(rtx_store):
 def test_overview_labels_the_estimate_and_warns_uncalibrated(rtx_app, rtx_runs):
     open_page(rtx_app, "overview", rtx_runs["resnet18-int8-tensorrt-uncalibrated"])
     m = metrics(rtx_app)
-    assert m["Latency (estimate)"].startswith("~") and m["Per-layer sum"] == "not measured"
+    band = default_latency_model().error.total_pct
+    assert m[f"Latency (estimate ±{band:.0f}%)"].startswith("~") and m["Per-layer sum"] == "not measured"
     assert m["Built for"] == "SM86+SM89+SM120 (TensorRT-RTX default)" and m["Layers"] == "53"
     assert m["Engine size"] == "13.72 MiB" and m["Requested precision"] == "INT8"
     body = texts(rtx_app)
-    assert "Not measured." in body and "roofline estimate on RTX 4090" in body
+    assert "Not measured." in body and estimate_basis("RTX 4090") in body
     assert "calibrated on synthetic inputs" in body
     assert "INT8 convolution writes FP32" in body  # the split-epilogue finding
 
 
-def test_compare_explains_bytes_reasons_and_kernels(rtx_app, rtx_runs):
+def test_compare_explains_bytes_reasons_and_kernels(rtx_app, rtx_runs, rtx_store):
     ids = [rtx_runs["resnet18-fp32"], rtx_runs["resnet18-int8-tensorrt-uncalibrated"], rtx_runs["resnet18-fp16"]]
     open_page(rtx_app, "compare", ids[1], ids[0], ids[2:])
     body = texts(rtx_app)
     assert "resnet18-int8-tensorrt-uncalibrated is 13.72 MiB, 31% of resnet18-fp32's 44.88 MiB" in body
     assert "shrank to 25%" in body and "grew from" in body
-    assert "were compared on **roofline estimate on RTX 4090** times" in body
     # The roofline reads weights and bias; the constants of generated kernels are a part of their own now.
-    assert "#### resnet18-int8-tensorrt-uncalibrated is 2.09× resnet18-fp32 (FP32): faster by" in body
+    assert f"were compared on **{estimate_basis('RTX 4090')}** times" in body
+    fp32, int8 = (estimate_latency(rtx_store.load(ids[i])).total_ms for i in (0, 1))
+    assert f"#### resnet18-int8-tensorrt-uncalibrated is {fp32 / int8:.2f}× resnet18-fp32 (FP32): faster by" in body
     # 19 kernels: the input quantize, 10 single epilogues, 8 residual epilogues that quantize twice.
     assert "19 generated (kgen) kernels perform 29 quantize steps" in body
     m = metrics(rtx_app)
@@ -55,7 +59,7 @@ def test_latency_page_draws_estimates_with_their_label(rtx_app, rtx_runs):
     body = texts(rtx_app)
     assert "Not measured." in body and "No per-layer times" not in body
     rtx_app.selectbox(key=state.GPU).set_value("RTX 3090").run()
-    assert not rtx_app.exception and "roofline estimate on RTX 3090" in texts(rtx_app)
+    assert not rtx_app.exception and estimate_basis("RTX 3090") in texts(rtx_app)
 
 
 def test_build_page_builds_real_engines_and_opens_them(rtx_env, tmp_path, monkeypatch):

@@ -24,7 +24,8 @@ from engine_core import __version__
 from engine_core.analysis.attribution import Attribution, compare_pair
 from engine_core.analysis.compare import Comparison
 from engine_core.analysis.diagnose import diagnose
-from engine_core.analysis.estimate import engine_with_estimated_times, estimate_gpu
+from engine_core.analysis.estimate import engine_with_estimated_times, estimate_gpu, measured_vs_estimated
+from engine_core.analysis.latency_model import default_latency_model
 from engine_core.analysis.fallback import explain_fallbacks, summarize_fallbacks
 from engine_core.analysis.latency import aggregate_waterfall, time_by, top_layers, waterfall
 from engine_core.analysis.lint import lint_fairness
@@ -98,8 +99,8 @@ def build_report(engine: Engine, baseline: Engine | None = None) -> Report:
     notice = None
     if timed.is_estimate:
         notice = (f"Not measured: {engine.builder or 'this build'} produced a real engine, but nothing timed it. "
-                  f"Every time in this report is a {timed.time_basis}: a best-case bound for comparing layers and "
-                  "builds, not a latency to quote.")
+                  f"Every time in this report is an {timed.time_basis}: each layer's FLOPs and bytes through a model "
+                  "calibrated on real TensorRT profiles, for comparing layers and builds, not a latency to quote.")
     title = f"LayerLens report: {engine.name}" + (f" vs {baseline.name}" if baseline else "")
     return Report(title, verdict, notice, sections, _layer_table(timed, fallbacks),
                   time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
@@ -151,9 +152,16 @@ def _latency_blocks(timed: Engine, prov: str) -> list[Block]:
         chart = F.make_bucket_waterfall_figure(aggregate_waterfall(layers), prov)
     else:
         chart = F.make_waterfall_figure(wf, prov)
-    return [Block("figure", "Latency waterfall", chart),
-            Block("figure", "Top layers", F.make_top_layers_figure(top_layers(layers, 15), prov)),
-            Block("figure", "Time by layer type", F.make_time_by_figure(time_by(layers, "layer_type").head(15), "layer_type", prov))]
+    blocks = [Block("figure", "Latency waterfall", chart),
+              Block("figure", "Top layers", F.make_top_layers_figure(top_layers(layers, 15), prov)),
+              Block("figure", "Time by layer type", F.make_time_by_figure(time_by(layers, "layer_type").head(15), "layer_type", prov))]
+    against = measured_vs_estimated(timed)  # empty for an estimate, or when the GPU is unknown
+    if not against.empty:
+        model = default_latency_model()
+        gpu = estimate_gpu(timed)
+        blocks.append(Block("figure", "Measured vs estimated", F.make_measured_vs_estimated_figure(
+            against, model.label, model.error.outlier_ratio, gpu.name, prov)))
+    return blocks
 
 
 def _comparison_blocks(cmp: Comparison, att: Attribution, prov: str) -> list[Block]:
