@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  layerlens layers model.graph.json model.profile.json --sort avg_ms\n"
                "  layerlens import runs/ && layerlens dashboard  # store runs, then explore them\n"
                "  layerlens build resnet18 --precision fp32,fp16,int8   # real engines here (TensorRT-RTX, no GPU)\n"
+               "  layerlens accuracy resnet18-int8-ort-uncalibrated      # its output and per-layer error vs FP32\n"
+               "  layerlens advise resnet18 --min-sqnr 35                # fewest layers to keep in FP16 for 35 dB\n"
                "  layerlens diagnose runs/int8 --baseline runs/fp16      # verdict, where the time went, and why\n"
                "  layerlens calib model.calib.cache                     # what an INT8 calibration cache holds\n"
                "  layerlens report runs/int8 --baseline runs/fp16 -o report.html   # one offline HTML to share\n"
@@ -100,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     from layerlens.cli.analysis import add_commands  # compare, diagnose
 
     add_commands(sub, _add_paths)
+
+    from layerlens.cli.accuracy import add_commands as add_accuracy_commands  # accuracy, advise
+
+    add_accuracy_commands(sub)
     return parser
 
 
