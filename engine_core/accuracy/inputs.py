@@ -24,7 +24,7 @@ SYNTHETIC_NOTE = "synthetic inputs: relative error between the two models, not t
 @dataclass
 class EvaluationInputs:
     batches: list[dict]
-    source: str            # "data" | "synthetic"
+    source: str            # "data" | "synthetic" | "none" (a model against itself: nothing run)
     description: str       # "8 synthetic standard-normal batches (seed 1)", "12 batches from data/ (sha256 …)"
 
     @property

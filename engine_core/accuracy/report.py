@@ -29,6 +29,8 @@ from engine_core.accuracy.metrics import finite_or_none
 FORMAT_KEY = "layerlens_accuracy"
 FORMAT_VERSION = 1
 ARTIFACT_SUFFIX = ".accuracy.json"
+#: The inputs label of a build that runs the float model itself (FP32): nothing was run, it is identical.
+SELF_LABEL = "the float model itself"
 #: Per-node columns: the candidate node's precision (INT8/FP8 when it reads Q/DQ, FP16, FP32), the SQNR of its
 #: output against the baseline's same tensor, the worst SQNR of its activation inputs, and its *local* SQNR:
 #: signal over the noise the node adds itself (output relative noise minus input relative noise). Errors
@@ -74,7 +76,7 @@ class OutputAccuracy:
 class AccuracyReport:
     """A candidate model against a baseline, on stated inputs (see :mod:`engine_core.accuracy.inputs`)."""
 
-    inputs: dict                     # {"source": "data"|"synthetic", "batches", "samples", "description"}
+    inputs: dict                     # {"source": "data"|"synthetic"|"none", "batches", "samples", "description"}
     outputs: list[OutputAccuracy]
     nodes: pd.DataFrame = field(default_factory=empty_nodes)   # NODE_COLUMNS, graph order
     baseline: dict = field(default_factory=dict)               # {"path", "sha256"}
@@ -89,12 +91,27 @@ class AccuracyReport:
 
     @property
     def synthetic(self) -> bool:
-        return self.inputs.get("source") != "data"
+        return self.inputs.get("source") == "synthetic"
 
     @property
     def inputs_label(self) -> str:
-        """``"synthetic inputs"`` or ``"data: 12 batches"``, for captions, legends and CSV columns."""
-        return "synthetic inputs" if self.synthetic else f"data: {self.inputs.get('batches')} batches"
+        """``"synthetic inputs"``, ``"data: 12 batches"`` or :data:`SELF_LABEL`, for captions, legends, CSV columns."""
+        source = self.inputs.get("source")
+        return {"synthetic": "synthetic inputs", "data": f"data: {self.inputs.get('batches')} batches"}.get(source, SELF_LABEL)
+
+    def statement(self) -> str:
+        """One sentence for cards, reports and captions: the output error, against what, on which inputs."""
+        o = self.output
+        baseline = Path(self.baseline.get("path", "the baseline")).name
+        if self.inputs.get("source") == "none":
+            return f"Identical to {baseline}: this build runs the float model itself."
+        extra = [f"min cosine {o.cosine_min:.5f}" if o.cosine_min is not None else None,
+                 f"top-1 agreement {o.top1_agreement:.1%}" if o.top1_agreement is not None else None]
+        extra = ", ".join(e for e in extra if e)
+        inputs = self.inputs.get("description", "")
+        tail = f"{inputs}: relative error between the two models, not task accuracy" if self.synthetic else inputs
+        return (f"Output SQNR {format_sqnr(o.sqnr_db)} against {baseline}" + (f" ({extra})" if extra else "")
+                + f", on {tail}.")
 
     def to_json(self, engine_layers: dict[str, list[str]] | None = None) -> dict:
         """The strict-JSON form (``--json`` and the artifact); ``engine_layers`` maps ONNX node -> engine layers."""

@@ -176,9 +176,11 @@ def _cmd_layers(args) -> int:
     if len(engines) > 1:
         names = ", ".join(e.name for e in engines)
         raise LayerLensError(f"The paths hold {len(engines)} engines ({names}).", "Pick one with --engine NAME.")
+    from engine_core.accuracy.join import with_layer_accuracy
     from engine_core.analysis.estimate import layers_for_export
 
-    table = layers_for_export(engines[0])  # an unmeasured engine carries a labelled estimate column
+    engine = engines[0]  # an unmeasured engine carries a labelled estimate column; a measured build its SQNR
+    table = with_layer_accuracy(layers_for_export(engine), engine.layers, engine.accuracy)
     if args.sort not in table.columns:
         raise LayerLensError(f"Unknown column '{args.sort}'.", "Columns: " + ", ".join(table.columns))
     table = table.sort_values(args.sort, ascending=args.sort in ("order", "name"))
