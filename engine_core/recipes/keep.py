@@ -140,11 +140,11 @@ def unquantize_inputs(model, nodes: list[str]) -> int:
                 node.input[i] = q.input[0]
                 rerouted += 1
     if rerouted:
-        _drop_dead_qdq(graph)
+        drop_dead_qdq(graph)
     return rerouted
 
 
-def _drop_dead_qdq(graph) -> None:
+def drop_dead_qdq(graph) -> None:
     """Remove Q/DQ nodes nothing reads any more (a DQ first, then the Q that fed only it), and their scales."""
     outputs = {o.name for o in graph.output}
     dropped_inputs: set[str] = set()
