@@ -85,11 +85,11 @@ def measure_accuracy(baseline: str | Path, candidate: str | Path, data_dir: str 
     outputs = output_pairs(base_model, cand_model)
     tensors = _shared_tensors(base_model, cand_model) if per_node else {}
     on_progress(f"running both models on {inputs.description}" + (f", comparing {len(tensors)} tensors" if tensors else ""))
-    errors = _run_pair(base_model, cand_model, inputs, outputs, tensors, baseline, candidate)
+    errors, dtypes = _run_pair(base_model, cand_model, inputs, outputs, tensors, baseline, candidate)
     report = AccuracyReport(
         inputs.to_json(),
         [_output_accuracy(name, errors[("out", name, cand)]) for name, cand in outputs],
-        _node_table(base_model, cand_model, tensors, errors) if tensors else empty_nodes(),
+        _node_table(base_model, cand_model, tensors, errors, dtypes) if tensors else empty_nodes(),
         {"path": str(baseline), "sha256": file_sha256(baseline)},
         {"path": str(candidate), "sha256": file_sha256(candidate), **({"recipe": recipe} if recipe else {})},
         dict(kept or {}))
@@ -171,10 +171,11 @@ def cpu_session(model, extra_outputs: list[str], path):
     augmented.graph.output.extend(onnx.ValueInfoProto(name=t) for t in extra_outputs if t not in outputs)
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    # Run the graph as written. With its optimizations on, onnxruntime fuses Q/DQ into its own integer kernels,
-    # whose x86 path can saturate (the AVX2 u8s8 issue in https://onnxruntime.ai/docs/performance/model-optimizations/
-    # quantization.html): ResNet-18's INT8 output reads 28.6 dB that way and 35.1 dB as written. TensorRT
-    # executes Q/DQ networks by their semantics, so the error to report is the written graph's.
+    # Run the graph as written (Q/DQ by their ONNX semantics, as TensorRT executes them). With optimizations on,
+    # onnxruntime fuses Q/DQ into its own x86 integer kernels, and the numbers move: ResNet-18's INT8 output reads
+    # 28.6 dB that way and 35.1 dB as written (its docs warn that the x86 U8S8 kernels can saturate:
+    # https://onnxruntime.ai/docs/performance/model-optimizations/quantization.html). That is onnxruntime's error,
+    # not the recipe's.
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     try:
         return ort.InferenceSession(augmented.SerializeToString(), options, providers=["CPUExecutionProvider"])
@@ -186,7 +187,7 @@ def cpu_session(model, extra_outputs: list[str], path):
                              "Check the model runs in onnxruntime; BF16 models have few CPU kernels.") from None
 
 
-def _run_pair(base, cand, inputs: EvaluationInputs, outputs, tensors, base_path, cand_path) -> dict:
+def _run_pair(base, cand, inputs: EvaluationInputs, outputs, tensors, base_path, cand_path) -> tuple[dict, dict]:
     names = list(tensors)
     twins = [tensors[t][2] for t in names]
     base_session = cpu_session(base, names, base_path)
@@ -195,7 +196,7 @@ def _run_pair(base, cand, inputs: EvaluationInputs, outputs, tensors, base_path,
     cand_fetch = [b for _, b in outputs] + twins
     errors: dict = {("out", a, b): TensorError() for a, b in outputs}
     errors.update({("node", t): TensorError() for t in names})
-    dtypes: dict[str, np.dtype] = {}
+    dtypes: dict[str, np.dtype] = {}    # the candidate's type of each compared tensor (float16: an FP16 node)
     for batch in inputs.batches:
         try:
             ref = base_session.run(base_fetch, batch)
@@ -213,8 +214,7 @@ def _run_pair(base, cand, inputs: EvaluationInputs, outputs, tensors, base_path,
             if ("node", name) in errors:
                 errors[("node", name)].add(r, g)
                 dtypes[name] = g.dtype
-    errors["dtypes"] = dtypes
-    return errors
+    return errors, dtypes
 
 
 def _output_accuracy(name: str, error: TensorError) -> OutputAccuracy:
@@ -222,11 +222,10 @@ def _output_accuracy(name: str, error: TensorError) -> OutputAccuracy:
     return OutputAccuracy(name, error.sqnr, cosine, error.max_abs, error.top1_agreement, error.nonfinite)
 
 
-def _node_table(base, cand, tensors: dict, errors: dict) -> pd.DataFrame:
+def _node_table(base, cand, tensors: dict, errors: dict, dtypes: dict) -> pd.DataFrame:
     """One row per compared baseline node, in graph order, with its candidate precision and input error."""
     sqnr = {t: errors[("node", t)].sqnr for t in tensors if ("node", t) in errors}
     sqnr.update({tensors[t][2]: value for t, value in list(sqnr.items())})  # a kept node's FP16 twin is the same tensor
-    dtypes = errors["dtypes"]
     cand_nodes = {n.name: n for n in cand.graph.node if n.name}
     producers = {o: n for n in cand.graph.node for o in n.output}
     initializers = {i.name: i for i in cand.graph.initializer}

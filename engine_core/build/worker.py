@@ -54,6 +54,7 @@ def _quiet_libraries():
 def run_request(request: EngineBuildRequest, out_dir: Path) -> dict:
     """Recipe, then build; returns the result payload. Raises LayerLensError subclasses."""
     from engine_core.recipes.apply import apply_recipe
+    from engine_core.recipes.keep import keep_fact
 
     check_engine_request(request)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -71,7 +72,7 @@ def run_request(request: EngineBuildRequest, out_dir: Path) -> dict:
         if recipe.kept_float:
             log.fact("kept in FP32 by the recipe", ", ".join(recipe.kept_float))
         for kind, nodes in recipe.kept.items():
-            log.fact(f"kept in {kind.upper()} (--keep)", ", ".join(nodes))
+            log.fact(keep_fact(kind), ", ".join(nodes))
         for note in recipe.notes:
             log.fact("note", note)
         if request.builder == "rtx":

@@ -30,6 +30,20 @@ from engine_core.recipes.spec import KEEP_TYPES
 FP16_MAX = 65504.0
 
 
+def keep_fact(kind: str) -> str:
+    """The build-log fact naming the nodes kept in ``kind`` (``kept in FP16 (--keep)``), written and read back."""
+    return f"kept in {kind.upper()} (--keep)"
+
+
+def kept_nodes(build_facts: dict[str, str]) -> dict[str, str]:
+    """ONNX node -> ``FP16``/``FP32`` for the nodes a build kept on request, from its build-log facts."""
+    out = {}
+    for kind in KEEP_TYPES:
+        for node in filter(None, build_facts.get(keep_fact(kind), "").split(", ")):
+            out[node] = kind.upper()
+    return out
+
+
 def parse_keep(items) -> list[tuple[str, str]]:
     """``["fp16:/layer4/*", "fp32:/fc/Gemm"]`` -> ``[("fp16", "/layer4/*"), ("fp32", "/fc/Gemm")]``.
 
