@@ -116,9 +116,13 @@ def identical_report(model: str | Path, recipe: str | None = None) -> AccuracyRe
 def _check_same_inputs(base, cand, base_path, cand_path) -> None:
     from engine_core.recipes.calibration import model_inputs
 
-    a, b = [i.name for i in model_inputs(base)], [i.name for i in model_inputs(cand)]
-    if sorted(a) != sorted(b):
-        raise LayerLensError(f"{Path(cand_path).name} takes inputs {b}, but {Path(base_path).name} takes {a}.",
+    def described(model) -> list[str]:
+        return sorted(f"{i.name} {'x'.join('?' if d is None else str(d) for d in i.shape)}" for i in model_inputs(model))
+
+    a, b = described(base), described(cand)
+    if a != b:
+        raise LayerLensError(f"{Path(cand_path).name} takes inputs {', '.join(b)}, but {Path(base_path).name} takes "
+                             f"{', '.join(a)}.",
                              "Compare two versions of the same model (a recipe's output against the model it came from).")
 
 
