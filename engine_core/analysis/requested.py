@@ -8,6 +8,7 @@ import pandas as pd
 
 from engine_core.engine import Engine
 from engine_core.precision import PRECISION_RANK, lowest_requested_precision
+from engine_core.recipes.spec import recipe_precision
 
 _QDQ_NAME = re.compile(r"quantizelinear|dequantizelinear|quantlinearnode|dequantlinearnode|quantizeanddequantize", re.I)
 
@@ -24,7 +25,7 @@ def requested_precision(engine: Engine) -> tuple[str | None, str]:
         return flagged, "build flags"
     if engine.recipe and engine.recipe != "qat":
         # A strongly typed LayerLens build: the recipe's precision ("int8-ort-uncalibrated" -> INT8).
-        return engine.recipe.split("-")[0].upper(), "recipe"
+        return recipe_precision(engine.recipe), "recipe"
     present = [p for p in engine.layers["compute_precision"].unique() if p in PRECISION_RANK and p != "TF32"]
     if not present:
         return None, "unknown"

@@ -52,7 +52,7 @@ class EngineBuildRequest:
 
     @property
     def spec(self) -> RecipeSpec:
-        return RecipeSpec(self.precision, self.placement, self.calibrator, tuple(self.keep))
+        return RecipeSpec(self.precision, self.placement, self.calibrator, tuple(sorted(self.keep)))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -104,7 +104,7 @@ def plan_matrix(model: str | Path, variants: list[Variant], *, builder: str = "r
     for variant in variants:
         stem = variant_stem(model.stem, variant, calibrator, bool(calibration_dir))
         request = EngineBuildRequest(str(model), stem, variant.precision, variant.placement, calibrator,
-                                     calibration_dir, builder, targets, keep_plan, model_label, keep=tuple(variant.keep),
+                                     calibration_dir, builder, targets, keep_plan, model_label, keep=tuple(sorted(variant.keep)),
                                      accuracy=accuracy, accuracy_data=accuracy_data)
         check_engine_request(request)
         requests.append((variant, request))

@@ -17,6 +17,11 @@ QUANTIZED = ("int8", "fp8")
 KEEP_TYPES = ("fp16", "fp32")
 
 
+def recipe_precision(recipe: str) -> str:
+    """The precision a recipe id asks for: ``int8-ort-uncalibrated+keep3`` -> ``INT8``, ``fp16+keep1`` -> ``FP16``."""
+    return recipe.split("+", 1)[0].split("-", 1)[0].upper()
+
+
 @dataclass(frozen=True)
 class RecipeSpec:
     """One precision recipe. ``placement``/``calibrator`` matter only for int8/fp8.

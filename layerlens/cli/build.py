@@ -176,6 +176,7 @@ def format_matrix(result) -> str:
     """The closing comparison: size, layers, INT8 share, weights, latency and output SQNR per variant."""
     from engine_core.accuracy.report import format_sqnr
     from engine_core.analysis.estimate import estimate_latency
+    from engine_core.analysis.kept import kept_precision
     from engine_core.summary import summarize_engine
 
     rows = []
@@ -198,9 +199,16 @@ def format_matrix(result) -> str:
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths))]
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in rows]
-    if any(r[-1].endswith("*") for r in rows):
+    if any(r[6].endswith("*") for r in rows):
         gpu = next((estimate_latency(i.engine).gpu for i in result.results if i.engine is not None), "?")
         lines.append(f"* roofline estimate on {gpu}, not a measurement: these engines cannot be timed without an RTX GPU.")
+    for item in result.results:
+        if item.engine is None:
+            continue
+        missed = kept_precision(item.engine)
+        for row in missed[~missed["honoured"]].itertuples():
+            lines.append(f"note: {item.stem}: {row.onnx_node} was kept in {row.asked}, but the builder runs its layers in "
+                         f"{'/'.join(row.built) or 'no layer'} (it folded the casts around it).")
     measured = [i.engine.accuracy for i in result.results if i.engine is not None and i.engine.accuracy is not None
                 and i.engine.accuracy.inputs.get("batches")]
     if measured:
