@@ -16,6 +16,8 @@ import pandas as pd
 import streamlit as st
 
 from layerlens import access
+from engine_core.accuracy.join import layer_sqnr
+from engine_core.accuracy.tradeoff import tradeoff_points
 from engine_core.analysis import compare as compare_mod
 from engine_core.analysis import diagnose as diagnose_mod
 from engine_core.analysis import estimate, fallback, latency, latency_model, lint, roofline, size
@@ -133,6 +135,7 @@ _ENGINE_ANALYSES = {
     "fairness": lint.lint_fairness,
     "bytes": size.account_bytes,
     "waterfall": lambda engine: latency.waterfall(engine.layers),
+    "accuracy": lambda engine: layer_sqnr(engine.layers, engine.accuracy),
 }
 
 
@@ -155,6 +158,40 @@ def load_byte_account(run_id: str) -> size.ByteAccount:
 
 def load_waterfall(run_id: str) -> pd.DataFrame:
     return _analysis(str(store_root()), run_id, "waterfall")
+
+
+def load_layer_accuracy(run_id: str) -> pd.DataFrame:
+    """Per layer: ``sqnr_db`` (worst measured ONNX node; NaN not measured, inf identical), ``sqnr_node``."""
+    return _analysis(str(store_root()), run_id, "accuracy")
+
+
+def model_build_ids(run_id: str) -> list[str]:
+    """Every stored LayerLens build of the same model as ``run_id`` (its ``model`` label), newest first."""
+    runs = load_runs()
+    model = next((r.labels.get("model") for r in runs if r.run_id == run_id), None)
+    return [r.run_id for r in runs if model and r.labels.get("model") == model]
+
+
+@st.cache_resource(max_entries=8, show_spinner="Collecting the builds of this model…")
+def _tradeoff(root: str, run_ids: tuple[str, ...]) -> pd.DataFrame:
+    return tradeoff_points([_engine(root, r) for r in run_ids], list(run_ids))
+
+
+def load_tradeoff(run_ids: list[str]) -> pd.DataFrame:
+    """Accuracy, size and latency of each run that measured its accuracy (:func:`tradeoff_points`)."""
+    return _tradeoff(str(store_root()), tuple(run_ids))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _node_names(path: str, stamp: float) -> frozenset[str]:
+    from engine_core.recipes.keep import read_node_names
+
+    return frozenset(read_node_names(path))
+
+
+def load_model_node_names(path: Path) -> frozenset[str]:
+    """The node names of an ONNX model on this machine (cached by path and modification time)."""
+    return _node_names(str(path), path.stat().st_mtime)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)

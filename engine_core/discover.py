@@ -33,7 +33,7 @@ from engine_core.importers.jsonio import ENGINE_FILE_FIX, count_json_documents
 from engine_core.importers.trtexec_log import BANNER, run_labels
 
 MAX_FILES = 10_000
-_SUFFIXES = (".build.metadata.json", ".profile.metadata.json", ".graph.json", ".profile.json",
+_SUFFIXES = (".build.metadata.json", ".profile.metadata.json", ".accuracy.json", ".graph.json", ".profile.json",
              ".timing.json", ".times.json", ".layers.json", ".layers.txt", ".layer_info.json", ".json", ".build.log", ".log", ".txt",
              ".calib.cache", ".calibration.cache", ".int8.cache", ".int8cache", ".cache", "-calibration.table",
              ".table", "__cal.bin", "_cal.bin", ".bin")
@@ -215,8 +215,15 @@ def _documents(path: Path) -> int:
         return 0
 
 
+#: Files that describe an engine but are not one: they join the engine beside them.
+_COMPANIONS = (ArtifactKind.CALIBRATION_CACHE, ArtifactKind.ACCURACY)
+_ALONE = {ArtifactKind.CALIBRATION_CACHE: "a calibration cache with no engine beside it: `layerlens calib` reads it",
+          ArtifactKind.ACCURACY: "an accuracy file with no build log beside it: it belongs to a LayerLens build"}
+
+
 def _is_cache_only(members: list[Artifact]) -> bool:
-    return all(a.kind is ArtifactKind.CALIBRATION_CACHE for a in members)
+    """A group of companion files only (a calibration cache, an accuracy file): not an engine of its own."""
+    return all(a.kind in _COMPANIONS for a in members)
 
 
 def _attach_caches_to_engines(groups: dict[tuple[Path, str], list[Artifact]]) -> None:
@@ -275,8 +282,7 @@ def load_engines(paths: list[str | Path], scratch: Path | None = None,
     engines = []
     for name, members in found.groups.items():
         if _is_cache_only(members):
-            found.skipped.extend(f"{a.path} (a calibration cache with no engine beside it: `layerlens calib` reads it)"
-                                 for a in members)
+            found.skipped.extend(f"{a.path} ({_ALONE[a.kind]})" for a in members)
             continue
         if calibration_cache is not None:
             members = [a for a in members if a.kind is not ArtifactKind.CALIBRATION_CACHE]

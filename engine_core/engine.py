@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from engine_core.accuracy.report import AccuracyReport
 from engine_core.errors import ArtifactFormatError
+from engine_core.importers.accuracy_json import read_accuracy_json
 from engine_core.importers.calib_cache import CalibrationCache, read_calibration_cache
 from engine_core.importers.jsonio import paused_gc
 from engine_core.importers.layer_info import IOTensor, LayerInfo, read_layer_info
@@ -82,6 +84,8 @@ class Engine:
     calibration: CalibrationCache | None = None
     #: For files holding several runs: file path -> the run (from 0) this engine is.
     file_parts: dict[str, int] = field(default_factory=dict)
+    #: What a LayerLens build measured of its recipe's output error (``<stem>.accuracy.json``), when it did.
+    accuracy: AccuracyReport | None = None
 
     @property
     def is_estimate(self) -> bool:
@@ -246,6 +250,7 @@ def _engine_from_artifacts(name: str, artifacts: list[Artifact]) -> Engine:
     engine.calibration = _first(by_kind, ArtifactKind.CALIBRATION_CACHE, read_calibration_cache, engine)
     if engine.calibration is not None:
         engine.warnings.extend(engine.calibration.warnings)
+    engine.accuracy = _first(by_kind, ArtifactKind.ACCURACY, read_accuracy_json, engine)
 
     records, bindings, source = _choose_layers(layer_info, logs, polygraphy, engine)
     engine.io_tensors = layer_info.io_tensors if layer_info is not None else []

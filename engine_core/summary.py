@@ -63,9 +63,20 @@ def summarize_engine(engine: Engine) -> dict:
         "build_time_s": engine.sizes.get("build_time_s"),
         # Only for engines nobody timed (e.g. TensorRT-RTX CPU builds): the calibrated model's labelled estimate.
         "latency_estimate": None if engine.measured else _estimate(engine),
+        # A LayerLens build's output error against the float model it came from (see `layerlens accuracy`).
+        "accuracy": _accuracy(engine),
         "status": engine.status,
         "warnings": list(engine.warnings),
     }
+
+
+def _accuracy(engine: Engine) -> dict | None:
+    if engine.accuracy is None:
+        return None
+    output = engine.accuracy.output.to_json()
+    return {"output_sqnr_db": output["sqnr_db"], "identical": output["identical"],
+            "top1_agreement": output["top1_agreement"], "inputs": engine.accuracy.inputs.get("source"),
+            "statement": engine.accuracy.statement()}
 
 
 def _estimate(engine: Engine) -> dict | None:
@@ -125,6 +136,8 @@ def format_summary(summary: dict) -> str:
         lines.append("  latency:     " + "; ".join(parts))
     if s["engine_size_bytes"] is not None:
         lines.append(f"  engine size: {_mib(s['engine_size_bytes'])}")
+    if s.get("accuracy"):
+        lines.append(f"  accuracy:    {s['accuracy']['statement']}")
     for warning in s["warnings"]:
         lines.append(f"  ! {warning}")
     return "\n".join(lines)

@@ -238,7 +238,8 @@ def test_keep_plan_writes_the_real_engine_to_out(rtx_env, tmp_path):
     assert proc.returncode == 0, proc.stderr
     folder = tmp_path / "tiny_cnn-fp16"
     plan = folder / "tiny_cnn-fp16.plan"
-    assert sorted(p.name for p in folder.iterdir()) == ["tiny_cnn-fp16.build.log", "tiny_cnn-fp16.plan"]
+    assert sorted(p.name for p in folder.iterdir()) == ["tiny_cnn-fp16.accuracy.json", "tiny_cnn-fp16.build.log",
+                                                        "tiny_cnn-fp16.plan"]
     import hashlib
 
     log = (folder / "tiny_cnn-fp16.build.log").read_text()

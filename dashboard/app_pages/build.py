@@ -21,6 +21,7 @@ from dashboard import data, state
 from dashboard.components.gate import render_read_only_notice
 from layerlens import access
 from engine_core.analysis.latency_model import default_latency_model
+from dashboard.components.advise_panel import render_advise_panel
 from engine_core.build.engine_request import RTX_TARGETS
 from engine_core.build.request import BuildRequest, check_request, default_stem
 from engine_core.build.rtx import INSTALL as RTX_INSTALL
@@ -103,6 +104,9 @@ else:
             state.request_selection(run=built[-1], baseline=built[0] if len(built) > 1 else None,
                                     compare=built[1:-1])
             st.switch_page("app_pages/compare.py" if len(built) > 1 else "app_pages/overview.py")
+
+if rtx_available():
+    render_advise_panel(model)
 
 st.subheader("trtexec command for a GPU machine")
 trtexec = find_trtexec()

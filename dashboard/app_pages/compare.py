@@ -1,13 +1,16 @@
-"""Compare: the engine against its baseline (plus more engines): verdict, attribution, bytes, aligned groups."""
+"""Compare: the engine against its baseline (plus more engines): verdict, accuracy beside size and speed,
+attribution, bytes, aligned groups with each group's SQNR."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from dashboard import data, state
+from dashboard.components.accuracy import render_accuracy_comparison
 from dashboard.components.common import plot, record
 from dashboard.components.compare_panels import comparison_provenance, render_bytes_and_precision
 from layerlens.views.figures import PRECISION_COLORS, make_attribution_figure, make_speedup_waterfall_figure
+from engine_core.accuracy.join import group_sqnr
 from engine_core.analysis.lint import lint_pair
 from engine_core.strict_json import dumps_strict
 
@@ -52,6 +55,7 @@ if cmp.speedup:
     cols[-1].metric(f"Speedup {cmp.names[1]} vs {cmp.names[0]}" + (" (estimate)" if estimated else ""), f"{cmp.speedup:.2f}x",
                     help=f"A / B, {basis}; > 1 means B is faster")
 record("Engines", text=prov + (f"; speedup {cmp.speedup:.2f}x" if cmp.speedup else ""))
+render_accuracy_comparison(run_ids, engines, prov)
 
 if att.a_sum_ms or att.b_sum_ms:
     plot(make_attribution_figure([(p.label, p.ms) for p in att.parts], f"{att.baseline} (sum)", att.a_sum_ms,
@@ -77,6 +81,9 @@ if groups["a_ms"].notna().any() and groups["b_ms"].notna().any():
 table = groups.assign(onnx_nodes=groups["onnx_nodes"].map(" + ".join))[
     ["onnx_nodes", "match", "confidence", "a_precision", "b_precision", "precision_change", "a_ms", "b_ms", "delta_ms",
      "speedup", "a_weights_bytes", "b_weights_bytes"]]
+if a.accuracy is not None or b.accuracy is not None:  # worst SQNR of each group's layers, vs the float model
+    table.insert(8, "a_sqnr_db", group_sqnr(groups["a_layers"], a.layers, a.accuracy).replace(float("inf"), float("nan")))
+    table.insert(9, "b_sqnr_db", group_sqnr(groups["b_layers"], b.layers, b.accuracy).replace(float("inf"), float("nan")))
 for i, e in enumerate(engines[2:], start=2):
     table[f"{e.name} ms"] = [t[i] for t in groups["times_ms"]]
     table[f"{e.name} precision"] = [p[i] for p in groups["precisions"]]
@@ -97,7 +104,9 @@ st.dataframe(styled, hide_index=True, width="stretch", height=420,
              column_config={"a_ms": st.column_config.NumberColumn(f"{a.name} ms", format="%.4f"),
                             "b_ms": st.column_config.NumberColumn(f"{b.name} ms", format="%.4f"),
                             "delta_ms": st.column_config.NumberColumn("Δ ms (B − A)", format="%+.4f"),
-                            "speedup": st.column_config.NumberColumn("speedup", format="%.2fx")})
+                            "speedup": st.column_config.NumberColumn("speedup", format="%.2fx"),
+                            "a_sqnr_db": st.column_config.NumberColumn(f"{a.name} SQNR dB", format="%.1f"),
+                            "b_sqnr_db": st.column_config.NumberColumn(f"{b.name} SQNR dB", format="%.1f")})
 record("Aligned groups", table=table)
 with st.expander("Unmatched layers"):
     for name, layer_names in cmp.unmatched.items():

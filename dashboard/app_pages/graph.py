@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboard import data, state
 from dashboard.components.common import current_engine, plot, render_estimate_notice, render_provenance, provenance_text
+from dashboard.components.keep_panel import render_keep_panel
 from dashboard.components.layer_record import render_layer_record
 from layerlens import access
 from layerlens.views.graph_figure import make_engine_graph_figure
@@ -45,7 +46,8 @@ if engine is not None:
     render_estimate_notice(timed)
     full = data.load_graph(run_id)
     c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
-    colour_options = ["Compute precision"] + (["Change vs baseline"] if baseline_id and baseline_id != run_id else [])
+    colour_options = (["Compute precision"] + (["Change vs baseline"] if baseline_id and baseline_id != run_id else [])
+                      + (["Quantization error"] if engine.accuracy is not None else []))
     colour = c1.radio("Colour by", colour_options, horizontal=True, key="graph.colour")
     size_by = c2.radio("Size by", ["Time", "Weight bytes"], horizontal=True, key="graph.size")
     depths = scope_depth(full)
@@ -82,8 +84,12 @@ if engine is not None:
     size_word = "time" if size_by == "Time" else "weight bytes"
     if size_by == "Time" and timed.is_estimate:
         size_word = f"estimated time ({default_latency_model().label})"
-    title = f"Engine graph · size = {size_word}" + (" · colour = precision change vs baseline" if with_change else "")
-    figure = make_engine_graph_figure(drawn, layout, colour_by="change" if with_change else "precision",
+    colour_by = "change" if with_change else "error" if colour == "Quantization error" else "precision"
+    title = f"Engine graph · size = {size_word}" + {
+        "change": " · colour = precision change vs baseline",
+        "error": f" · colour = SQNR vs the float model ({engine.accuracy.inputs_label if engine.accuracy else ''})",
+    }.get(colour_by, "")
+    figure = make_engine_graph_figure(drawn, layout, colour_by=colour_by,
                                       size_by="ms" if size_by == "Time" else "bytes", highlight=highlight,
                                       provenance=provenance_text(timed), title=title, focus_rank=focus)
     event = plot(figure, "Engine graph", key="graph.chart", select=True)
@@ -93,7 +99,9 @@ if engine is not None:
         row = drawn.nodes.iloc[node]
         fallbacks = data.load_fallbacks(run_id)
         if row["kind"] == "layer":
-            render_layer_record(layer_with_order(engine, row["order"]), fallbacks)
+            layer = layer_with_order(engine, row["order"])
+            render_keep_panel(engine, run_id, layer.to_frame().T)
+            render_layer_record(layer, fallbacks)
         elif row["kind"] in ("input", "output"):
             st.subheader(f"Network {row['kind']} {row['name']} ({row['precision']})")
         else:
@@ -103,9 +111,12 @@ if engine is not None:
                 "order", "name", "layer_type", "compute_precision", "output_precision", "avg_ms", "weights_bytes"]]
             st.subheader(f"{row['name']}: {len(table)} layers")
             picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
-                                  selection_mode="single-row", key="graph.members")
-            if picked is not None and picked.selection.rows:
-                render_layer_record(layer_with_order(engine, table.iloc[picked.selection.rows[0]]["order"]), fallbacks)
+                                  selection_mode="multi-row", key="graph.members")
+            rows = picked.selection.rows if picked is not None else []
+            render_keep_panel(engine, run_id, engine.layers.loc[table.index[rows]] if rows else
+                              engine.layers.loc[table.index])  # the whole group unless rows are picked
+            if len(rows) == 1:
+                render_layer_record(layer_with_order(engine, table.iloc[rows[0]]["order"]), fallbacks)
 
     onnx = readable_model(engine.build_facts.get("onnx"))
     if onnx and onnx.is_file():

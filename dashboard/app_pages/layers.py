@@ -1,4 +1,5 @@
-"""Layers: every layer in a filterable, sortable table; click one for its full record; CSV export."""
+"""Layers: every layer in a filterable, sortable table with its SQNR when the build measured it; click one for its
+full record; select several to keep them in FP16/FP32 and rebuild; CSV export."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import streamlit as st
 
 from dashboard import data, state
 from dashboard.components.common import current_engine, record, render_provenance
+from dashboard.components.keep_panel import render_keep_panel
 from dashboard.components.layer_record import render_layer_record
+from engine_core.accuracy.join import with_layer_accuracy
 from layerlens.views.figures import PRECISION_COLORS
 from engine_core.analysis.estimate import layers_for_export
 from engine_core.export import layer_table_csv
@@ -35,20 +38,32 @@ if engine is not None:
     if precisions:
         shown = shown[shown["compute_precision"].isin(precisions)]
     table = shown[SHOWN].assign(fallback_reason=shown["name"].map(reasons))
-    st.caption(f"{len(table):,} of {len(layers):,} layers · click a row for its full record · sort by clicking a column")
+    if engine.accuracy is not None:  # SQNR vs the float model: the worst measured ONNX node of each layer
+        sqnr = data.load_layer_accuracy(st.session_state[state.RUN])["sqnr_db"].loc[shown.index]
+        table.insert(5, "sqnr_db", sqnr.where(sqnr != float("inf")))
+    keep_hint = " · select rows to keep them in FP16/FP32" if engine.build_facts.get("request") else ""
+    st.caption(f"{len(table):,} of {len(layers):,} layers · click a row for its full record{keep_hint} · sort by "
+               "clicking a column" + (f" · SQNR on {engine.accuracy.inputs_label} (empty: identical or not measured)"
+                                      if engine.accuracy is not None else ""))
     view = table
     if len(table) <= STYLE_LIMIT:
         view = table.style.map(lambda p: f"background-color: {PRECISION_COLORS.get(p, '')}33",
                                subset=["compute_precision", "output_precision", "weights_precision"])
     event = st.dataframe(view, hide_index=True, width="stretch", height=460, on_select="rerun",
-                         selection_mode="single-row", key="layers.table",
+                         selection_mode="multi-row", key="layers.table",
                          column_config={"avg_ms": st.column_config.NumberColumn("avg ms", format="%.4f"),
+                                        "sqnr_db": st.column_config.NumberColumn(
+                                            "SQNR dB", format="%.1f", help="Output SQNR of the layer's ONNX nodes vs "
+                                            f"the float model ({engine.accuracy.inputs_label if engine.accuracy else ''})"),
                                         "latency_share_pct": st.column_config.NumberColumn("% time", format="%.1f"),
                                         "weights_bytes": st.column_config.NumberColumn("weights B", format="%d")})
     record("Layer table", table=table.head(500))
     st.download_button(":material/download: Download CSV (all columns)",
-                       data=lambda: layer_table_csv(layers_for_export(engine).loc[shown.index]),
+                       data=lambda: layer_table_csv(with_layer_accuracy(layers_for_export(engine).loc[shown.index],
+                                                                        layers, engine.accuracy)),
                        file_name=f"{engine.name}-layers.csv", mime="text/csv", key="layers.csv", on_click="ignore")
     rows = event.selection.rows if event is not None else []
     if rows:
+        render_keep_panel(engine, st.session_state[state.RUN], shown.iloc[rows])
+    if len(rows) == 1:
         render_layer_record(shown.iloc[rows[0]], data.load_fallbacks(st.session_state[state.RUN]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data, state
+from dashboard.components.accuracy import render_accuracy_statement
 from dashboard.components.common import (current_engine, plot, provenance_text, record, render_estimate_notice,
                                          render_findings, render_provenance)
 from layerlens.views.figures import make_precision_share_figure
@@ -30,6 +31,8 @@ if engine is not None:
             col.metric(label, value, help=help_text)
     record("Key numbers", text=(f"GPU compute median {gpu.median_ms:.4f} ms; " if gpu else "")
            + f"{len(layers)} layers; weights {account.weights_bytes / 2**20:.2f} MiB; precision {engine.precision_label}")
+    if engine.accuracy is not None:
+        render_accuracy_statement(engine)
 
     if engine.status != "ok":
         st.warning(f"The artifacts describe a **{engine.status}** run: " + "; ".join(engine.warnings[:2]), icon=":material/warning:")

@@ -1,10 +1,12 @@
-"""Precision: which layers are not in the requested precision, and why; time and bytes by precision."""
+"""Precision: which layers are not in the requested precision, and why; time and bytes by precision; what the
+precision costs in output error, per layer."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from dashboard import data, state
+from dashboard.components.accuracy import render_layer_accuracy
 from dashboard.components.calibration import render_calibration
 from dashboard.components.common import current_engine, plot, provenance_text, record, render_provenance
 from layerlens.views.figures import make_fallback_reasons_figure, make_precision_sunburst_figure
@@ -48,4 +50,5 @@ if engine is not None:
         if engine.layers["weights_bytes"].any():
             plot(make_precision_sunburst_figure(engine.layers, "weights_bytes", prov), "Bytes by precision and type")
 
+    render_layer_accuracy(engine, prov)
     render_calibration(engine, prov)

@@ -53,6 +53,7 @@ _FIXES = {
                       "placement (no Q/DQ on convolution outputs) avoids the extra quantize-dequantize round trip the "
                       "`ort` placement adds; TensorRT 8-10 on a data-centre GPU fuse the epilogue into the convolution.",
     "unknown": "Re-export with --profilingVerbosity=detailed and a --verbose build log for more evidence.",
+    "kept": "Nothing to fix: kept out of the recipe's precision on request (--keep); `layerlens accuracy` shows what it buys.",
 }
 
 
@@ -70,6 +71,7 @@ def diagnose(engine: Engine, baseline: Engine | None = None, gpu: GpuSpec | None
     findings += _size_finding(engine)
     findings += _calibration_findings(engine)
     findings += _precision_check_finding(engine)
+    findings += _kept_findings(engine)
     if baseline is not None:
         findings += lint_fairness(baseline)
         findings += lint_pair(baseline, engine)
@@ -77,6 +79,26 @@ def diagnose(engine: Engine, baseline: Engine | None = None, gpu: GpuSpec | None
         findings += _baseline_findings(baseline, engine)
     ranked = rank_findings(_dedupe(findings))
     return [f for f in ranked if f.kind in HEADLINE_KINDS] + [f for f in ranked if f.kind not in HEADLINE_KINDS]
+
+
+def _kept_findings(engine: Engine) -> list[Finding]:
+    """Nodes kept in FP16/FP32 on request whose engine layers compute in another precision anyway."""
+    from engine_core.analysis.kept import kept_precision
+
+    missed = kept_precision(engine)
+    missed = missed[~missed["honoured"]]
+    if missed.empty:
+        return []
+    first = missed.iloc[0]
+    built = "/".join(first["built"]) or "no layer"
+    return [Finding("kept_not_honoured",
+                    f"{len(missed)} node(s) kept on request run in another precision in the engine: {first['onnx_node']} "
+                    f"was kept in {first['asked']} but its layers compute in {built}.",
+                    "The builder folded the casts around the kept node into its neighbours' precision. Keep the "
+                    "neighbourhood too (the producer and consumer), and check the result with `layerlens accuracy`.",
+                    layers=[name for layers in missed["layers"] for name in layers][:20], severity="medium",
+                    evidence="; ".join(f"{r.onnx_node}: asked {r.asked}, built {'/'.join(r.built) or '-'}"
+                                       for r in missed.itertuples()))]
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -27,6 +27,9 @@ decided it:
    ("uses INT8 opportunistically", developer guide 8.x).
 9. ``unknown``: none of the above had evidence.
 
+A layer from an ONNX node the build kept out of its precision on purpose (``--keep``,
+named in the build log) is ``kept``, before any of these: it is a choice, not a miss.
+
 Three reasons name structure rather than a fallback, so every non-requested layer
 carries one:
 
@@ -57,6 +60,7 @@ from engine_core.engine import Engine
 from engine_core.importers.trtexec_log import LogEvent
 from engine_core.layer_table import REFORMAT_TARGET
 from engine_core.precision import DATA_PRECISIONS, PRECISION_RANK
+from engine_core.recipes.keep import kept_nodes
 
 REASONS: dict[str, str] = {
     "integer_data": "Integer or bool data (shapes, indices) cannot be quantized",
@@ -71,9 +75,10 @@ REASONS: dict[str, str] = {
     "quantize_boundary": "Quantize node: converts float input into the quantized region (not a fallback)",
     "split_epilogue": "INT8 convolution writes FP32; bias, activation, residual and re-quantization run in a separate kernel",
     "io_boundary": "Converts the network's float input or output (the model's I/O types are kept)",
+    "kept": "Kept out of the requested precision on request (--keep)",
 }
-#: Reasons that describe the engine's structure, not a layer that missed the requested precision.
-STRUCTURAL_REASONS = ("quantize_boundary", "io_boundary")
+#: Reasons that describe the engine's structure (or the user's choice), not a layer that missed the requested precision.
+STRUCTURAL_REASONS = ("quantize_boundary", "io_boundary", "kept")
 
 # Layer types with no INT8 kernel in TensorRT <= 10 (operator support matrix,
 # https://docs.nvidia.com/deeplearning/tensorrt/latest/getting-started/support-matrix.html).
@@ -114,6 +119,11 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
     producers = _producers(layers)
     graph = _Graph(consumers, producers, {n: t for n, t in zip(layers["name"], layers["layer_type"])})
     decided: dict[str, tuple[str, str, str | None]] = {}
+    kept = kept_nodes(engine.build_facts)
+    for layer in flagged.itertuples(index=False):  # the user's choice comes first, for the work and its glue alike
+        hit = next((n for n in layer.onnx_nodes if n in kept), None) if kept else None
+        if hit is not None:
+            decided[layer.name] = ("kept", f"ONNX node {hit} kept in {kept[hit]} on request (--keep)", None)
 
     def own_reason(layer):
         return (*_reason(layer, requested, explicit, consumers, ignored, no_range, events, graph), None)
@@ -123,7 +133,7 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
     glue = [(layer.is_reformat and layer.origin != "QDQ") or _is_generated(layer) or _only_output_wider(layer, requested)
             for layer in flagged.itertuples(index=False)]
     for layer, is_glue in zip(flagged.itertuples(index=False), glue):
-        if not is_glue:
+        if not is_glue and layer.name not in decided:
             decided[layer.name] = _structural_reason(layer, graph) or own_reason(layer)
     rows = []
     for layer in flagged.itertuples(index=False):
@@ -175,7 +185,7 @@ def _is_generated(layer) -> bool:
     return is_generated_kernel(layer.name, layer.weights_count)
 
 
-_INHERITABLE = ("no_low_precision_kernel", "no_qdq", "tactic_choice", "precision_ignored", "missing_dynamic_range")
+_INHERITABLE = ("no_low_precision_kernel", "no_qdq", "tactic_choice", "precision_ignored", "missing_dynamic_range", "kept")
 
 
 def _feeder_reason(layer, decided, graph: _Graph) -> tuple[str, str, str] | None:

@@ -22,6 +22,7 @@ from engine_core.analysis.latency import reformat_boundaries
 from engine_core.analysis.requested import is_explicitly_quantized
 from engine_core.engine import Engine
 from engine_core.layer_table import record_param
+from engine_core.recipes.spec import recipe_precision
 
 REFORMAT_HOTSPOT_PCT = 5.0
 # Tensor cores need channel multiples of 8 (FP16/BF16) and 32 (INT8) to avoid padding;
@@ -147,7 +148,7 @@ def lint_fairness(engine: Engine) -> list[Finding]:
             severity="high", evidence="Build Options 'Calibration:' is empty (#687)"))
     if engine.recipe and "uncalibrated" in engine.recipe:
         out.append(Finding(
-            "recipe_uncalibrated", f"The {engine.recipe.split('-')[0].upper()} recipe was calibrated on synthetic inputs "
+            "recipe_uncalibrated", f"The {recipe_precision(engine.recipe)} recipe was calibrated on synthetic inputs "
             f"({engine.build_facts.get('calibration', 'no calibration data')}): the engine's structure, sizes and kernels "
             "are real, but its scales say nothing about accuracy.",
             "Build again with --calib DIR (a folder of .npz batches of real inputs) before judging accuracy.",

@@ -19,6 +19,7 @@ import pandas as pd
 
 from engine_core.engine import Engine
 from engine_core.precision import PRECISION_RANK, lowest_requested_precision, precisions_from_datatypes, tensor_datatype
+from engine_core.recipes.spec import recipe_precision
 
 _QDQ_NAME = re.compile(r"quantizelinear|dequantizelinear|quantlinearnode|dequantlinearnode|quantizeanddequantize", re.I)
 #: Sources a requested precision comes from that were stated, not read off the engine's own layers.
@@ -39,7 +40,7 @@ def requested_precision(engine: Engine) -> tuple[str | None, str]:
         return flagged, "build flags"
     if engine.recipe and engine.recipe != "qat":
         # A strongly typed LayerLens build: the recipe's precision ("int8-ort-uncalibrated" -> INT8).
-        return engine.recipe.split("-")[0].upper(), "recipe"
+        return recipe_precision(engine.recipe), "recipe"
     onnx = onnx_path(engine)
     if onnx is not None:
         stat = onnx.stat()

@@ -47,10 +47,13 @@ class EngineBuildRequest:
     keep_plan: bool = False
     model_label: str | None = None          # e.g. "resnet18 (zoo, pytorch naming)"
     extra: dict = field(default_factory=dict)
+    keep: tuple[tuple[str, str], ...] = ()   # resolved (ONNX node, "fp16"|"fp32") pairs (--keep)
+    accuracy: bool = True                    # measure the recipe's output error vs the source model
+    accuracy_data: str | None = None         # inputs for that measurement (.npz/.npy); None: labelled synthetic
 
     @property
     def spec(self) -> RecipeSpec:
-        return RecipeSpec(self.precision, self.placement, self.calibrator)
+        return RecipeSpec(self.precision, self.placement, self.calibrator, tuple(sorted(self.keep)))
 
     def to_json(self) -> str:
         return dumps_strict(asdict(self))
@@ -59,7 +62,14 @@ class EngineBuildRequest:
     def from_json(cls, text: str) -> "EngineBuildRequest":
         data = json.loads(text)
         data["targets"] = tuple(data.get("targets") or ())
+        data["keep"] = tuple(tuple(pair) for pair in data.get("keep") or ())
         return cls(**data)
+
+    def recipe_request(self) -> dict:
+        """What rebuilding this recipe needs (the ``request`` build fact): model, recipe options, targets, keep."""
+        return {"model": self.model, "precision": self.precision, "placement": self.placement,
+                "calibrator": self.calibrator, "calibration_dir": self.calibration_dir, "targets": list(self.targets),
+                "keep": [list(pair) for pair in self.keep], "accuracy_data": self.accuracy_data}
 
     def target_label(self) -> str:
         if self.builder != "rtx":

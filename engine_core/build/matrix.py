@@ -27,6 +27,7 @@ ProgressFn = Callable[[str, str, str], None]   # (variant stem, stage, detail)
 class Variant:
     precision: str
     placement: str = "ort"
+    keep: tuple[tuple[str, str], ...] = ()   # resolved (ONNX node, "fp16"|"fp32") pairs
 
 
 @dataclass
@@ -62,13 +63,37 @@ def matrix_variants(precisions: list[str], placements: list[str]) -> list[Varian
 
 
 def variant_stem(model_stem: str, variant: Variant, calibrator: str, calibrated: bool) -> str:
-    """``resnet18-fp16``, ``resnet18-int8-ort-uncalibrated``: the run's name says what it is."""
-    return f"{model_stem}-{RecipeSpec(variant.precision, variant.placement, calibrator).recipe_id(calibrated)}"
+    """``resnet18-fp16``, ``resnet18-int8-ort-uncalibrated+keep3``: the run's name says what it is."""
+    spec = RecipeSpec(variant.precision, variant.placement, calibrator, tuple(variant.keep))
+    return f"{model_stem}-{spec.recipe_id(calibrated)}"
+
+
+def apply_keep(model: str | Path, variants: list[Variant], requests: list[tuple[str, str]]) -> list[Variant]:
+    """Resolve ``--keep TYPE:PATTERN`` requests against the model's node names and give each variant the part it
+    can honour: INT8/FP8 keep FP16 and FP32 nodes, FP16/BF16 keep FP32 nodes, FP32 keeps nothing.
+
+    Raises:
+        LayerLensError: a pattern matches no node, or no variant of the matrix can honour a request.
+    """
+    if not requests:
+        return variants
+    from engine_core.recipes.keep import read_node_names, resolve_keep
+
+    resolved = resolve_keep(read_node_names(model), requests, Path(model).name)
+    honoured = {"fp16": QUANTIZED, "fp32": QUANTIZED + ("fp16", "bf16")}
+    for kind, pattern in requests:
+        if not any(v.precision in honoured[kind] for v in variants):
+            raise LayerLensError(f"--keep {kind}:{pattern} applies to no variant of this build.",
+                                 "Keep FP16 nodes in int8/fp8 builds, FP32 nodes in int8/fp8/fp16/bf16 builds.")
+    return [Variant(v.precision, v.placement, tuple(sorted(set(v.keep) | {(n, k) for n, k in resolved
+                                                                           if v.precision in honoured[k]})))
+            for v in variants]
 
 
 def plan_matrix(model: str | Path, variants: list[Variant], *, builder: str = "rtx", targets: tuple[str, ...] = (),
                 calibration_dir: str | None = None, calibrator: str = "minmax", keep_plan: bool = False,
-                model_label: str | None = None) -> list[tuple[Variant, EngineBuildRequest]]:
+                model_label: str | None = None, accuracy: bool = True,
+                accuracy_data: str | None = None) -> list[tuple[Variant, EngineBuildRequest]]:
     """One checked build request per variant.
 
     Raises:
@@ -79,7 +104,8 @@ def plan_matrix(model: str | Path, variants: list[Variant], *, builder: str = "r
     for variant in variants:
         stem = variant_stem(model.stem, variant, calibrator, bool(calibration_dir))
         request = EngineBuildRequest(str(model), stem, variant.precision, variant.placement, calibrator,
-                                     calibration_dir, builder, targets, keep_plan, model_label)
+                                     calibration_dir, builder, targets, keep_plan, model_label, keep=tuple(sorted(variant.keep)),
+                                     accuracy=accuracy, accuracy_data=accuracy_data)
         check_engine_request(request)
         requests.append((variant, request))
     return requests
@@ -88,11 +114,14 @@ def plan_matrix(model: str | Path, variants: list[Variant], *, builder: str = "r
 def build_matrix(model: str | Path, variants: list[Variant], *, builder: str = "rtx", targets: tuple[str, ...] = (),
                  calibration_dir: str | None = None, calibrator: str = "minmax", keep_plan: bool = False,
                  store=None, out_dir: Path | None = None, model_label: str | None = None,
+                 accuracy: bool = True, accuracy_data: str | None = None,
                  on_progress: ProgressFn = lambda stem, stage, detail: None,
                  cancel: threading.Event | None = None) -> MatrixResult:
     """Build every variant of ``model``; each becomes a run in ``store`` or a folder under ``out_dir``.
 
-    ``cancel`` (set from another thread) stops the running build and skips the rest.
+    ``accuracy`` measures each recipe's output error against ``model`` (``<stem>.accuracy.json``, on the
+    ``accuracy_data`` batches or labelled synthetic inputs). ``cancel`` (set from another thread) stops the
+    running build and skips the rest.
 
     Raises:
         LayerLensError: a variant cannot be built as asked (checked for all before any build starts).
@@ -100,7 +129,8 @@ def build_matrix(model: str | Path, variants: list[Variant], *, builder: str = "
     from engine_core.discover import load_engines
 
     requests = plan_matrix(model, variants, builder=builder, targets=targets, calibration_dir=calibration_dir,
-                           calibrator=calibrator, keep_plan=keep_plan, model_label=model_label)
+                           calibrator=calibrator, keep_plan=keep_plan, model_label=model_label, accuracy=accuracy,
+                           accuracy_data=accuracy_data)
     result = MatrixResult()
     for variant, request in requests:
         if cancel is not None and cancel.is_set():

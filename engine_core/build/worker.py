@@ -54,6 +54,7 @@ def _quiet_libraries():
 def run_request(request: EngineBuildRequest, out_dir: Path) -> dict:
     """Recipe, then build; returns the result payload. Raises LayerLensError subclasses."""
     from engine_core.recipes.apply import apply_recipe
+    from engine_core.recipes.keep import keep_fact
 
     check_engine_request(request)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -65,10 +66,13 @@ def run_request(request: EngineBuildRequest, out_dir: Path) -> dict:
         log.fact("model", f"{request.model_label or Path(request.model).name} (sha256 {recipe.source_sha256})")
         log.fact("recipe", recipe.recipe)
         log.fact("onnx", recipe.path)  # the exact network the builder parsed: the graph page opens it in Netron
+        log.fact("request", dumps_strict(request.recipe_request()))  # rebuild it with more nodes kept (dashboard)
         if recipe.calibration:
             log.fact("calibration", recipe.calibration)
         if recipe.kept_float:
             log.fact("kept in FP32 by the recipe", ", ".join(recipe.kept_float))
+        for kind, nodes in recipe.kept.items():
+            log.fact(keep_fact(kind), ", ".join(nodes))
         for note in recipe.notes:
             log.fact("note", note)
         if request.builder == "rtx":
@@ -76,9 +80,36 @@ def run_request(request: EngineBuildRequest, out_dir: Path) -> dict:
         else:
             from engine_core.build.tensorrt_api import build_tensorrt as build
         files = build(request, Path(recipe.path), out_dir, log, lambda stage: progress(stage))
+        if request.accuracy:
+            files += _measure_accuracy(request, recipe, out_dir, log)
     finally:
         log.close()
     return {"files": [str(f) for f in files], "recipe": recipe.to_json()}
+
+
+def _measure_accuracy(request: EngineBuildRequest, recipe, out_dir: Path, log: BuildLog) -> list[Path]:
+    """Write ``<stem>.accuracy.json`` (the recipe's ONNX vs the source model); a failure is a fact, not a failed build."""
+    from engine_core.accuracy.measure import identical_report, measure_accuracy
+    from engine_core.accuracy.report import ARTIFACT_SUFFIX, format_sqnr, write_accuracy
+
+    if recipe.recipe == "qat":
+        log.fact("accuracy", "not measured: the model came with Q/DQ, so there is no float model to compare it with")
+        return []
+    progress("accuracy", f"output error of {recipe.recipe} vs {Path(request.model).name}")
+    try:
+        with _quiet_libraries():
+            if Path(recipe.path) == Path(request.model):
+                report = identical_report(request.model, recipe.recipe)
+            else:
+                report = measure_accuracy(request.model, recipe.path, request.accuracy_data, recipe=recipe.recipe,
+                                          kept=recipe.kept)
+    except LayerLensError as exc:
+        log.fact("accuracy", f"not measured: {exc}")
+        return []
+    path = write_accuracy(report, out_dir / f"{request.stem}{ARTIFACT_SUFFIX}")
+    log.fact("accuracy", f"output SQNR {format_sqnr(report.output.sqnr_db)} vs {Path(request.model).name} "
+                         f"on {report.inputs['description']}")
+    return [path]
 
 
 def main(argv: list[str] | None = None) -> int:

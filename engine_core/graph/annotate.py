@@ -1,14 +1,16 @@
-"""The graph the pages and the report draw: wired, with fallback reasons, and (given a baseline) the change per group."""
+"""The graph the pages and the report draw: wired, with fallback reasons, each layer's SQNR when the build measured
+it, and (given a baseline) the change per group."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from engine_core.accuracy.join import layer_sqnr
 from engine_core.analysis.compare import Comparison, compare_engines
 from engine_core.analysis.estimate import on_one_footing
 from engine_core.analysis.fallback import explain_fallbacks
 from engine_core.engine import Engine
-from engine_core.graph.model import EngineGraph, build_graph, mark_precision_change
+from engine_core.graph.model import EngineGraph, build_graph, mark_precision_change, mark_quantization_error
 
 
 def engine_graph(engine: Engine, baseline: Engine | None = None, comparison: Comparison | None = None,
@@ -17,6 +19,8 @@ def engine_graph(engine: Engine, baseline: Engine | None = None, comparison: Com
     carries its aligned group's precision change. ``fallbacks``: :func:`explain_fallbacks` of ``engine``,
     when the caller has it already."""
     graph = build_graph(engine, explain_fallbacks(engine) if fallbacks is None else fallbacks)
+    if engine.accuracy is not None:
+        graph = mark_quantization_error(graph, layer_sqnr(engine.layers, engine.accuracy)["sqnr_db"].to_numpy())
     if comparison is None and baseline is not None:
         comparison = compare_engines(on_one_footing([baseline, engine]))
     if comparison is not None:

@@ -99,6 +99,7 @@ def _fold(graph: EngineGraph, codes: np.ndarray, names: list) -> EngineGraph:
         "is_quantize": by["is_quantize"].any().to_numpy(), "members": by["members"].sum().to_numpy(),
         "reformats": by["reformats"].sum().to_numpy(), "precision": _dominant(nodes, "precision"),
         "output_precision": _dominant(nodes, "output_precision"), "scope": None,
+        "sqnr_db": by["sqnr_db"].min().to_numpy(),   # a group is as noisy as its noisiest layer
     })
     fallbacks = by["is_fallback"].sum().to_numpy()
     grouped["is_fallback"] = fallbacks > 0

@@ -24,7 +24,8 @@ from engine_core.engine import Engine
 from engine_core.precision import PRECISION_RANK, precision_from_datatype, tensor_datatype
 
 NODE_COLUMNS = ("node", "name", "kind", "layer_type", "precision", "output_precision", "ms", "bytes", "order",
-                "is_reformat", "is_quantize", "is_fallback", "reason", "scope", "members", "change", "mix", "reformats")
+                "is_reformat", "is_quantize", "is_fallback", "reason", "scope", "members", "change", "mix", "reformats",
+                "sqnr_db")
 
 # TensorRT-RTX names a Myelin region's kernels `<op>_myl<region>_<index>`; weight constants it passes as
 # inputs are named `__mye<id>_dconst` (seen in the TensorRT-RTX 1.x builder's VERBOSE "Layers:" dump).
@@ -67,6 +68,7 @@ def build_graph(engine: Engine, fallbacks: pd.DataFrame | None = None) -> Engine
         "is_fallback": layers["name"].isin(computed_above).to_numpy(),
         "reason": layers["name"].map(reasons).to_numpy(), "scope": scopes, "members": 1, "change": None,
         "mix": layers["compute_precision"].to_numpy(), "reformats": layers["is_reformat"].to_numpy(dtype=int),
+        "sqnr_db": np.nan,
     })
     edges, io_nodes = _wire(layers)
     wired_by = "tensors"
@@ -100,6 +102,15 @@ def mark_precision_change(graph: EngineGraph, groups: pd.DataFrame) -> EngineGra
     is_layer = nodes["kind"] == "layer"
     nodes.loc[is_layer, "change"] = [change.get(name, "only here") for name in nodes.loc[is_layer, "name"]]
     return EngineGraph(nodes, graph.edges, graph.wired_by, graph.depth, graph.scope_prefix)
+
+
+def mark_quantization_error(graph: EngineGraph, layer_sqnr: np.ndarray) -> EngineGraph:
+    """Stamp each layer node with its SQNR against the float model (``layer_sqnr`` in layer order, from
+    :func:`engine_core.accuracy.join.layer_sqnr`; NaN not measured, ``inf`` identical)."""
+    nodes = graph.nodes.copy()
+    is_layer = (nodes["kind"] == "layer").to_numpy()
+    nodes.loc[is_layer, "sqnr_db"] = np.asarray(layer_sqnr, dtype=float)[nodes.loc[is_layer, "node"].to_numpy()]
+    return EngineGraph(nodes, graph.edges, graph.wired_by, graph.depth, graph.scope_prefix, graph.group_of)
 
 
 def _wire(layers: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:

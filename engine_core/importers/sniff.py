@@ -24,6 +24,7 @@ class ArtifactKind(str, Enum):
     TRTEXEC_LOG = "trtexec_log"               # trtexec console output, or a pasted part of it
     POLYGRAPHY_INSPECT = "polygraphy_inspect"  # `polygraphy inspect model <engine>` output
     CALIBRATION_CACHE = "calibration_cache"   # INT8 calibrator cache: TRT-<version>-<Calibrator>, tensor: hex
+    ACCURACY = "layerlens_accuracy_json"      # <stem>.accuracy.json: a LayerLens build's output error vs its float model
     UNKNOWN = "unknown"
 
 
@@ -62,6 +63,8 @@ def sniff_text(head: str, name: str = "") -> ArtifactKind:
 
 def _sniff_json(text: str) -> ArtifactKind:
     if text.startswith("{"):
+        if re.match(r'\{\s*"layerlens_accuracy"\s*:', text):
+            return ArtifactKind.ACCURACY
         if re.search(r'"Layers"\s*:', text):
             return ArtifactKind.LAYER_INFO
         if '"performance_summary"' in text:

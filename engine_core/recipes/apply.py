@@ -35,11 +35,15 @@ def file_sha256(path: str | Path) -> str:
 
 
 def check_spec(spec: RecipeSpec) -> None:
-    """Raises LayerLensError for a precision, placement or calibrator LayerLens does not know."""
+    """Raises LayerLensError for a precision, placement or calibrator LayerLens does not know, or a keep
+    list the recipe cannot honour."""
+    from engine_core.recipes.keep import check_keep
+
     for value, allowed, what in ((spec.precision, PRECISIONS, "precision"), (spec.placement, PLACEMENTS, "placement"),
                                  (spec.calibrator, CALIBRATORS, "calibrator")):
         if value not in allowed:
             raise LayerLensError(f"Unknown {what} '{value}'.", f"Choose one of: {', '.join(allowed)}.")
+    check_keep(spec.precision, spec.keep)
 
 
 def _load_model(path: Path):
@@ -74,6 +78,10 @@ def apply_recipe(model_path: str | Path, spec: RecipeSpec, calibration_dir: str 
     source_sha = file_sha256(model_path)
     model = _load_model(model_path)
     if any(n.op_type in _QDQ_OPS for n in model.graph.node):
+        if spec.keep:
+            raise LayerLensError(f"{model_path.name} already carries Q/DQ nodes, so --keep cannot place them.",
+                                 "Keep nodes out of quantization where the Q/DQ were made (ModelOpt, QAT), "
+                                 "or start from the float model.")
         # QAT / ModelOpt output: the Q/DQ placement is the user's, build it as quantized.
         notes = [] if spec.precision in ("int8", "fp8") else [
             f"the model already carries Q/DQ nodes, so it is built as quantized, not as {spec.precision}"]
@@ -97,7 +105,8 @@ def apply_recipe(model_path: str | Path, spec: RecipeSpec, calibration_dir: str 
             calibration = f"{len(batches)} synthetic standard-normal batches (seed 0): uncalibrated"
     recipe = spec.recipe_id(calibrated=bool(calibration_dir))
     cache = Path(cache_dir) if cache_dir else recipes_cache_dir()
-    key = hashlib.sha256(f"{RECIPES_VERSION}|{source_sha}|{recipe}|{calib_sha}".encode()).hexdigest()[:20]
+    kept = ";".join(f"{node}={kind}" for node, kind in spec.keep)  # the id counts kept nodes; the key names them
+    key = hashlib.sha256(f"{RECIPES_VERSION}|{source_sha}|{recipe}|{calib_sha}|{kept}".encode()).hexdigest()[:20]
     cached_model, cached_meta = cache / f"{key}.onnx", cache / f"{key}.json"
     if cached_model.is_file() and cached_meta.is_file():
         result = RecipeResult(**json.loads(cached_meta.read_text()))
@@ -121,19 +130,27 @@ def _require(module: str, purpose: str) -> None:
 
 
 def _run(model, spec: RecipeSpec, recipe: str, batches, model_path: Path, source_sha: str, calibration) -> RecipeResult:
-    _require("onnxconverter_common" if spec.precision in ("fp16", "bf16") else "onnxruntime",
-             f"apply the {spec.precision} recipe")
+    _require("onnxconverter_common" if spec.precision in ("fp16", "bf16") or spec.kept_in("fp16") else "onnxruntime",
+             f"apply the {spec.precision} recipe" + (" keeping nodes in FP16" if spec.kept_in("fp16") else ""))
     if spec.precision in ("fp16", "bf16"):
         from engine_core.recipes.float_cast import cast_model
 
-        converted, kept = cast_model(model, spec.precision)
-        result = RecipeResult("", recipe, str(model_path), source_sha, calibrated=False, kept_float=kept)
+        converted, kept = cast_model(model, spec.precision, tuple(spec.kept_in("fp32")))
+        result = RecipeResult("", recipe, str(model_path), source_sha, calibrated=False, kept_float=kept,
+                              kept={"fp32": spec.kept_in("fp32")} if spec.keep else {})
     else:
         from engine_core.recipes.qdq import quantize_model
 
-        converted, count = quantize_model(model, spec.precision, spec.placement, spec.calibrator, batches)
+        converted, count = quantize_model(model, spec.precision, spec.placement, spec.calibrator, batches,
+                                          exclude=tuple(node for node, _ in spec.keep))
         result = RecipeResult("", recipe, str(model_path), source_sha, calibrated="uncalibrated" not in recipe,
                               calibration=calibration, quantized_nodes=count)
+        if spec.keep:
+            from engine_core.recipes.keep import keep_out_of_quantization
+
+            result.kept, notes = keep_out_of_quantization(converted, spec)
+            result.notes.extend(notes)
+            result.quantized_nodes = sum(n.op_type == "QuantizeLinear" for n in converted.graph.node)
     result.model = converted  # handed to _write_atomic, not serialized
     return result
 

@@ -24,14 +24,18 @@ SENSITIVE_OPS = ("LayerNormalization", "ReduceMean", "ReduceSum", "ReduceSumSqua
                  "Exp", "Log", "Reciprocal", "Softmax")
 
 
-def cast_model(model, precision: str):
-    """Return ``(model, kept_float node names)`` converted to ``fp16`` or ``bf16``."""
+def cast_model(model, precision: str, keep_fp32: tuple[str, ...] = ()):
+    """Return ``(model, kept_float node names)`` converted to ``fp16`` or ``bf16``.
+
+    ``keep_fp32`` names nodes the user keeps in FP32 (``--keep fp32:PATTERN``): the converter's node block list.
+    """
     from onnxconverter_common import float16
 
     block = list(float16.DEFAULT_OP_BLOCK_LIST) + list(SENSITIVE_OPS)
     kept = [n.name or n.op_type for n in model.graph.node if n.op_type in SENSITIVE_OPS]
     float_outputs = {o.name for o in model.graph.output if o.type.tensor_type.elem_type == 1}
-    converted = float16.convert_float_to_float16(model, keep_io_types=True, op_block_list=block)
+    converted = float16.convert_float_to_float16(model, keep_io_types=True, op_block_list=block,
+                                                 node_block_list=list(keep_fp32))
     _restore_float_outputs(converted, float_outputs)
     if precision == "bf16":
         _retype_float16_to_bfloat16(converted)

@@ -39,8 +39,11 @@ def tensorrt_placement_nodes(model) -> list[str]:
     return out
 
 
-def quantize_model(model, precision: str, placement: str, calibrator: str, batches: list[dict]):
+def quantize_model(model, precision: str, placement: str, calibrator: str, batches: list[dict],
+                   exclude: tuple[str, ...] = ()):
     """Return the Q/DQ model (``onnx.ModelProto``) and the number of QuantizeLinear nodes it holds.
+
+    ``exclude`` names nodes that get no Q/DQ (``--keep``): onnxruntime's ``nodes_to_exclude``.
 
     Raises:
         LayerLensError: onnxruntime cannot quantize this model (message carries its reason).
@@ -53,6 +56,9 @@ def quantize_model(model, precision: str, placement: str, calibrator: str, batch
     if placement == "modelopt":
         from engine_core.recipes.modelopt_provider import quantize_with_modelopt
 
+        if exclude:
+            raise LayerLensError("--keep is not available with the modelopt placement.",
+                                 "Use --placement ort or tensorrt, or exclude nodes in ModelOpt itself.")
         return quantize_with_modelopt(model, precision, calibrator, batches)
     quant_type = QuantType.QInt8 if precision == "int8" else QuantType.QFLOAT8E4M3FN
     method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
@@ -62,7 +68,8 @@ def quantize_model(model, precision: str, placement: str, calibrator: str, batch
     extra = {"ActivationSymmetric": True, "WeightSymmetric": True, "QuantizeBias": False}
     nodes = None
     if placement == "tensorrt":
-        nodes = tensorrt_placement_nodes(model)
+        excluded = set(exclude)
+        nodes = [n for n in tensorrt_placement_nodes(model) if n not in excluded]
         extra["OpTypesToExcludeOutputQuantization"] = list(WEIGHTED_OPS) + ["Add"]
     with tempfile.TemporaryDirectory(prefix="layerlens-quant-") as tmp:
         src, dst = Path(tmp) / "in.onnx", Path(tmp) / "out.onnx"
@@ -70,7 +77,8 @@ def quantize_model(model, precision: str, placement: str, calibrator: str, batch
         try:
             quantize_static(str(src), str(dst), BatchReader(batches), quant_format=QuantFormat.QDQ,
                             per_channel=True, activation_type=quant_type, weight_type=quant_type,
-                            nodes_to_quantize=nodes, calibrate_method=method, extra_options=extra,
+                            nodes_to_quantize=nodes, nodes_to_exclude=list(exclude), calibrate_method=method,
+                            extra_options=extra,
                             calibration_providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises bare Exceptions/RuntimeErrors with useful text
             raise LayerLensError(f"onnxruntime could not quantize the model: {type(exc).__name__}: {str(exc)[:300]}",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from engine_core.precision import PRECISION_RANK, lowest_requested_precision
+from engine_core.recipes.spec import recipe_precision
 from engine_core.store.runs import RunManifest
 
 _PRECISION_WORDS = {"fp32", "fp16", "bf16", "int8", "fp8", "int4", "fp4", "tf32", "qat", "ptq", "best", "notf32",
@@ -37,7 +38,7 @@ def run_precision(run: RunManifest) -> str | None:
         return flagged
     recipe = run.labels.get("recipe")
     if recipe and recipe != "qat":
-        return recipe.split("-")[0].upper()
+        return recipe_precision(recipe)
     return "INT8" if recipe == "qat" or re.search(r"(^|[^a-z])qat([^a-z]|$)", run.name.lower()) else None
 
 

@@ -21,6 +21,11 @@ Real engines on this machine (TensorRT-RTX, no GPU needed):
   layerlens build model.onnx --precision int8 --placement ort,tensorrt --calib data/ --calibrator entropy
   layerlens build model.onnx --precision fp8 --target sm89       # FP8 needs SM89 or newer
   layerlens build model.onnx --precision fp16 --out builds/      # a folder per variant instead of the store
+  layerlens build resnet18 --precision int8 --keep fp16:/layer4/* --keep fp32:/fc/Gemm   # these nodes stay float
+
+Each build measures its recipe's output error against the model it came from (onnxruntime, CPU): the closing
+table's SQNR column. --data DIR gives the inputs (.npz/.npy batches); without it they are synthetic, which
+measures relative error between the two models, not task accuracy.
 
 A trtexec command for a GPU machine (TensorRT <= 10 weak typing):
   layerlens build model.onnx --fp16 --int8 --calib model.cache   # print the command
@@ -56,6 +61,12 @@ def add_commands(sub) -> None:
     p.add_argument("--target", action="append", default=[], metavar="SMxx",
                    help="TensorRT-RTX target compute capability, repeatable (sm75, sm80, sm86, sm89, sm120, sm121; "
                         "default: TensorRT-RTX's default set)")
+    p.add_argument("--keep", action="append", default=[], metavar="TYPE:PATTERN",
+                   help="keep ONNX nodes out of the recipe's precision, repeatable: fp16:/layer4/* (no Q/DQ, FP16; "
+                        "int8/fp8 builds) or fp32:/fc/Gemm (int8/fp8/fp16/bf16). fnmatch patterns over node names")
+    p.add_argument("--data", metavar="DIR", help="inputs for the accuracy measurement (.npz batches keyed by input "
+                   "name, .npy for one input); default: synthetic inputs, labelled so")
+    p.add_argument("--no-accuracy", action="store_true", help="skip measuring each recipe's output error")
     p.add_argument("--keep-plan", action="store_true", help="keep the serialized engine (.plan) in --out")
     p.add_argument("--out", help="write a folder per variant here instead of the store (trtexec: its output folder)")
     p.add_argument("--store", help="run store folder")
@@ -86,6 +97,8 @@ def add_commands(sub) -> None:
     p.add_argument("--placement", default="ort", choices=PLACEMENTS, help="Q/DQ placement (default ort)")
     p.add_argument("--calib", metavar="DIR", help="folder of .npy/.npz calibration batches (default: uncalibrated)")
     p.add_argument("--calibrator", default="minmax", choices=CALIBRATORS)
+    p.add_argument("--keep", action="append", default=[], metavar="TYPE:PATTERN",
+                   help="keep ONNX nodes out of the recipe's precision: fp16:PATTERN or fp32:PATTERN (repeatable)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.onnx")
     p.set_defaults(handler=cmd_quantize)
 
@@ -130,7 +143,8 @@ def cmd_build(args) -> int:
     builder = _choose_builder(args)
     if builder == "trtexec":
         return _cmd_build_trtexec(args)
-    from engine_core.build.matrix import build_matrix, matrix_variants, plan_matrix
+    from engine_core.build.matrix import apply_keep, build_matrix, matrix_variants, plan_matrix
+    from engine_core.recipes.keep import parse_keep
     from engine_core.store import RunStore
 
     model, label = resolve_model(args.onnx)
@@ -138,6 +152,7 @@ def cmd_build(args) -> int:
         raise LayerLensError(f"--calib {args.calib} is not a folder of calibration batches.",
                              "Recipes calibrate from .npy/.npz batches; a calibration cache is for --builder trtexec.")
     variants = matrix_variants(_split(args.precision, "fp32"), _split(args.placement, "ort"))
+    variants = apply_keep(model, variants, parse_keep(args.keep))
     targets = tuple(t.lower() for t in args.target)
     plan_matrix(model, variants, builder=builder, targets=targets, calibration_dir=args.calib, calibrator=args.calibrator)
     store = None if args.out else RunStore(args.store)
@@ -150,7 +165,7 @@ def cmd_build(args) -> int:
     result = build_matrix(model, variants, builder=builder, targets=targets,
                           calibration_dir=args.calib, calibrator=args.calibrator, keep_plan=args.keep_plan,
                           store=store, out_dir=Path(args.out) if args.out else None, model_label=label,
-                          on_progress=progress)
+                          accuracy=not args.no_accuracy, accuracy_data=args.data, on_progress=progress)
     print(format_matrix(result))
     if store is not None and result.engines:
         print(f"\nstore: {store.root}  (open with `layerlens dashboard`)")
@@ -160,14 +175,16 @@ def cmd_build(args) -> int:
 
 
 def format_matrix(result) -> str:
-    """The closing comparison: size, layers, INT8 share, weights and latency per variant (first = reference)."""
+    """The closing comparison: size, layers, INT8 share, weights, latency and output SQNR per variant."""
+    from engine_core.accuracy.report import format_sqnr
     from engine_core.analysis.estimate import estimate_latency
+    from engine_core.analysis.kept import kept_precision
     from engine_core.summary import summarize_engine
 
     rows, estimates = [], []
     for item in result.results:
         if item.engine is None:
-            rows.append((item.stem, "failed", "", "", "", "", ""))
+            rows.append((item.stem, "failed", "", "", "", "", "", ""))
             continue
         s = summarize_engine(item.engine)
         size = s["engine_size_bytes"]
@@ -177,15 +194,32 @@ def format_matrix(result) -> str:
             estimates.append(estimate)
         latency = f"{measured:.4f}" if measured is not None else (f"~{estimate.total_ms:.4f}*" if estimate else "-")
         quantized = sum(v for k, v in s["layers"]["by_precision"].items() if k in ("INT8", "FP8", "INT4", "FP4"))
+        accuracy = item.engine.accuracy
+        sqnr = "-" if accuracy is None else format_sqnr(accuracy.output.sqnr_db).removesuffix(" dB")
         rows.append((item.stem, item.run_id or (str(item.folder) if item.folder else ""),
                      f"{size / 2**20:.2f}" if size else "-", str(s["layers"]["count"]), str(quantized),
-                     f"{s['weights']['bytes'] / 2**20:.2f}", latency))
-    header = ("variant", "run", "engine MiB", "layers", "INT8/FP8", "weights MiB", "latency ms")
+                     f"{s['weights']['bytes'] / 2**20:.2f}", latency, sqnr))
+    header = ("variant", "run", "engine MiB", "layers", "INT8/FP8", "weights MiB", "latency ms", "SQNR dB")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths))]
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in rows]
     for label in dict.fromkeys(e.label for e in estimates):  # one line per GPU the estimates are for
         lines.append(f"* {label}: not a measurement, these engines cannot be timed without an RTX GPU.")
+    for item in result.results:
+        if item.engine is None:
+            continue
+        missed = kept_precision(item.engine)
+        for row in missed[~missed["honoured"]].itertuples():
+            lines.append(f"note: {item.stem}: {row.onnx_node} was kept in {row.asked}, but the builder runs its layers in "
+                         f"{'/'.join(row.built) or 'no layer'} (it folded the casts around it).")
+    measured = [i.engine.accuracy for i in result.results if i.engine is not None and i.engine.accuracy is not None
+                and i.engine.accuracy.inputs.get("batches")]
+    if measured:
+        inputs = measured[0]
+        what = (f"synthetic inputs ({inputs.inputs['description']}): relative error between the two models, "
+                "not task accuracy" if inputs.synthetic else inputs.inputs["description"])
+        lines.append(f"SQNR: output {inputs.output.name!r} of each recipe's ONNX vs the FP32 model on the CPU "
+                     f"(onnxruntime), higher is closer; on {what}.")
     return "\n".join(lines)
 
 
@@ -193,14 +227,21 @@ def cmd_quantize(args) -> int:
     from engine_core.build.worker import _quiet_libraries
     from engine_core.recipes import RecipeSpec, apply_recipe
 
+    from engine_core.recipes.keep import parse_keep, read_node_names, resolve_keep
+
     model, _ = resolve_model(args.onnx)
+    requests = parse_keep(args.keep)
+    keep = resolve_keep(read_node_names(model), requests, model.name) if requests else ()
     with _quiet_libraries():
-        result = apply_recipe(model, RecipeSpec(args.precision, args.placement, args.calibrator), args.calib, args.output)
+        result = apply_recipe(model, RecipeSpec(args.precision, args.placement, args.calibrator, keep), args.calib,
+                              args.output)
     detail = [f"recipe {result.recipe}"]
     if result.quantized_nodes:
         detail.append(f"{result.quantized_nodes} QuantizeLinear nodes")
     if result.kept_float:
         detail.append(f"{len(result.kept_float)} ops kept FP32 ({', '.join(result.kept_float[:4])}{' …' if len(result.kept_float) > 4 else ''})")
+    for kind, nodes in result.kept.items():
+        detail.append(f"{len(nodes)} node(s) kept in {kind.upper()}")
     if result.calibration:
         detail.append(result.calibration)
     if result.cached:

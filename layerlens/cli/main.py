@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  layerlens layers model.graph.json model.profile.json --sort avg_ms\n"
                "  layerlens import runs/ && layerlens dashboard  # store runs, then explore them\n"
                "  layerlens build resnet18 --precision fp32,fp16,int8   # real engines here (TensorRT-RTX, no GPU)\n"
+               "  layerlens accuracy resnet18-int8-ort-uncalibrated      # its output and per-layer error vs FP32\n"
+               "  layerlens advise resnet18 --min-sqnr 35                # fewest layers to keep in FP16 for 35 dB\n"
                "  layerlens diagnose runs/int8 --baseline runs/fp16      # verdict, where the time went, and why\n"
                "  layerlens estimate runs/int8 --gpu 'RTX 4090'           # per-layer latency estimate (calibrated model)\n"
                "  layerlens calib model.calib.cache                     # what an INT8 calibration cache holds\n"
@@ -109,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     from layerlens.cli.analysis import add_commands  # compare, diagnose
 
     add_commands(sub, _add_paths)
+
+    from layerlens.cli.accuracy import add_commands as add_accuracy_commands  # accuracy, advise
+
+    add_accuracy_commands(sub)
     return parser
 
 
@@ -179,9 +185,11 @@ def _cmd_layers(args) -> int:
     if len(engines) > 1:
         names = ", ".join(e.name for e in engines)
         raise LayerLensError(f"The paths hold {len(engines)} engines ({names}).", "Pick one with --engine NAME.")
+    from engine_core.accuracy.join import with_layer_accuracy
     from engine_core.analysis.estimate import layers_for_export
 
-    table = layers_for_export(engines[0])  # an unmeasured engine carries a labelled estimate column
+    engine = engines[0]  # an unmeasured engine carries a labelled estimate column; a measured build its SQNR
+    table = with_layer_accuracy(layers_for_export(engine), engine.layers, engine.accuracy)
     if args.sort not in table.columns:
         raise LayerLensError(f"Unknown column '{args.sort}'.", "Columns: " + ", ".join(table.columns))
     table = table.sort_values(args.sort, ascending=args.sort in ("order", "name"))

@@ -3,8 +3,9 @@
 Pure Plotly, no Streamlit: the Graph page and the offline report draw the same figure.
 
 Marks, so the eye finds the float islands and glue first:
-* colour: compute precision (the same palette as every other chart), or the aligned group's
-  precision change against the baseline;
+* colour: compute precision (the same palette as every other chart), the aligned group's
+  precision change against the baseline, or the quantization error (each layer's SQNR against
+  the float model, in bands; a folded group takes its noisiest layer's);
 * symbol: circle = layer, square = folded group, diamond = reformat, triangle = quantize,
   star = network input/output;
 * a thick red outline: the layer is not in the requested precision (hover says why);
@@ -12,6 +13,8 @@ Marks, so the eye finds the float islands and glue first:
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
@@ -28,6 +31,10 @@ WEBGL_ABOVE = 1500        # nodes; SVG scatter is crisper and supports every mar
 LABELS_UP_TO = 400        # drawn nodes that still get a text label (the view shows ~45 ranks at a time)
 VISIBLE_RANKS = 45        # ranks on screen at first; pan or zoom out for the rest
 CHANGE_COLORS = {"same": "#9e9e9e", "only here": "#8e44ad", "lower": "#2e7d32", "higher": "#c62828", "other": "#f9a825"}
+#: Quantization-error bands (lower bound in dB, colour), best first; NaN is "not measured".
+ERROR_BANDS = (("identical", math.inf, "#1b7837"), ("≥ 50 dB", 50.0, "#5aae61"), ("40–50 dB", 40.0, "#a6dba0"),
+               ("30–40 dB", 30.0, "#fee08b"), ("20–30 dB", 20.0, "#fdae61"), ("< 20 dB", -math.inf, "#d73027"))
+ERROR_OTHER = {"not measured": "#d9d9d9", "network I/O": "#9e9e9e"}
 
 
 def make_engine_graph_figure(graph: EngineGraph, layout: GraphLayout, colour_by: str = "precision",
@@ -95,13 +102,28 @@ def _sizes(values: pd.Series, biggest: float) -> pd.Series:
 
 
 def _categories(nodes: pd.DataFrame, colour_by: str) -> pd.Series:
+    if colour_by == "error":
+        return error_bands(nodes["sqnr_db"]).where(~nodes["kind"].isin(["input", "output"]), "network I/O")
     if colour_by != "change" or nodes["change"].isna().all():
         return nodes["precision"].fillna("NONE")
     return nodes["change"].fillna("network I/O")
 
 
+def error_bands(sqnr: pd.Series) -> pd.Series:
+    """Each SQNR's band label (:data:`ERROR_BANDS`), ``not measured`` for NaN: one vectorised cut."""
+    values = pd.to_numeric(sqnr, errors="coerce").to_numpy(dtype=float)
+    bounds = [b for _, b, _ in ERROR_BANDS]            # descending
+    index = np.searchsorted(-np.array(bounds), -values, side="left")  # first band whose bound <= value
+    labels = np.array([name for name, _, _ in ERROR_BANDS] + ["not measured"], dtype=object)
+    return pd.Series(labels[np.where(np.isnan(values), len(ERROR_BANDS), np.minimum(index, len(ERROR_BANDS) - 1))],
+                     index=sqnr.index)
+
+
 def _palette(categories: pd.Series, colour_by: str) -> list[tuple[str, str]]:
     present = list(dict.fromkeys(categories))
+    if colour_by == "error":
+        order = [(name, colour) for name, _, colour in ERROR_BANDS] + list(ERROR_OTHER.items())
+        return [(name, colour) for name, colour in order if name in present]
     if colour_by != "change" or all(c in PRECISION_COLORS for c in present):
         return [(p, PRECISION_COLORS.get(p, "#d9d9d9")) for p in sorted(present, key=lambda p: PRECISION_ORDER.index(p)
                                                                            if p in PRECISION_ORDER else 99)]
@@ -120,7 +142,7 @@ def _change_colour(change: str) -> str:
 
 
 def _legend_title(colour_by: str) -> str:
-    return "precision change vs baseline:" if colour_by == "change" else "compute precision:"
+    return {"change": "precision change vs baseline:", "error": "SQNR vs float model:"}.get(colour_by, "compute precision:")
 
 
 def _symbol(row) -> str:
@@ -156,6 +178,8 @@ def _hover(row) -> str:
         lines.append(" · ".join(marks))
     if isinstance(row.change, str):
         lines.append(f"vs baseline: {row.change}")
+    if not np.isnan(row.sqnr_db):
+        lines.append("SQNR vs float model: " + ("identical" if row.sqnr_db == math.inf else f"{row.sqnr_db:.1f} dB"))
     if isinstance(row.reason, str) and row.reason:
         lines.append(f"<span style='color:{FALLBACK_OUTLINE}'>{'not in the requested precision: ' if row.is_fallback else ''}"
                      f"{_esc(row.reason)[:120]}</span>")

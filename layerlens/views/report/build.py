@@ -17,10 +17,14 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from layerlens.views import figures as F
+from layerlens.views.accuracy_figures import make_layer_sqnr_figure
 from layerlens.views.graph_figure import make_engine_graph_figure
 from layerlens.views.key_numbers import key_numbers
 from layerlens.views.provenance import provenance_text
 from engine_core import __version__
+from engine_core.accuracy.join import engine_layers_by_node, with_layer_accuracy
+from engine_core.accuracy.report import format_sqnr
+from engine_core.accuracy.tradeoff import tradeoff_points
 from engine_core.analysis.attribution import Attribution, compare_pair
 from engine_core.analysis.compare import Comparison
 from engine_core.analysis.diagnose import diagnose
@@ -89,6 +93,8 @@ def build_report(engine: Engine, baseline: Engine | None = None) -> Report:
         Section("size", "Size", _size_blocks(account, prov)),
         Section("latency", "Latency", _latency_blocks(timed, prov)),
     ]
+    if engine.accuracy is not None or (baseline is not None and baseline.accuracy is not None):
+        sections.insert(2, Section("accuracy", "Accuracy", _accuracy_blocks(engine, baseline, prov)))
     if comparison is not None:
         sections.append(Section("comparison", f"Comparison with {baseline.name}",
                                  _comparison_blocks(comparison, attribution, prov)))
@@ -130,6 +136,30 @@ def _precision_blocks(engine: Engine, timed: Engine, fallbacks: pd.DataFrame, pr
         blocks.append(Block("table", "Layers not in the requested precision, and why",
                             table=fallbacks[["order", "name", "compute_precision", "output_precision", "reason_text",
                                              "evidence", "avg_ms"]].head(200)))
+    return blocks
+
+
+def _accuracy_blocks(engine: Engine, baseline: Engine | None, prov: str) -> list[Block]:
+    """The output error beside size and speed (both engines with a baseline), and the per-layer SQNR."""
+    points = tradeoff_points([e for e in (engine, baseline) if e is not None])
+    blocks = [Block("table", "Accuracy beside size and speed", table=pd.DataFrame({
+        "engine": points["name"], "recipe": points["recipe"], "output SQNR": points["sqnr_db"].map(format_sqnr),
+        "inputs": points["inputs"], "engine MiB": (points["engine_bytes"] / 2**20).round(2),
+        "latency ms": points["latency_ms"], "latency basis": points["latency_basis"]}))]
+    report = engine.accuracy
+    if report is None:
+        return blocks + [Block("text", text=f"{engine.name} carries no accuracy measurement (built before LayerLens "
+                                            "measured it, or not by LayerLens): `layerlens accuracy` measures it.")]
+    blocks.insert(0, Block("text", text=report.statement()))
+    if not report.nodes.empty:
+        blocks.append(Block("figure", "Per-layer SQNR", make_layer_sqnr_figure(
+            report.nodes, report.output.sqnr_db, report.inputs_label, prov)))
+        mapping = engine_layers_by_node(engine.layers)
+        noisy = report.nodes.sort_values("local_sqnr_db", na_position="last").head(15)
+        blocks.append(Block("table", "Noisiest nodes (lowest local SQNR: the noise a node adds itself)", table=pd.DataFrame({
+            "onnx node": noisy["onnx_node"], "op": noisy["op_type"], "precision": noisy["precision"],
+            "local SQNR": noisy["local_sqnr_db"].map(format_sqnr), "output SQNR": noisy["sqnr_db"].map(format_sqnr),
+            "engine layers": noisy["onnx_node"].map(lambda n: ", ".join(mapping.get(n, []))[:120])})))
     return blocks
 
 
@@ -197,7 +227,9 @@ def _graph_blocks(timed: Engine, comparison: Comparison | None, fallbacks: pd.Da
 def _layer_table(timed: Engine, fallbacks: pd.DataFrame) -> pd.DataFrame:
     reasons = dict(zip(fallbacks["name"], fallbacks["reason_text"])) if not fallbacks.empty else {}
     table = timed.layers.assign(fallback_reason=timed.layers["name"].map(reasons))
-    return table[list(TABLE_COLUMNS)]
+    if timed.accuracy is None:
+        return table[list(TABLE_COLUMNS)]
+    return with_layer_accuracy(table[list(TABLE_COLUMNS)], timed.layers, timed.accuracy)[[*TABLE_COLUMNS, "sqnr_db"]]
 
 
 def _provenance(engine: Engine, role: str) -> list[tuple[str, str]]:
