@@ -14,9 +14,10 @@ if not FIXTURES.is_dir():  # CI lays ../shared beside the checkout; a missing on
     raise RuntimeError(f"Real TensorRT fixtures not found at {FIXTURES}: clone LayerLens beside shared/.")
 
 
-#: Every folder of real engines (../shared) and of our own engine fixtures (tests/data, minus the bad inputs).
+#: Every folder of real engines (../shared) and of our own engine fixtures (tests/data, minus the bad inputs
+#: and the golden outputs of tests/test_golden_outputs.py).
 ENGINE_FOLDERS = [FIXTURES / d for d in ("trex-rtx3090", "trex-mobilenet", "rtx3060-trt10", "h100-trt10-logs")]
-DATA_FOLDERS = [p for p in sorted(DATA.iterdir()) if p.is_dir() and p.name != "bad"]
+DATA_FOLDERS = [p for p in sorted(DATA.iterdir()) if p.is_dir() and p.name not in ("bad", "golden")]
 
 
 def engine_names() -> list[str]:

@@ -119,22 +119,30 @@ def _cmd_report(args) -> int:
     return 0
 
 
-def _cmd_compare(args) -> int:
+def compare_with_attribution(engines: list):
+    """``(Comparison, Attribution)`` of engines A, B, ... as ``layerlens compare`` computes them."""
     from engine_core.analysis.attribution import attribute, compare_pair
     from engine_core.analysis.compare import compare_engines
     from engine_core.analysis.estimate import on_one_footing
 
+    if len(engines) == 2:
+        return compare_pair(engines[0], engines[1])
+    engines = on_one_footing(engines)
+    result = compare_engines(engines)
+    return result, attribute(result, engines[0], engines[1])
+
+
+def compare_document(result, att) -> dict:
+    """``layerlens compare --json``: the comparison plus its attribution."""
+    return {**result.to_json(), "attribution": att.to_json()}
+
+
+def _cmd_compare(args) -> int:
     if len(args.engines) < 2:
         raise LayerLensError("compare needs at least two engines.", "Example: layerlens compare runs/fp16 runs/int8")
-    engines = [_one_engine([p]) for p in args.engines]
-    if len(engines) == 2:
-        result, att = compare_pair(engines[0], engines[1])
-    else:
-        engines = on_one_footing(engines)
-        result = compare_engines(engines)
-        att = attribute(result, engines[0], engines[1])
+    result, att = compare_with_attribution([_one_engine([p]) for p in args.engines])
     if args.json:
-        print(json.dumps({**result.to_json(), "attribution": att.to_json()}, indent=2))
+        print(json.dumps(compare_document(result, att), indent=2))
         return 0
     print(att.verdict)
     _print_attribution(att)
@@ -167,8 +175,26 @@ def _print_attribution(att) -> None:
     print(att.reconciliation)
 
 
-def _cmd_diagnose(args) -> int:
+def diagnose_with_attribution(engine, baseline=None, gpu=None):
+    """``(findings, Attribution or None)`` as ``layerlens diagnose`` computes them."""
     from engine_core.analysis.diagnose import diagnose
+
+    findings = diagnose(engine, baseline, gpu)
+    if baseline is None:
+        return findings, None
+    from engine_core.analysis.attribution import compare_pair
+
+    return findings, compare_pair(baseline, engine)[1]
+
+
+def diagnose_document(engine, baseline, findings, att) -> dict:
+    """``layerlens diagnose --json``."""
+    return {"engine": engine.name, "baseline": baseline.name if baseline else None,
+            "verdict": att.verdict if att else None, "attribution": att.to_json() if att else None,
+            "findings": [f.to_dict() for f in findings]}
+
+
+def _cmd_diagnose(args) -> int:
     from engine_core.analysis.gpus import CATALOG, gpu_by_name
 
     engine = _one_engine(args.paths, args.calib_cache)
@@ -179,16 +205,9 @@ def _cmd_diagnose(args) -> int:
             gpu = gpu_by_name(args.gpu)
         except KeyError:
             raise LayerLensError(f"Unknown GPU '{args.gpu}'.", "Choose one of: " + ", ".join(g.name for g in CATALOG)) from None
-    findings = diagnose(engine, baseline, gpu)
-    att = None
-    if baseline is not None:
-        from engine_core.analysis.attribution import compare_pair
-
-        _, att = compare_pair(baseline, engine)
+    findings, att = diagnose_with_attribution(engine, baseline, gpu)
     if args.json:
-        print(json.dumps({"engine": engine.name, "baseline": baseline.name if baseline else None,
-                          "verdict": att.verdict if att else None, "attribution": att.to_json() if att else None,
-                          "findings": [f.to_dict() for f in findings]}, indent=2))
+        print(json.dumps(diagnose_document(engine, baseline, findings, att), indent=2))
         return 0
     if att is not None:
         print(att.verdict)
@@ -206,6 +225,13 @@ def _cmd_diagnose(args) -> int:
     return 0
 
 
+def calib_document(caches: list) -> dict:
+    """``layerlens calib --json`` of one or two read caches."""
+    from engine_core.analysis.calibration import compare_caches, summarize_cache
+
+    return {"caches": [summarize_cache(c) for c in caches], "comparison": compare_caches(*caches) if len(caches) == 2 else None}
+
+
 def _cmd_calib(args) -> int:
     from engine_core.analysis.calibration import compare_caches, scale_problems, summarize_cache
     from engine_core.importers.calib_cache import read_calibration_cache
@@ -216,7 +242,7 @@ def _cmd_calib(args) -> int:
     caches = [read_calibration_cache(path) for path in args.caches]
     comparison = compare_caches(*caches) if len(caches) == 2 else None
     if args.json:
-        print(json.dumps({"caches": [summarize_cache(c) for c in caches], "comparison": comparison}, indent=2))
+        print(json.dumps(calib_document(caches), indent=2))
         return 0
     for cache in caches:
         s = summarize_cache(cache)
