@@ -190,7 +190,7 @@ def test_rename_tag_and_delete_from_the_cli(store):
 
 
 def test_delete_asks_and_no_keeps_the_run(store, monkeypatch, capsys):
-    from engine_core.store import cli as store_cli
+    from layerlens.cli import runs as store_cli
 
     qat = next(r for r in store.list_runs() if r.name == "resnet-qat")
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)

@@ -11,11 +11,13 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine_core.engine import Artifact, Engine, engine_from_artifacts
 from engine_core.errors import StoreError
-from engine_core.importers.sniff import ArtifactKind, sniff_file
 from engine_core.schema import SCHEMA_VERSION
+
+if TYPE_CHECKING:  # listing, renaming and tagging runs never import pandas (`layerlens runs` answers at once)
+    from engine_core.engine import Engine
 
 MANIFEST = "manifest.json"
 ARTIFACTS = "artifacts"
@@ -108,6 +110,9 @@ class RunStore:
 
     def load(self, run_id: str) -> Engine:
         """Re-import a stored run's artifacts into an :class:`Engine`."""
+        from engine_core.engine import Artifact, engine_from_artifacts
+        from engine_core.importers.sniff import ArtifactKind, sniff_file
+
         manifest = self.manifest(run_id)
         folder = self._run_dir(run_id) / ARTIFACTS
         missing = [f for f in manifest.files if not (folder / f).is_file()]

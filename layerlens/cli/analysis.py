@@ -233,7 +233,7 @@ def calib_document(caches: list) -> dict:
 
 
 def _cmd_calib(args) -> int:
-    from engine_core.analysis.calibration import compare_caches, scale_problems, summarize_cache
+    from engine_core.analysis.calibration import compare_caches, scale_rows, summarize_cache
     from engine_core.importers.calib_cache import read_calibration_cache
 
     if len(args.caches) > 2:
@@ -250,9 +250,9 @@ def _cmd_calib(args) -> int:
               f"{s['tensors']} tensors; scales {s['min_scale']:.4g} .. {s['max_scale']:.4g} "
               f"(dynamic range x127: {s['min_scale'] * 127:.4g} .. {s['max_scale'] * 127:.4g})"
               if s["min_scale"] is not None else f"{cache.file}: {s['tensors']} tensors, no finite scale")
-        problems = scale_problems(cache)
-        for row in problems.head(20).itertuples():
-            print(f"  ! {row.tensor}: scale {row.scale:.4g} ({row.problem})")
+        problems = [row for row in scale_rows(cache) if row[2]]
+        for tensor, scale, problem in problems[:20]:
+            print(f"  ! {tensor}: scale {scale:.4g} ({problem})")
         for warning in cache.warnings:
             print(f"  note: {warning}")
     if comparison:
