@@ -114,17 +114,23 @@ class Alignment:
 
 
 class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict = {}
+    """Disjoint sets over the ids 0..n-1 (path halving); :meth:`add` makes one more."""
 
-    def find(self, x):
-        self.parent.setdefault(x, x)
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def add(self) -> int:
+        self.parent.append(len(self.parent))
+        return len(self.parent) - 1
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
         return x
 
-    def union(self, a, b) -> None:
+    def union(self, a: int, b: int) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra != rb:
             self.parent[rb] = ra
@@ -179,97 +185,117 @@ def _pair_confidence(a: dict, b: dict) -> float:
 
 
 def align_engines(tables: list[pd.DataFrame]) -> Alignment:
-    """Align the layer tables of several engines (the first is the reference for structure)."""
-    uf = _UnionFind()
-    links: dict[tuple, list[tuple[str, float]]] = {}   # (node, node) -> [(method, confidence)]
+    """Align the layer tables of several engines (the first is the reference for structure).
+
+    Layer ``i`` of engine ``e`` is node ``base[e] + i`` of one union-find over every engine; ONNX keys are
+    nodes after them. Everything is indexed once (tensor name -> writer and first reader, node key ->
+    normalized key), so alignment stays linear in layers apart from the structure pass's sequence match.
+    """
+    sizes = [len(t) for t in tables]
+    base = [sum(sizes[:e]) for e in range(len(tables))]
+    uf = _UnionFind(sum(sizes))
+    links: dict[tuple, list[tuple[str, float]]] = {}   # (root,) -> [(method, confidence)]
     glue = [is_glue(t).to_numpy() for t in tables]
-    onnx_keys = [[[k for k in (normalize_node(n) for n in nodes) if k] for nodes in t["onnx_nodes"]] for t in tables]
+    normalized: dict = {}  # the same ONNX node recurs in every engine and every optimization profile
+
+    def key_of(node):
+        try:
+            return normalized[node]
+        except KeyError:
+            normalized[node] = found = normalize_node(node)
+            return found
+
+    onnx_keys = [[[k for k in map(key_of, nodes) if k] for nodes in t["onnx_nodes"]] for t in tables]
 
     # 1. shared ONNX nodes
-    for e, table in enumerate(tables):
-        for order, keys in zip(table["order"], onnx_keys[e]):
-            uf.find(("layer", e, order))
+    key_ids: dict[str, int] = {}
+    for e in range(len(tables)):
+        for i, keys in enumerate(onnx_keys[e]):
             for key in keys:
-                uf.union(("onnx", key), ("layer", e, order))
-    _attach_glue(uf, tables, glue, onnx_keys)
-    joined = _cross_engine(uf, tables)
+                if key not in key_ids:
+                    key_ids[key] = uf.add()
+                uf.union(key_ids[key], base[e] + i)
+    _attach_glue(uf, base, tables, glue, onnx_keys)
+    joined = _cross_engine(uf, base, sizes)
 
     # 2. normalized names, unique within each engine
     names = [[name_key(n) for n in t["name"]] for t in tables]  # lists: pandas would turn None into NaN
     for e in range(1, len(tables)):
-        _link_unique(uf, links, names[0], names[e], tables[0], tables[e], 0, e, joined, glue, "name")
-    joined = _cross_engine(uf, tables)
+        _link_unique(uf, links, base, names[0], names[e], 0, e, joined, glue, "name")
+    joined = _cross_engine(uf, base, sizes)
 
     # 3. structure: remaining compute layers in execution order
-    pending = [[i for i, order in enumerate(t["order"]) if not glue[e][i] and uf.find(("layer", e, order)) not in joined]
-               for e, t in enumerate(tables)]
+    pending = [[i for i in range(sizes[e]) if not glue[e][i] and uf.find(base[e] + i) not in joined]
+               for e in range(len(tables))]
     signatures = [_signatures(t, rows) for t, rows in zip(tables, pending)]
     names_only = any(t["layer_type"].isna().all() and not any(t["outputs"]) for t in tables if len(t))
     for e in range(1, len(tables)):
-        _link_structure(uf, links, signatures, pending, tables, joined, 0, e)
+        _link_structure(uf, links, base, signatures, pending, joined, 0, e)
 
-    return _finish(uf, links, tables, glue, onnx_keys, names, names_only)
+    return _finish(uf, links, base, sizes, glue, onnx_keys, names, names_only)
 
 
-def _attach_glue(uf, tables, glue, onnx_keys) -> None:
+def _attach_glue(uf, base, tables, glue, onnx_keys) -> None:
     """Glue without ONNX identity joins the compute layer it feeds (an epilogue joins the layer it finishes)."""
     for e, table in enumerate(tables):
-        producers = {t.get("Name"): o for o, outs in zip(table["order"], table["outputs"]) for t in outs or ()}
-        readers: dict = {}
-        for o, ins in zip(table["order"], table["inputs"]):
+        inputs, outputs, layer_names = table["inputs"].tolist(), table["outputs"].tolist(), table["name"].tolist()
+        producers = {t.get("Name"): i for i, outs in enumerate(outputs) for t in outs or ()}  # the last writer wins
+        first_reader: dict = {}
+        for i, ins in enumerate(inputs):
             for t in ins or ():
-                readers.setdefault(t.get("Name"), []).append(o)
-        by_name = dict(zip(table["name"], table["order"]))
-        weighted = dict(zip(table["order"], table["weights_count"] > 0))
-        for i, (order, name) in enumerate(zip(table["order"], table["name"])):
+                first_reader.setdefault(t.get("Name"), i)
+        by_name = {name: i for i, name in enumerate(layer_names)}
+        weighted = (table["weights_count"] > 0).to_numpy()
+        for i, name in enumerate(layer_names):
             if not glue[e][i] or onnx_keys[e][i]:
                 continue
             target = REFORMAT_TARGET.match(name)
-            ins = table["inputs"].iat[i] or ()
+            ins = inputs[i] or ()
             source = producers.get(ins[0].get("Name")) if ins else None
-            outs = table["outputs"].iat[i] or ()
-            feeds = [r for t in outs for r in readers.get(t.get("Name"), [])]
+            feeds = next((first_reader[n] for n in (t.get("Name") for t in outputs[i] or ()) if n in first_reader), None)
             if target and target.group(1) in by_name:
                 partner = by_name[target.group(1)]
-            elif source is not None and weighted.get(source):
+            elif source is not None and weighted[source]:
                 partner = source              # an epilogue kernel finishing a convolution/GEMM
-            elif feeds:
-                partner = feeds[0]
+            elif feeds is not None:
+                partner = feeds
             else:
                 partner = source
             if partner is not None:
-                uf.union(("layer", e, partner), ("layer", e, order))
+                uf.union(base[e] + partner, base[e] + i)
 
 
-def _cross_engine(uf, tables) -> set:
+def _cross_engine(uf, base, sizes) -> set:
     """Roots of groups that already span two or more engines."""
-    engines_of: dict = {}
-    for e, table in enumerate(tables):
-        for order in table["order"]:
-            engines_of.setdefault(uf.find(("layer", e, order)), set()).add(e)
-    return {root for root, es in engines_of.items() if len(es) >= 2}
+    first_engine: dict[int, int] = {}
+    spanning = set()
+    for e, (start, size) in enumerate(zip(base, sizes)):
+        for node in range(start, start + size):
+            root = uf.find(node)
+            if first_engine.setdefault(root, e) != e:
+                spanning.add(root)
+    return spanning
 
 
-def _link_unique(uf, links, a_keys, b_keys, a_table, b_table, ea, eb, joined, glue, method) -> None:
-    def unique(keys, table, e):
+def _link_unique(uf, links, base, a_keys, b_keys, ea, eb, joined, glue, method) -> None:
+    def unique(keys, e):
         counts = Counter(keys)
         out = {}
-        for i, (order, key) in enumerate(zip(table["order"], keys)):
-            if key and counts[key] == 1 and not glue[e][i] and uf.find(("layer", e, order)) not in joined:
-                out[key] = order
+        for i, key in enumerate(keys):
+            if key and counts[key] == 1 and not glue[e][i] and uf.find(base[e] + i) not in joined:
+                out[key] = i
         return out
 
-    a, b = unique(a_keys, a_table, ea), unique(b_keys, b_table, eb)
+    a, b = unique(a_keys, ea), unique(b_keys, eb)
     for key in a.keys() & b.keys():
-        na, nb = ("layer", ea, a[key]), ("layer", eb, b[key])
+        na, nb = base[ea] + a[key], base[eb] + b[key]
         uf.union(na, nb)
         links.setdefault((uf.find(na),), []).append((method, 1.0))
 
 
-def _link_structure(uf, links, signatures, pending, tables, joined, ea, eb) -> None:
+def _link_structure(uf, links, base, signatures, pending, joined, ea, eb) -> None:
     def candidates(e):
-        return [i for i in pending[e] if signatures[e][i]["class"] != "other"
-                and uf.find(("layer", e, tables[e]["order"].iat[i])) not in joined]
+        return [i for i in pending[e] if signatures[e][i]["class"] != "other" and uf.find(base[e] + i) not in joined]
 
     ia, ib = candidates(ea), candidates(eb)
     a_seq = [_coarse(signatures[ea][i]) for i in ia]
@@ -278,7 +304,7 @@ def _link_structure(uf, links, signatures, pending, tables, joined, ea, eb) -> N
     for block in matcher.get_matching_blocks():
         for k in range(block.size):
             i, j = ia[block.a + k], ib[block.b + k]
-            na, nb = ("layer", ea, tables[ea]["order"].iat[i]), ("layer", eb, tables[eb]["order"].iat[j])
+            na, nb = base[ea] + i, base[eb] + j
             if uf.find(nb) in joined or uf.find(na) in joined:
                 continue
             uf.union(na, nb)
@@ -286,12 +312,12 @@ def _link_structure(uf, links, signatures, pending, tables, joined, ea, eb) -> N
                 ("structure", _pair_confidence(signatures[ea][i], signatures[eb][j])))
 
 
-def _finish(uf, links, tables, glue, onnx_keys, names, names_only) -> Alignment:
+def _finish(uf, links, base, sizes, glue, onnx_keys, names, names_only) -> Alignment:
     gid_of_root: dict = {}
     group_ids = []
-    for e, table in enumerate(tables):
-        group_ids.append(np.array([gid_of_root.setdefault(uf.find(("layer", e, o)), len(gid_of_root))
-                                   for o in table["order"]], dtype="int64"))
+    for start, size in zip(base, sizes):
+        group_ids.append(np.array([gid_of_root.setdefault(uf.find(node), len(gid_of_root))
+                                   for node in range(start, start + size)], dtype="int64"))
     engines_of: dict[int, set[int]] = {}
     keys: dict[int, set[str]] = {}
     key_engines: dict[tuple[int, str], set[int]] = {}
