@@ -7,6 +7,8 @@ purpose, regenerate with `python tests/tools/make_goldens.py` and review the dif
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from golden import (GOLDEN, calib_folder, calib_output, calib_sets, compare_folder, compare_outputs, compare_sets,
@@ -15,7 +17,14 @@ from golden import (GOLDEN, calib_folder, calib_output, calib_sets, compare_fold
 REGENERATE = "run `python tests/tools/make_goldens.py` if the change is intended, and review `git diff tests/data/golden`"
 
 
+def _reject(constant: str):
+    raise ValueError(f"{constant} is not JSON")
+
+
 def _assert_same(folder, outputs: dict[str, str]) -> None:
+    for name, text in outputs.items():
+        if name.endswith(".json"):  # every --json output is strict JSON: unknown is null, never NaN
+            json.loads(text, parse_constant=_reject)
     assert folder.is_dir(), f"no golden outputs in {folder}: {REGENERATE}"
     stored = golden_files(outputs)
     assert sorted(p.name for p in folder.iterdir()) == sorted(stored), REGENERATE
