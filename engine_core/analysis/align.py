@@ -59,23 +59,32 @@ _CLASSES = (
 )
 
 
+# Substrings without which _NO_IDENTITY cannot match an ASCII name: most nodes skip the regex (a 100k-layer
+# engine has ~200k of them).
+_NO_IDENTITY_HINTS = ("quant", "readvariableop", ".weight", ".bias", "onnxtrt_", "(unnamed layer")
+
+
 def normalize_node(name: str) -> str | None:
     """Normalized ONNX node key, or None for nodes that identify nothing (Q/DQ, weight reads)."""
-    torch_trt = _TORCH_TRT.match(name)
-    if torch_trt:
-        name = torch_trt["node"]
-    if _NO_IDENTITY.search(name):
+    if name[:1] == "[":
+        torch_trt = _TORCH_TRT.match(name)
+        if torch_trt:
+            name = torch_trt["node"]
+    lower = name.lower()
+    if (not name.isascii() or any(hint in lower for hint in _NO_IDENTITY_HINTS)) and _NO_IDENTITY.search(name):
         return None
-    name = _QUANT_SCOPE.sub(r"\1", name)
+    if "quant_" in name:
+        name = _QUANT_SCOPE.sub(r"\1", name)
     # "scope/BiasAdd__1121" and "scope/BiasAdd" are one node exported twice; but a bare "Conv__435"
     # (tf2onnx's name for an unscoped node) would become "Conv", shared by every such node: keep it whole.
-    stripped = _UNIQUIFIER.sub("", name)
+    stripped = _UNIQUIFIER.sub("", name) if name[-1:].isdigit() or name[-1:] == "\n" else name
     return stripped if "/" in stripped else name
 
 
 def layer_class(layer_type, parameter_type, name: str) -> str:
     """conv, deconv, gemm, pool, attention, softmax, norm, myelin, pointwise or other."""
-    torch_trt = _TORCH_TRT.match(_wrapped(name))
+    unwrapped = _wrapped(name)
+    torch_trt = _TORCH_TRT.match(unwrapped) if unwrapped[:1] == "[" else None
     for text in (parameter_type, layer_type, torch_trt["kind"] if torch_trt else None, name):
         if not text:
             continue
@@ -86,6 +95,8 @@ def layer_class(layer_type, parameter_type, name: str) -> str:
 
 
 def _wrapped(name: str) -> str:
+    if not name.startswith(("PWN(", "Reformat(")):
+        return name
     m = WRAPPER.match(name)
     return m.group(1) if m else name
 
@@ -94,9 +105,12 @@ def name_key(name: str) -> str | None:
     """A layer name with builder decorations removed (Myelin suffixes, profile suffix, PWN wrappers)."""
     if name.startswith("Reformatting CopyNode") or name.startswith("__my"):
         return None
-    base = _MYELIN_SUFFIX.sub("", PROFILE_SUFFIX.sub("", name))
-    parts = [normalize_node(_wrapped(p)) for p in FUSED_SPLIT.split(base)]
-    parts = sorted(p for p in parts if p)
+    # Each regex runs only on names that can match it: this runs once per layer of every engine compared.
+    base = PROFILE_SUFFIX.sub("", name) if name.endswith(("]", "]\n")) else name
+    if "_myl" in base:
+        base = _MYELIN_SUFFIX.sub("", base)
+    fused = FUSED_SPLIT.split(base) if " + " in base or " || " in base else [base]
+    parts = sorted(p for p in (normalize_node(_wrapped(part)) for part in fused) if p)
     return " + ".join(parts) or None
 
 
@@ -219,7 +233,9 @@ def align_engines(tables: list[pd.DataFrame]) -> Alignment:
     joined = _cross_engine(uf, base, sizes)
 
     # 2. normalized names, unique within each engine
-    names = [[name_key(n) for n in t["name"]] for t in tables]  # lists: pandas would turn None into NaN
+    keyed: dict = {}  # an FP16 and an INT8 build share most layer names
+    names = [[keyed[n] if n in keyed else keyed.setdefault(n, name_key(n)) for n in t["name"]]
+             for t in tables]  # lists: pandas would turn None into NaN
     for e in range(1, len(tables)):
         _link_unique(uf, links, base, names[0], names[e], 0, e, joined, glue, "name")
     joined = _cross_engine(uf, base, sizes)
@@ -313,17 +329,18 @@ def _link_structure(uf, links, base, signatures, pending, joined, ea, eb) -> Non
 
 
 def _finish(uf, links, base, sizes, glue, onnx_keys, names, names_only) -> Alignment:
-    gid_of_root: dict = {}
-    group_ids = []
-    for start, size in zip(base, sizes):
-        group_ids.append(np.array([gid_of_root.setdefault(uf.find(node), len(gid_of_root))
-                                   for node in range(start, start + size)], dtype="int64"))
+    roots = [uf.find(node) for node in range(sum(sizes))]
+    codes, uniques = pd.factorize(np.asarray(roots, dtype="int64"), sort=False)  # group ids in order of first appearance
+    gid_of_root = dict(zip(uniques.tolist(), range(len(uniques))))
+    group_ids = [codes[start:start + size].astype("int64") for start, size in zip(base, sizes)]
     engines_of: dict[int, set[int]] = {}
+    for e, gids in enumerate(group_ids):
+        for gid in np.unique(gids).tolist():
+            engines_of.setdefault(gid, set()).add(e)
     keys: dict[int, set[str]] = {}
     key_engines: dict[tuple[int, str], set[int]] = {}
     for e, gids in enumerate(group_ids):
-        for i, gid in enumerate(gids):
-            engines_of.setdefault(gid, set()).add(e)
+        for i, gid in enumerate(gids.tolist()):
             if onnx_keys[e][i]:
                 keys.setdefault(gid, set()).update(onnx_keys[e][i])
                 for key in onnx_keys[e][i]:
@@ -350,10 +367,11 @@ def _finish(uf, links, base, sizes, glue, onnx_keys, names, names_only) -> Align
             scores = [c for m, c in found if m == "structure"]
             confidence[gid] = round(float(np.mean(scores)), 3) if scores else NAMES_ONLY_CONFIDENCE
     compute_total = compute_aligned = 0
+    spanning = np.fromiter(match, dtype="int64", count=len(match))
     for e, gids in enumerate(group_ids):
         compute = ~glue[e]
         compute_total += int(compute.sum())
-        compute_aligned += int(sum(1 for g, c in zip(gids, compute) if c and g in match))
+        compute_aligned += int((compute & np.isin(gids, spanning)).sum())
     share = compute_aligned / compute_total if compute_total else 0.0
     notes = []
     if names_only:

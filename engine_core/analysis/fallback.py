@@ -120,13 +120,14 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
 
     # First the layers that do the work; then the glue around them (reformats, generated kernels),
     # which exists because of a neighbour and inherits its reason where it has one.
+    flagged_rows = list(flagged.itertuples(index=False))
     glue = [(layer.is_reformat and layer.origin != "QDQ") or _is_generated(layer) or _only_output_wider(layer, requested)
-            for layer in flagged.itertuples(index=False)]
-    for layer, is_glue in zip(flagged.itertuples(index=False), glue):
+            for layer in flagged_rows]
+    for layer, is_glue in zip(flagged_rows, glue):
         if not is_glue:
             decided[layer.name] = _structural_reason(layer, graph) or own_reason(layer)
     rows = []
-    for layer in flagged.itertuples(index=False):
+    for layer in flagged_rows:
         if layer.name not in decided:
             if layer.is_reformat and not _is_generated(layer):  # a reformat exists because of the layer on its wide side
                 found = _reformat_reason(layer, decided, producers)
