@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import DATA, FIXTURES, REPO, RTX_MODELS, RTX_RECIPES, engine_names, load_one
-from engine_core.analysis.align import NAMES_ONLY_CONFIDENCE, align_engines, is_glue
+from engine_core.analysis.align import EXACT_MATCH_LIMIT, NAMES_ONLY_CONFIDENCE, _matching_blocks, align_engines, is_glue
 from engine_core.analysis.attribution import compare_pair
 from engine_core.analysis.compare import compare_engines
 from engine_core.analysis.diagnose import diagnose
@@ -40,6 +40,41 @@ def test_renamed_twin_aligns_like_the_names(folder, sub, stem, tmp_path):
     att = compare_pair(original, twin)[1]
     assert att.verdict.startswith("twin is 1.00× ")
     assert abs(att.delta_ms) < 1e-9 and not att.different_networks
+
+
+def test_a_renamed_llm_twin_aligns_by_structure_in_linear_time(tmp_path):
+    """Thousands of identical decoder blocks, no shared name: structure alone must pair each layer with its twin.
+
+    SequenceMatcher's longest blocks paired most layers with the next block's (28% right at 6k layers) in
+    quadratic time; above EXACT_MATCH_LIMIT the sequences are walked side by side instead.
+    """
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from synthetic import write_transformer_engine
+
+    source = write_transformer_engine(tmp_path / "llm", 6000, name="llm")
+    original = load_one(source)
+    twin = load_one(*write_renamed_twin(source / "llm.graph.json", source / "llm.profile.json", tmp_path / "twin"))
+    alignment = align_engines([original.layers, twin.layers])
+    compute = np.flatnonzero(~is_glue(original.layers).to_numpy())
+    assert len(compute) > EXACT_MATCH_LIMIT  # the walk, not the exact matcher
+    a_ids, b_ids = alignment.group_ids
+    same = [a_ids[i] == b_ids[i] and a_ids[i] in alignment.match for i in compute]
+    assert np.mean(same) >= 0.9 and set(alignment.match.values()) == {"structure"}
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_short_sequences_align_exactly_as_sequence_matcher(seed):
+    import difflib
+    import random
+
+    rng = random.Random(seed)
+    a = [rng.choice("abcde") for _ in range(rng.randint(0, 300))]
+    b = [rng.choice("abcde") for _ in range(rng.randint(0, 300))]
+    expected = [tuple(m) for m in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks() if m.size]
+    assert _matching_blocks(a, b) == expected
+    walked = _matching_blocks(a, b, limit=10)  # the linear walk: runs of equal elements, increasing on both sides
+    assert all(a[i:i + n] == b[j:j + n] for i, j, n in walked)
+    assert all(i1 + n1 <= i2 and j1 + n1 <= j2 for (i1, j1, n1), (i2, j2, _) in zip(walked, walked[1:]))
 
 
 def test_names_only_aligns_on_type_and_order_and_says_so():

@@ -12,7 +12,9 @@ Layers are joined in three passes; each join records how it was made:
    zip) on signatures that do not depend on names: layer class, output channels and spatial size.
    Each pair gets a confidence: the share of finer features that agree (weight count, kernel, stride,
    groups). Names-only layer info has no features, so it aligns on class (from the name) and order, with
-   confidence :data:`NAMES_ONLY_CONFIDENCE`.
+   confidence :data:`NAMES_ONLY_CONFIDENCE`. SequenceMatcher's cost grows with the square of a sequence
+   whose signatures repeat (an LLM's decoder blocks are all alike), so above :data:`EXACT_MATCH_LIMIT`
+   layers the sequences are walked side by side instead, in linear time (see :func:`_matching_blocks`).
 
 Glue that TensorRT inserted (reformats, quantize kernels, NoOps, stream sync) has no ONNX identity of
 its own: it joins the compute layer it feeds (a TensorRT-RTX epilogue joins the convolution it finishes).
@@ -34,6 +36,8 @@ from engine_core.analysis.kernels import is_generated_kernel
 from engine_core.layer_table import FUSED_SPLIT, PROFILE_SUFFIX, REFORMAT_TARGET, WRAPPER, record_param
 
 NAMES_ONLY_CONFIDENCE = 0.3
+#: Longest pending sequence the structure pass aligns in one SequenceMatcher (exact longest-block matching).
+EXACT_MATCH_LIMIT = 2000
 #: Below this share of compute layers aligned, two engines are reported as different networks.
 SAME_NETWORK_SHARE = 0.5
 
@@ -316,16 +320,54 @@ def _link_structure(uf, links, base, signatures, pending, joined, ea, eb) -> Non
     ia, ib = candidates(ea), candidates(eb)
     a_seq = [_coarse(signatures[ea][i]) for i in ia]
     b_seq = [_coarse(signatures[eb][i]) for i in ib]
-    matcher = difflib.SequenceMatcher(None, a_seq, b_seq, autojunk=False)
-    for block in matcher.get_matching_blocks():
-        for k in range(block.size):
-            i, j = ia[block.a + k], ib[block.b + k]
+    for block_a, block_b, size in _matching_blocks(a_seq, b_seq):
+        for k in range(size):
+            i, j = ia[block_a + k], ib[block_b + k]
             na, nb = base[ea] + i, base[eb] + j
             if uf.find(nb) in joined or uf.find(na) in joined:
                 continue
             uf.union(na, nb)
             links.setdefault((uf.find(na),), []).append(
                 ("structure", _pair_confidence(signatures[ea][i], signatures[eb][j])))
+
+
+def _matching_blocks(a: list, b: list, limit: int = EXACT_MATCH_LIMIT) -> list[tuple[int, int, int]]:
+    """``(i, j, size)`` runs where ``a[i:i+size] == b[j:j+size]``, increasing in both sequences.
+
+    Up to ``limit`` elements: SequenceMatcher's longest-matching-block alignment, exactly. Longer
+    sequences are walked once, side by side (:func:`_walk_blocks`): linear, and on repeated blocks
+    better than the longest-block alignment, which pairs a decoder block with its neighbour as soon
+    as one layer is missing on one side.
+    """
+    if max(len(a), len(b)) <= limit:
+        matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+        return [(m.a, m.b, m.size) for m in matcher.get_matching_blocks() if m.size]
+    return _walk_blocks(a, b)
+
+
+def _walk_blocks(a: list, b: list, lookahead: int = 64) -> list[tuple[int, int, int]]:
+    """Match ``a`` and ``b`` walking both in order: equal elements pair up; on a difference, whichever side
+    reaches the other's element in fewer steps (at most ``lookahead``) skips ahead, else both step on.
+    O((len(a) + len(b)) x lookahead)."""
+    blocks: list[list[int]] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i] == b[j]:
+            if blocks and blocks[-1][0] + blocks[-1][2] == i and blocks[-1][1] + blocks[-1][2] == j:
+                blocks[-1][2] += 1
+            else:
+                blocks.append([i, j, 1])
+            i, j = i + 1, j + 1
+            continue
+        skip_b = next((d for d in range(1, min(lookahead, len(b) - j)) if b[j + d] == a[i]), None)
+        skip_a = next((d for d in range(1, min(lookahead, len(a) - i)) if a[i + d] == b[j]), None)
+        if skip_a is None and skip_b is None:
+            i, j = i + 1, j + 1
+        elif skip_a is None or (skip_b is not None and skip_b <= skip_a):
+            j += skip_b
+        else:
+            i += skip_a
+    return [tuple(block) for block in blocks]
 
 
 def _finish(uf, links, base, sizes, glue, onnx_keys, names, names_only) -> Alignment:
