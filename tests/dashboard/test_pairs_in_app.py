@@ -1,12 +1,13 @@
-"""Every engine on the Overview, Compare and Graph pages against a neighbour, itself and a TensorRT-RTX build:
-no exception box, ever. Engines are discovered, so a new fixture joins by itself."""
+"""Every engine on the Overview, Compare and Graph pages, against a neighbour, itself and a TensorRT-RTX build
+for the first engine of each shape: no exception box, ever. Engines are discovered, so a new fixture joins
+by itself."""
 
 from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import DATA_FOLDERS, ENGINE_FOLDERS, engine_names
+from conftest import DATA_FOLDERS, ENGINE_FOLDERS, engine_names, engine_shape
 from tests.dashboard.test_app import APP, open_page
 
 FOLDERS = ENGINE_FOLDERS + DATA_FOLDERS
@@ -33,19 +34,41 @@ def _no_exception_box(app) -> None:
     assert not [e.value for e in app.error if "Something went wrong" in e.value]
 
 
+@pytest.fixture(scope="module")
+def shapes(pair_store) -> dict:
+    """``{run name: the first run name (sorted) of its engine shape}`` (see ``conftest.engine_shape``)."""
+    first: dict = {}
+    out = {}
+    for run in sorted(pair_store.list_runs(), key=lambda r: r.name):
+        out[run.name] = first.setdefault(engine_shape(pair_store.load(run.run_id)), run.name)
+    return out
+
+
+def _open(page, run, baseline):
+    app = AppTest.from_file(APP, default_timeout=120)
+    _no_exception_box(open_page(app, page, run, baseline))
+    return app
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_engine_against_neighbour_itself_and_an_rtx_build(pair_store, monkeypatch, name):
+def test_engine_against_neighbour_itself_and_an_rtx_build(pair_store, shapes, monkeypatch, name):
+    """The first engine of each shape on every page against its neighbour, itself and a TensorRT-RTX build,
+    both ways; another engine of a shape already covered on the Overview and Compare against that engine
+    and on its own Graph (a page shows nothing an engine of the same shape has not shown)."""
     monkeypatch.setenv("LAYERLENS_RUNS", str(pair_store.root))
     runs = {r.name: r.run_id for r in pair_store.list_runs()}
+    if shapes[name] != name:
+        _open("overview", runs[name], runs[shapes[name]])
+        _open("compare", runs[name], runs[shapes[name]])
+        _open("graph", runs[name], "")
+        return
     neighbour = NAMES[(NAMES.index(name) + 1) % len(NAMES)]
     rtx = runs["resnet18-int8-tensorrt-uncalibrated"]
     for page, baseline in (("overview", runs[neighbour]), ("compare", runs[neighbour]), ("compare", runs[name]),
                            ("compare", rtx)):
-        app = AppTest.from_file(APP, default_timeout=120)
-        _no_exception_box(open_page(app, page, runs[name], baseline))
+        _open(page, runs[name], baseline)
         if baseline != runs[name]:  # and the other way round
-            app = AppTest.from_file(APP, default_timeout=120)
-            _no_exception_box(open_page(app, page, baseline, runs[name]))
+            _open(page, baseline, runs[name])
     # The graph, coloured by the precision change against each baseline.
     for baseline in (runs[neighbour], rtx):
         app = AppTest.from_file(APP, default_timeout=120)
