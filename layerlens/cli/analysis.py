@@ -68,16 +68,20 @@ def _one_engine(paths, calib_cache=None, store=None):
     from pathlib import Path
 
     from engine_core.discover import load_engines
+    from layerlens.cli.main import settle
 
     if len(paths) == 1 and not Path(paths[0]).exists():
         from engine_core.store import RunStore
 
         runs = RunStore(store)
         try:
-            return runs.load(runs.resolve([str(paths[0])])[0].run_id)
+            engine = runs.load(runs.resolve([str(paths[0])])[0].run_id)
         except LayerLensError as exc:
             raise LayerLensError(f"{paths[0]} is neither a file, a folder, nor a stored run.", exc.fix) from None
+        settle()
+        return engine
     engines, _ = load_engines(paths, calibration_cache=calib_cache)
+    settle()
     label = " ".join(map(str, paths))
     if not engines:
         raise LayerLensError(f"No TensorRT artifacts found in {label}.", "Point at an engine's artifact folder or files.")
