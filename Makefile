@@ -32,11 +32,12 @@ browser:
 run: setup
 	$(BIN)/python -m layerlens dashboard --port $(PORT)
 
+# The 15 slowest tests and the time per kind of test (browser, build, other) against its budget end every run.
 test: setup browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not browser and not install"
+	$(BIN)/python -m pytest -q --durations=15 -m "not browser and not build and not install"
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py

@@ -15,8 +15,10 @@ split ``Format``/``DataType``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # the run store reads SCHEMA_VERSION without pandas (`layerlens runs` answers at once)
+    import pandas as pd
 
 SCHEMA_VERSION = 2
 
@@ -86,11 +88,15 @@ LAYER_COLUMN_NAMES = tuple(c.name for c in LAYER_COLUMNS)
 
 def empty_layer_table() -> pd.DataFrame:
     """A zero-row layer table with the declared dtypes."""
+    import pandas as pd
+
     return pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in LAYER_COLUMNS})
 
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with exactly the schema's columns, in order, cast to their dtypes."""
+    import pandas as pd
+
     out = {}
     n = len(frame)
     for col in LAYER_COLUMNS:

@@ -14,9 +14,10 @@ if not FIXTURES.is_dir():  # CI lays ../shared beside the checkout; a missing on
     raise RuntimeError(f"Real TensorRT fixtures not found at {FIXTURES}: clone LayerLens beside shared/.")
 
 
-#: Every folder of real engines (../shared) and of our own engine fixtures (tests/data, minus the bad inputs).
+#: Every folder of real engines (../shared) and of our own engine fixtures (tests/data, minus the bad inputs
+#: and the golden outputs of tests/test_golden_outputs.py).
 ENGINE_FOLDERS = [FIXTURES / d for d in ("trex-rtx3090", "trex-mobilenet", "rtx3060-trt10", "h100-trt10-logs")]
-DATA_FOLDERS = [p for p in sorted(DATA.iterdir()) if p.is_dir() and p.name != "bad"]
+DATA_FOLDERS = [p for p in sorted(DATA.iterdir()) if p.is_dir() and p.name not in ("bad", "golden")]
 
 
 def engine_names() -> list[str]:
@@ -24,6 +25,17 @@ def engine_names() -> list[str]:
     from engine_core.discover import discover
 
     return sorted(discover(ENGINE_FOLDERS + DATA_FOLDERS).engine_names)
+
+
+def engine_shape(engine) -> tuple:
+    """What decides the paths compare, diagnose and the pages take through an engine: where its layers came
+    from, what was timed (per layer, end to end, or nothing: an estimate), who built it with which recipe,
+    names-only layers, a calibration cache, the build flags. Two engines of one shape exercise the same code,
+    so pair tests pair shapes, not every engine with every engine."""
+    layers = engine.layers
+    names_only = bool(len(layers)) and bool(layers["layer_type"].isna().all())
+    return (engine.layer_source, engine.per_layer_sum_ms is not None, engine.gpu_compute is not None, engine.is_rtx,
+            engine.recipe, names_only, engine.calibration is not None, engine.build_precision)
 
 
 @pytest.fixture(scope="session")
@@ -126,3 +138,30 @@ def rtx_zoo_builds(rtx_builds, rtx_env):
         engines.update({(model, item.engine.recipe): item.engine for item in result.results})
     assert set(engines) == {(m, r) for m in ZOO for r in ZOO_RECIPES}
     return engines
+
+
+# -- the suite's time budget (`make test` must finish in minutes on two cores) ---------------------------------
+#: Seconds per kind of test, setup included, on a quiet 2-core machine. Printed at the end of every run,
+#: never a failure: a timed unit test is a flaky test on a shared machine. `make bench` times the product.
+TIME_BUDGET_S = {"browser": 200, "build": 200, "other": 150}
+_spent = dict.fromkeys(TIME_BUDGET_S, 0.0)
+
+
+def pytest_collection_modifyitems(items):
+    """Mark tests that need real TensorRT-RTX builds (the session's rtx_* fixtures) as ``build``."""
+    for item in items:
+        if {"rtx_builds", "rtx_store", "rtx_env"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.build)
+
+
+def pytest_runtest_logreport(report):
+    kind = "browser" if "browser" in report.keywords else "build" if "build" in report.keywords else "other"
+    _spent[kind] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not any(_spent.values()):
+        return
+    parts = [f"{kind} {spent:.0f} s (budget {TIME_BUDGET_S[kind]} s{', OVER' if spent > TIME_BUDGET_S[kind] else ''})"
+             for kind, spent in _spent.items() if spent]
+    terminalreporter.write_line("time by kind of test: " + "; ".join(parts))

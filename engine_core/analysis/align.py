@@ -12,7 +12,9 @@ Layers are joined in three passes; each join records how it was made:
    zip) on signatures that do not depend on names: layer class, output channels and spatial size.
    Each pair gets a confidence: the share of finer features that agree (weight count, kernel, stride,
    groups). Names-only layer info has no features, so it aligns on class (from the name) and order, with
-   confidence :data:`NAMES_ONLY_CONFIDENCE`.
+   confidence :data:`NAMES_ONLY_CONFIDENCE`. SequenceMatcher's cost grows with the square of a sequence
+   whose signatures repeat (an LLM's decoder blocks are all alike), so above :data:`EXACT_MATCH_LIMIT`
+   layers the sequences are walked side by side instead, in linear time (see :func:`_matching_blocks`).
 
 Glue that TensorRT inserted (reformats, quantize kernels, NoOps, stream sync) has no ONNX identity of
 its own: it joins the compute layer it feeds (a TensorRT-RTX epilogue joins the convolution it finishes).
@@ -34,6 +36,8 @@ from engine_core.analysis.kernels import is_generated_kernel
 from engine_core.layer_table import FUSED_SPLIT, PROFILE_SUFFIX, REFORMAT_TARGET, WRAPPER, record_param
 
 NAMES_ONLY_CONFIDENCE = 0.3
+#: Longest pending sequence the structure pass aligns in one SequenceMatcher (exact longest-block matching).
+EXACT_MATCH_LIMIT = 2000
 #: Below this share of compute layers aligned, two engines are reported as different networks.
 SAME_NETWORK_SHARE = 0.5
 
@@ -59,23 +63,32 @@ _CLASSES = (
 )
 
 
+# Substrings without which _NO_IDENTITY cannot match an ASCII name: most nodes skip the regex (a 100k-layer
+# engine has ~200k of them).
+_NO_IDENTITY_HINTS = ("quant", "readvariableop", ".weight", ".bias", "onnxtrt_", "(unnamed layer")
+
+
 def normalize_node(name: str) -> str | None:
     """Normalized ONNX node key, or None for nodes that identify nothing (Q/DQ, weight reads)."""
-    torch_trt = _TORCH_TRT.match(name)
-    if torch_trt:
-        name = torch_trt["node"]
-    if _NO_IDENTITY.search(name):
+    if name[:1] == "[":
+        torch_trt = _TORCH_TRT.match(name)
+        if torch_trt:
+            name = torch_trt["node"]
+    lower = name.lower()
+    if (not name.isascii() or any(hint in lower for hint in _NO_IDENTITY_HINTS)) and _NO_IDENTITY.search(name):
         return None
-    name = _QUANT_SCOPE.sub(r"\1", name)
+    if "quant_" in name:
+        name = _QUANT_SCOPE.sub(r"\1", name)
     # "scope/BiasAdd__1121" and "scope/BiasAdd" are one node exported twice; but a bare "Conv__435"
     # (tf2onnx's name for an unscoped node) would become "Conv", shared by every such node: keep it whole.
-    stripped = _UNIQUIFIER.sub("", name)
+    stripped = _UNIQUIFIER.sub("", name) if name[-1:].isdigit() or name[-1:] == "\n" else name
     return stripped if "/" in stripped else name
 
 
 def layer_class(layer_type, parameter_type, name: str) -> str:
     """conv, deconv, gemm, pool, attention, softmax, norm, myelin, pointwise or other."""
-    torch_trt = _TORCH_TRT.match(_wrapped(name))
+    unwrapped = _wrapped(name)
+    torch_trt = _TORCH_TRT.match(unwrapped) if unwrapped[:1] == "[" else None
     for text in (parameter_type, layer_type, torch_trt["kind"] if torch_trt else None, name):
         if not text:
             continue
@@ -86,6 +99,8 @@ def layer_class(layer_type, parameter_type, name: str) -> str:
 
 
 def _wrapped(name: str) -> str:
+    if not name.startswith(("PWN(", "Reformat(")):
+        return name
     m = WRAPPER.match(name)
     return m.group(1) if m else name
 
@@ -94,9 +109,12 @@ def name_key(name: str) -> str | None:
     """A layer name with builder decorations removed (Myelin suffixes, profile suffix, PWN wrappers)."""
     if name.startswith("Reformatting CopyNode") or name.startswith("__my"):
         return None
-    base = _MYELIN_SUFFIX.sub("", PROFILE_SUFFIX.sub("", name))
-    parts = [normalize_node(_wrapped(p)) for p in FUSED_SPLIT.split(base)]
-    parts = sorted(p for p in parts if p)
+    # Each regex runs only on names that can match it: this runs once per layer of every engine compared.
+    base = PROFILE_SUFFIX.sub("", name) if name.endswith(("]", "]\n")) else name
+    if "_myl" in base:
+        base = _MYELIN_SUFFIX.sub("", base)
+    fused = FUSED_SPLIT.split(base) if " + " in base or " || " in base else [base]
+    parts = sorted(p for p in (normalize_node(_wrapped(part)) for part in fused) if p)
     return " + ".join(parts) or None
 
 
@@ -114,17 +132,23 @@ class Alignment:
 
 
 class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict = {}
+    """Disjoint sets over the ids 0..n-1 (path halving); :meth:`add` makes one more."""
 
-    def find(self, x):
-        self.parent.setdefault(x, x)
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def add(self) -> int:
+        self.parent.append(len(self.parent))
+        return len(self.parent) - 1
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
         return x
 
-    def union(self, a, b) -> None:
+    def union(self, a: int, b: int) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra != rb:
             self.parent[rb] = ra
@@ -179,106 +203,127 @@ def _pair_confidence(a: dict, b: dict) -> float:
 
 
 def align_engines(tables: list[pd.DataFrame]) -> Alignment:
-    """Align the layer tables of several engines (the first is the reference for structure)."""
-    uf = _UnionFind()
-    links: dict[tuple, list[tuple[str, float]]] = {}   # (node, node) -> [(method, confidence)]
+    """Align the layer tables of several engines (the first is the reference for structure).
+
+    Layer ``i`` of engine ``e`` is node ``base[e] + i`` of one union-find over every engine; ONNX keys are
+    nodes after them. Everything is indexed once (tensor name -> writer and first reader, node key ->
+    normalized key), so alignment stays linear in layers apart from the structure pass's sequence match.
+    """
+    sizes = [len(t) for t in tables]
+    base = [sum(sizes[:e]) for e in range(len(tables))]
+    uf = _UnionFind(sum(sizes))
+    links: dict[tuple, list[tuple[str, float]]] = {}   # (root,) -> [(method, confidence)]
     glue = [is_glue(t).to_numpy() for t in tables]
-    onnx_keys = [[[k for k in (normalize_node(n) for n in nodes) if k] for nodes in t["onnx_nodes"]] for t in tables]
+    normalized: dict = {}  # the same ONNX node recurs in every engine and every optimization profile
+
+    def key_of(node):
+        try:
+            return normalized[node]
+        except KeyError:
+            normalized[node] = found = normalize_node(node)
+            return found
+
+    onnx_keys = [[[k for k in map(key_of, nodes) if k] for nodes in t["onnx_nodes"]] for t in tables]
 
     # 1. shared ONNX nodes
-    for e, table in enumerate(tables):
-        for order, keys in zip(table["order"], onnx_keys[e]):
-            uf.find(("layer", e, order))
+    key_ids: dict[str, int] = {}
+    for e in range(len(tables)):
+        for i, keys in enumerate(onnx_keys[e]):
             for key in keys:
-                uf.union(("onnx", key), ("layer", e, order))
-    _attach_glue(uf, tables, glue, onnx_keys)
-    joined = _cross_engine(uf, tables)
+                if key not in key_ids:
+                    key_ids[key] = uf.add()
+                uf.union(key_ids[key], base[e] + i)
+    _attach_glue(uf, base, tables, glue, onnx_keys)
+    joined = _cross_engine(uf, base, sizes)
 
     # 2. normalized names, unique within each engine
-    names = [[name_key(n) for n in t["name"]] for t in tables]  # lists: pandas would turn None into NaN
+    keyed: dict = {}  # an FP16 and an INT8 build share most layer names
+    names = [[keyed[n] if n in keyed else keyed.setdefault(n, name_key(n)) for n in t["name"]]
+             for t in tables]  # lists: pandas would turn None into NaN
     for e in range(1, len(tables)):
-        _link_unique(uf, links, names[0], names[e], tables[0], tables[e], 0, e, joined, glue, "name")
-    joined = _cross_engine(uf, tables)
+        _link_unique(uf, links, base, names[0], names[e], 0, e, joined, glue, "name")
+    joined = _cross_engine(uf, base, sizes)
 
     # 3. structure: remaining compute layers in execution order
-    pending = [[i for i, order in enumerate(t["order"]) if not glue[e][i] and uf.find(("layer", e, order)) not in joined]
-               for e, t in enumerate(tables)]
+    pending = [[i for i in range(sizes[e]) if not glue[e][i] and uf.find(base[e] + i) not in joined]
+               for e in range(len(tables))]
     signatures = [_signatures(t, rows) for t, rows in zip(tables, pending)]
     names_only = any(t["layer_type"].isna().all() and not any(t["outputs"]) for t in tables if len(t))
     for e in range(1, len(tables)):
-        _link_structure(uf, links, signatures, pending, tables, joined, 0, e)
+        _link_structure(uf, links, base, signatures, pending, joined, 0, e)
 
-    return _finish(uf, links, tables, glue, onnx_keys, names, names_only)
+    return _finish(uf, links, base, sizes, glue, onnx_keys, names, names_only)
 
 
-def _attach_glue(uf, tables, glue, onnx_keys) -> None:
+def _attach_glue(uf, base, tables, glue, onnx_keys) -> None:
     """Glue without ONNX identity joins the compute layer it feeds (an epilogue joins the layer it finishes)."""
     for e, table in enumerate(tables):
-        producers = {t.get("Name"): o for o, outs in zip(table["order"], table["outputs"]) for t in outs or ()}
-        readers: dict = {}
-        for o, ins in zip(table["order"], table["inputs"]):
+        inputs, outputs, layer_names = table["inputs"].tolist(), table["outputs"].tolist(), table["name"].tolist()
+        producers = {t.get("Name"): i for i, outs in enumerate(outputs) for t in outs or ()}  # the last writer wins
+        first_reader: dict = {}
+        for i, ins in enumerate(inputs):
             for t in ins or ():
-                readers.setdefault(t.get("Name"), []).append(o)
-        by_name = dict(zip(table["name"], table["order"]))
-        weighted = dict(zip(table["order"], table["weights_count"] > 0))
-        for i, (order, name) in enumerate(zip(table["order"], table["name"])):
+                first_reader.setdefault(t.get("Name"), i)
+        by_name = {name: i for i, name in enumerate(layer_names)}
+        weighted = (table["weights_count"] > 0).to_numpy()
+        for i, name in enumerate(layer_names):
             if not glue[e][i] or onnx_keys[e][i]:
                 continue
             target = REFORMAT_TARGET.match(name)
-            ins = table["inputs"].iat[i] or ()
+            ins = inputs[i] or ()
             source = producers.get(ins[0].get("Name")) if ins else None
-            outs = table["outputs"].iat[i] or ()
-            feeds = [r for t in outs for r in readers.get(t.get("Name"), [])]
+            feeds = next((first_reader[n] for n in (t.get("Name") for t in outputs[i] or ()) if n in first_reader), None)
             if target and target.group(1) in by_name:
                 partner = by_name[target.group(1)]
-            elif source is not None and weighted.get(source):
+            elif source is not None and weighted[source]:
                 partner = source              # an epilogue kernel finishing a convolution/GEMM
-            elif feeds:
-                partner = feeds[0]
+            elif feeds is not None:
+                partner = feeds
             else:
                 partner = source
             if partner is not None:
-                uf.union(("layer", e, partner), ("layer", e, order))
+                uf.union(base[e] + partner, base[e] + i)
 
 
-def _cross_engine(uf, tables) -> set:
+def _cross_engine(uf, base, sizes) -> set:
     """Roots of groups that already span two or more engines."""
-    engines_of: dict = {}
-    for e, table in enumerate(tables):
-        for order in table["order"]:
-            engines_of.setdefault(uf.find(("layer", e, order)), set()).add(e)
-    return {root for root, es in engines_of.items() if len(es) >= 2}
+    first_engine: dict[int, int] = {}
+    spanning = set()
+    for e, (start, size) in enumerate(zip(base, sizes)):
+        for node in range(start, start + size):
+            root = uf.find(node)
+            if first_engine.setdefault(root, e) != e:
+                spanning.add(root)
+    return spanning
 
 
-def _link_unique(uf, links, a_keys, b_keys, a_table, b_table, ea, eb, joined, glue, method) -> None:
-    def unique(keys, table, e):
+def _link_unique(uf, links, base, a_keys, b_keys, ea, eb, joined, glue, method) -> None:
+    def unique(keys, e):
         counts = Counter(keys)
         out = {}
-        for i, (order, key) in enumerate(zip(table["order"], keys)):
-            if key and counts[key] == 1 and not glue[e][i] and uf.find(("layer", e, order)) not in joined:
-                out[key] = order
+        for i, key in enumerate(keys):
+            if key and counts[key] == 1 and not glue[e][i] and uf.find(base[e] + i) not in joined:
+                out[key] = i
         return out
 
-    a, b = unique(a_keys, a_table, ea), unique(b_keys, b_table, eb)
+    a, b = unique(a_keys, ea), unique(b_keys, eb)
     for key in a.keys() & b.keys():
-        na, nb = ("layer", ea, a[key]), ("layer", eb, b[key])
+        na, nb = base[ea] + a[key], base[eb] + b[key]
         uf.union(na, nb)
         links.setdefault((uf.find(na),), []).append((method, 1.0))
 
 
-def _link_structure(uf, links, signatures, pending, tables, joined, ea, eb) -> None:
+def _link_structure(uf, links, base, signatures, pending, joined, ea, eb) -> None:
     def candidates(e):
-        return [i for i in pending[e] if signatures[e][i]["class"] != "other"
-                and uf.find(("layer", e, tables[e]["order"].iat[i])) not in joined]
+        return [i for i in pending[e] if signatures[e][i]["class"] != "other" and uf.find(base[e] + i) not in joined]
 
     ia, ib = candidates(ea), candidates(eb)
     a_seq = [_coarse(signatures[ea][i]) for i in ia]
     b_seq = [_coarse(signatures[eb][i]) for i in ib]
-    matcher = difflib.SequenceMatcher(None, a_seq, b_seq, autojunk=False)
-    for block in matcher.get_matching_blocks():
-        for k in range(block.size):
-            i, j = ia[block.a + k], ib[block.b + k]
-            na, nb = ("layer", ea, tables[ea]["order"].iat[i]), ("layer", eb, tables[eb]["order"].iat[j])
+    for block_a, block_b, size in _matching_blocks(a_seq, b_seq):
+        for k in range(size):
+            i, j = ia[block_a + k], ib[block_b + k]
+            na, nb = base[ea] + i, base[eb] + j
             if uf.find(nb) in joined or uf.find(na) in joined:
                 continue
             uf.union(na, nb)
@@ -286,18 +331,58 @@ def _link_structure(uf, links, signatures, pending, tables, joined, ea, eb) -> N
                 ("structure", _pair_confidence(signatures[ea][i], signatures[eb][j])))
 
 
-def _finish(uf, links, tables, glue, onnx_keys, names, names_only) -> Alignment:
-    gid_of_root: dict = {}
-    group_ids = []
-    for e, table in enumerate(tables):
-        group_ids.append(np.array([gid_of_root.setdefault(uf.find(("layer", e, o)), len(gid_of_root))
-                                   for o in table["order"]], dtype="int64"))
+def _matching_blocks(a: list, b: list, limit: int = EXACT_MATCH_LIMIT) -> list[tuple[int, int, int]]:
+    """``(i, j, size)`` runs where ``a[i:i+size] == b[j:j+size]``, increasing in both sequences.
+
+    Up to ``limit`` elements: SequenceMatcher's longest-matching-block alignment, exactly. Longer
+    sequences are walked once, side by side (:func:`_walk_blocks`): linear, and on repeated blocks
+    better than the longest-block alignment, which pairs a decoder block with its neighbour as soon
+    as one layer is missing on one side.
+    """
+    if max(len(a), len(b)) <= limit:
+        matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+        return [(m.a, m.b, m.size) for m in matcher.get_matching_blocks() if m.size]
+    return _walk_blocks(a, b)
+
+
+def _walk_blocks(a: list, b: list, lookahead: int = 64) -> list[tuple[int, int, int]]:
+    """Match ``a`` and ``b`` walking both in order: equal elements pair up; on a difference, whichever side
+    reaches the other's element in fewer steps (at most ``lookahead``) skips ahead, else both step on.
+    O((len(a) + len(b)) x lookahead)."""
+    blocks: list[list[int]] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i] == b[j]:
+            if blocks and blocks[-1][0] + blocks[-1][2] == i and blocks[-1][1] + blocks[-1][2] == j:
+                blocks[-1][2] += 1
+            else:
+                blocks.append([i, j, 1])
+            i, j = i + 1, j + 1
+            continue
+        skip_b = next((d for d in range(1, min(lookahead, len(b) - j)) if b[j + d] == a[i]), None)
+        skip_a = next((d for d in range(1, min(lookahead, len(a) - i)) if a[i + d] == b[j]), None)
+        if skip_a is None and skip_b is None:
+            i, j = i + 1, j + 1
+        elif skip_a is None or (skip_b is not None and skip_b <= skip_a):
+            j += skip_b
+        else:
+            i += skip_a
+    return [tuple(block) for block in blocks]
+
+
+def _finish(uf, links, base, sizes, glue, onnx_keys, names, names_only) -> Alignment:
+    roots = [uf.find(node) for node in range(sum(sizes))]
+    codes, uniques = pd.factorize(np.asarray(roots, dtype="int64"), sort=False)  # group ids in order of first appearance
+    gid_of_root = dict(zip(uniques.tolist(), range(len(uniques))))
+    group_ids = [codes[start:start + size].astype("int64") for start, size in zip(base, sizes)]
     engines_of: dict[int, set[int]] = {}
+    for e, gids in enumerate(group_ids):
+        for gid in np.unique(gids).tolist():
+            engines_of.setdefault(gid, set()).add(e)
     keys: dict[int, set[str]] = {}
     key_engines: dict[tuple[int, str], set[int]] = {}
     for e, gids in enumerate(group_ids):
-        for i, gid in enumerate(gids):
-            engines_of.setdefault(gid, set()).add(e)
+        for i, gid in enumerate(gids.tolist()):
             if onnx_keys[e][i]:
                 keys.setdefault(gid, set()).update(onnx_keys[e][i])
                 for key in onnx_keys[e][i]:
@@ -324,10 +409,11 @@ def _finish(uf, links, tables, glue, onnx_keys, names, names_only) -> Alignment:
             scores = [c for m, c in found if m == "structure"]
             confidence[gid] = round(float(np.mean(scores)), 3) if scores else NAMES_ONLY_CONFIDENCE
     compute_total = compute_aligned = 0
+    spanning = np.fromiter(match, dtype="int64", count=len(match))
     for e, gids in enumerate(group_ids):
         compute = ~glue[e]
         compute_total += int(compute.sum())
-        compute_aligned += int(sum(1 for g, c in zip(gids, compute) if c and g in match))
+        compute_aligned += int((compute & np.isin(gids, spanning)).sum())
     share = compute_aligned / compute_total if compute_total else 0.0
     notes = []
     if names_only:

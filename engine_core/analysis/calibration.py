@@ -8,34 +8,38 @@ with wider weights. :func:`missing_ranges` finds them in an engine.
 
 Scales are also checked on their own: zero, infinite or NaN scales, and outliers by orders of
 magnitude against the cache's median (saturation, or wasted range). Dynamic range = scale x 127.
-Pure pandas; no TensorRT.
+Pure Python for a cache (``layerlens calib`` imports no pandas), pandas for the tables the dashboard draws;
+no TensorRT.
 """
 
 from __future__ import annotations
 
 import math
-
-import numpy as np
-import pandas as pd
+import statistics
+from typing import TYPE_CHECKING
 
 from engine_core.importers.calib_cache import CalibrationCache
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: A finite scale this many orders of magnitude from the cache's median is an outlier.
 OUTLIER_DECADES = 3.0
 #: Layer kinds that can run INT8 under implicit quantization (they have INT8 kernels).
 _INT8_ELIGIBLE = ("Convolution", "Deconvolution", "MatrixMultiply", "FullyConnected", "Pooling", "PointWise", "Scale",
                   "ElementWise", "Activation", "Concatenation", "Reformat", "Shuffle", "Resize", "Slice", "Padding")
+_RANGE_COLUMNS = ["order", "tensor", "scale", "dynamic_range", "problem"]
 
 
 def summarize_cache(cache: CalibrationCache) -> dict:
     """The ``layerlens calib --json`` entry of one cache (shape in the README)."""
-    values = np.array(list(cache.scales.values()), dtype=float)
-    finite = values[np.isfinite(values)]
+    values = list(cache.scales.values())
+    finite = [v for v in values if math.isfinite(v)]
     return {"file": cache.file, "tensorrt_version": cache.tensorrt_version, "calibrator": cache.calibrator,
-            "tensors": len(cache.scales), "zero": int((values == 0).sum()), "inf": int(np.isinf(values).sum()),
-            "nan": int(np.isnan(values).sum()),
-            "min_scale": float(finite.min()) if finite.size else None,
-            "max_scale": float(finite.max()) if finite.size else None,
+            "tensors": len(cache.scales), "zero": sum(1 for v in values if v == 0),
+            "inf": sum(1 for v in values if math.isinf(v)), "nan": sum(1 for v in values if math.isnan(v)),
+            "min_scale": min(finite) if finite else None,
+            "max_scale": max(finite) if finite else None,
             "scales": {k: _json_float(v) for k, v in cache.scales.items()}}
 
 
@@ -43,30 +47,43 @@ def _json_float(v: float):
     return v if math.isfinite(v) else str(v)  # JSON has no inf/nan: "inf", "nan"
 
 
+def scale_rows(cache: CalibrationCache) -> list[tuple[str, float, str | None]]:
+    """``(tensor, scale, problem)`` per tensor in file order; problem is None, or zero, inf, nan, negative,
+    too large / too small (:data:`OUTLIER_DECADES` from the median scale, on a log scale). Pure Python,
+    so ``layerlens calib`` answers without importing pandas."""
+    scales = list(cache.scales.items())
+    logs = [math.log10(s) for _, s in scales if math.isfinite(s) and s > 0]
+    center = statistics.median(logs) if logs else 0.0
+    rows = []
+    for tensor, s in scales:
+        if math.isnan(s):
+            problem = "nan"
+        elif math.isinf(s):
+            problem = "inf"
+        elif s == 0:
+            problem = "zero"
+        elif s < 0:
+            problem = "negative"
+        elif abs(math.log10(s) - center) > OUTLIER_DECADES:
+            problem = "too large" if math.log10(s) > center else "too small"
+        else:
+            problem = None
+        rows.append((tensor, s, problem))
+    return rows
+
+
 def dynamic_ranges(cache: CalibrationCache) -> pd.DataFrame:
     """One row per tensor in file order: order, tensor, scale, dynamic_range (scale x 127), problem."""
-    names = list(cache.scales)
-    scales = np.array([cache.scales[n] for n in names], dtype=float)
-    finite = scales[np.isfinite(scales) & (scales > 0)]
-    center = float(np.median(np.log10(finite))) if finite.size else 0.0
-    problem = []
-    for s in scales:
-        if math.isnan(s):
-            problem.append("nan")
-        elif math.isinf(s):
-            problem.append("inf")
-        elif s == 0:
-            problem.append("zero")
-        elif s < 0:
-            problem.append("negative")
-        elif abs(math.log10(s) - center) > OUTLIER_DECADES:
-            problem.append("too large" if math.log10(s) > center else "too small")
-        else:
-            problem.append(None)
+    import numpy as np
+    import pandas as pd
+
+    rows = scale_rows(cache)
+    scales = np.array([s for _, s, _ in rows], dtype=float)
     with np.errstate(over="ignore", invalid="ignore"):
         ranges = scales * 127.0
-    return pd.DataFrame({"order": np.arange(len(names)), "tensor": names, "scale": scales, "dynamic_range": ranges,
-                         "problem": pd.Series(problem, dtype=object)})
+    return pd.DataFrame({"order": np.arange(len(rows)), "tensor": [t for t, _, _ in rows], "scale": scales,
+                         "dynamic_range": ranges, "problem": pd.Series([p for _, _, p in rows], dtype=object)},
+                        columns=_RANGE_COLUMNS)
 
 
 def scale_problems(cache: CalibrationCache) -> pd.DataFrame:
@@ -75,20 +92,28 @@ def scale_problems(cache: CalibrationCache) -> pd.DataFrame:
     return frame[frame["problem"].notna()].reset_index(drop=True)
 
 
+def _divide(b: float, a: float) -> float:
+    """``b / a`` with IEEE semantics (x/0 is a signed inf, 0/0 NaN), as numpy divides."""
+    if a != 0 or math.isnan(a):
+        return b / a
+    if b == 0 or math.isnan(b):
+        return math.nan
+    return math.copysign(math.inf, b) * math.copysign(1.0, a)
+
+
 def compare_caches(a: CalibrationCache, b: CalibrationCache) -> dict:
     """Two caches of one model (calibrator A/B, or two runs): tensors only in one, and B/A scale ratios."""
     shared = [n for n in a.scales if n in b.scales]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = {n: float(np.float64(b.scales[n]) / np.float64(a.scales[n])) for n in shared}
-    finite = np.array([r for r in ratios.values() if math.isfinite(r) and r > 0])
-    log_ratio = np.abs(np.log2(finite)) if finite.size else np.array([])
+    ratios = {n: _divide(b.scales[n], a.scales[n]) for n in shared}
+    finite = [r for r in ratios.values() if math.isfinite(r) and r > 0]
+    log_ratio = [abs(math.log2(r)) for r in finite]
     return {"a": a.file, "b": b.file, "shared": len(shared),
             "only_in_a": [n for n in a.scales if n not in b.scales],
             "only_in_b": [n for n in b.scales if n not in a.scales],
             "identical": int(sum(1 for n in shared if a.scales[n] == b.scales[n])),
-            "within_10pct": int((log_ratio <= math.log2(1.1)).sum()),
-            "more_than_2x": int((log_ratio > 1).sum()),
-            "ratio_median": float(np.median(finite)) if finite.size else None,
+            "within_10pct": sum(1 for x in log_ratio if x <= math.log2(1.1)),
+            "more_than_2x": sum(1 for x in log_ratio if x > 1),
+            "ratio_median": statistics.median(finite) if finite else None,
             "ratios": {n: _json_float(r) for n, r in ratios.items()}}
 
 
@@ -98,6 +123,8 @@ def missing_ranges(layers: pd.DataFrame, cache: CalibrationCache) -> pd.DataFram
     Columns: order, name, layer_type, compute_precision, tensor, avg_ms, weights_bytes. A layer
     already running INT8 is left out (its range came from elsewhere, e.g. Q/DQ).
     """
+    import pandas as pd
+
     rows = []
     for layer in layers.itertuples(index=False):
         kind = layer.parameter_type or layer.layer_type or ""

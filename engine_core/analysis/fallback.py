@@ -118,25 +118,26 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
                                                f"for tensor {tensor!r}"))
     producers = _producers(layers)
     graph = _Graph(consumers, producers, {n: t for n, t in zip(layers["name"], layers["layer_type"])})
+    flagged_rows = list(flagged.itertuples(index=False))
     decided: dict[str, tuple[str, str, str | None]] = {}
     kept = kept_nodes(engine.build_facts)
-    for layer in flagged.itertuples(index=False):  # the user's choice comes first, for the work and its glue alike
-        hit = next((n for n in layer.onnx_nodes if n in kept), None) if kept else None
+    for layer in flagged_rows if kept else ():  # the user's choice comes first, for the work and its glue alike
+        hit = next((n for n in layer.onnx_nodes if n in kept), None)
         if hit is not None:
             decided[layer.name] = ("kept", f"ONNX node {hit} kept in {kept[hit]} on request (--keep)", None)
 
     def own_reason(layer):
-        return (*_reason(layer, requested, explicit, consumers, ignored, no_range, events, graph), None)
+        return (*_reason(layer, requested, explicit, ignored, no_range, events, graph), None)
 
     # First the layers that do the work; then the glue around them (reformats, generated kernels),
     # which exists because of a neighbour and inherits its reason where it has one.
     glue = [(layer.is_reformat and layer.origin != "QDQ") or _is_generated(layer) or _only_output_wider(layer, requested)
-            for layer in flagged.itertuples(index=False)]
-    for layer, is_glue in zip(flagged.itertuples(index=False), glue):
+            for layer in flagged_rows]
+    for layer, is_glue in zip(flagged_rows, glue):
         if not is_glue and layer.name not in decided:
             decided[layer.name] = _structural_reason(layer, graph) or own_reason(layer)
     rows = []
-    for layer in flagged.itertuples(index=False):
+    for layer in flagged_rows:
         if layer.name not in decided:
             if layer.is_reformat and not _is_generated(layer):  # a reformat exists because of the layer on its wide side
                 found = _reformat_reason(layer, decided, producers)
@@ -159,6 +160,19 @@ class _Graph:
 
     def __init__(self, consumers, producers, types) -> None:
         self.consumers, self.producers, self.types = consumers, producers, types
+        self._first: dict = {}
+
+    def first_reader(self, tensor, kind: str) -> str | None:
+        """The first layer reading ``tensor`` that is a ``"kgen"`` kernel or a ``"residual_add"``.
+
+        Memoized per tensor: an LLM's rotary tables or attention mask are read by every block, and
+        scanning their readers once per layer that writes or reads them was quadratic in layers.
+        """
+        key = (tensor, kind)
+        if key not in self._first:
+            test = (lambda n: self.types.get(n) == "kgen") if kind == "kgen" else _RESIDUAL_ADD.search
+            self._first[key] = next((n for n, _ in self.consumers.get(tensor, ()) if test(n)), None)
+        return self._first[key]
 
     def producer_of(self, layer) -> str | None:
         return self.producers.get(layer.inputs[0].get("Name")) if layer.inputs else None
@@ -204,11 +218,10 @@ def _structural_reason(layer, graph: _Graph) -> tuple[str, str, str | None] | No
     quantized_out = layer.output_precision in ("INT8", "FP8", "INT4", "FP4")
     words = describe_kernel(layer.name, quantized_out)
     if layer.layer_type in _WEIGHTED_MYELIN and layer.wide_output:
-        readers = graph.consumers.get(layer.outputs[0].get("Name") if layer.outputs else None, [])
-        kernels = [n for n, _ in readers if graph.types.get(n) == "kgen"]
-        if kernels:
+        kernel = graph.first_reader(layer.outputs[0].get("Name") if layer.outputs else None, "kgen")
+        if kernel:
             return ("split_epilogue", f"{layer.compute_precision} math writes {layer.output_precision}; the epilogue "
-                    f"runs in {kernels[0][:70]!r} ({describe_kernel(kernels[0], True) or 'generated kernel'})", None)
+                    f"runs in {kernel[:70]!r} ({describe_kernel(kernel, True) or 'generated kernel'})", None)
     wider_out = PRECISION_RANK.get(layer.output_precision, -1) > PRECISION_RANK.get(layer.compute_precision, 99)
     if wider_out and graph.touches_network_io(layer) and not layer.wide_output:
         return ("io_boundary", f"{layer.compute_precision} math writes the network's {layer.output_precision} output"
@@ -282,15 +295,13 @@ def _tensor_names(layer) -> list[str]:
     return [t.get("Name") for t in (layer.inputs or ())] + [t.get("Name") for t in (layer.outputs or ())]
 
 
-def _dequantizing_feeders(layer, graph: _Graph | None) -> list[str]:
+def _dequantizing_feeders(layer, graph: _Graph) -> list[str]:
     """Generated kernels that dequantize this layer's inputs (a Q/DQ round trip, weights dequantized at run time)."""
-    if graph is None:
-        return []
     feeders = [graph.producers.get(t.get("Name")) for t in layer.inputs or ()]
     return [f for f in feeders if f and "dequantize" in (describe_kernel(f) or "")]
 
 
-def _reason(layer, requested, explicit, consumers, ignored, no_range, events, graph=None) -> tuple[str, str]:
+def _reason(layer, requested, explicit, ignored, no_range, events, graph: _Graph) -> tuple[str, str]:
     if layer.origin == "QDQ" and PRECISION_RANK.get(layer.output_precision, 99) <= PRECISION_RANK[requested]:
         return "quantize_boundary", f"Q/DQ reformat {layer.input_precision}->{layer.output_precision}"
     if layer.compute_precision in DATA_PRECISIONS:
@@ -305,12 +316,11 @@ def _reason(layer, requested, explicit, consumers, ignored, no_range, events, gr
         return "missing_dynamic_range", f"{where}: {e.message[:160]}"
     if layer.wide_output:
         out_name = layer.outputs[0].get("Name") if layer.outputs else ""
-        users = consumers.get(out_name, [])
-        adds = [n for n, _ in users if _RESIDUAL_ADD.search(n)]
-        if adds:
-            return "int8_wide_output", (f"{RESIDUAL_ADD_EVIDENCE}: output {layer.output_precision} feeds {adds[0][-60:]!r} "
+        add = graph.first_reader(out_name, "residual_add")
+        if add:
+            return "int8_wide_output", (f"{RESIDUAL_ADD_EVIDENCE}: output {layer.output_precision} feeds {add[-60:]!r} "
                                         f"unquantized; tactic {layer.tactic_name}")
-        who = ", ".join(f"{n[:60]} ({p})" for n, p in users[:3]) or "the network output"
+        who = ", ".join(f"{n[:60]} ({p})" for n, p in graph.consumers.get(out_name, [])[:3]) or "the network output"
         return "int8_wide_output", f"output {layer.output_precision} feeds {who}; tactic {layer.tactic_name}"
     if layer.is_myelin:
         return "myelin_fusion", f"{layer.layer_type} layer {layer.name[:80]}"

@@ -11,6 +11,7 @@ without a profiler. Pure string work; no pandas, no TensorRT.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _KGEN = re.compile(r"^__myl_([A-Za-z]+?)(?:_0x[0-9a-f]+)?(?:_myl\d+_\d+)?$")
 _OP = re.compile(r"[A-Z][a-z0-9]*")
@@ -26,7 +27,9 @@ _WORDS = (("MulMinMaxRounCast", "quantize"), ("MulCastCastMul", "quantize, dequa
 
 def kgen_ops(name: str | None) -> str | None:
     """The fused-op string of a generated kernel name (``MulAddRelu...``), or None for other names."""
-    m = _KGEN.match(name or "")
+    if not name or not name.startswith("__myl_"):  # most layers: no regex (this runs for every layer)
+        return None
+    m = _KGEN.match(name)
     return m.group(1) if m else None
 
 
@@ -47,8 +50,13 @@ def describe_kernel(name: str | None, quantized_output: bool = False) -> str | N
     ``quantized_output``: the kernel writes INT8/FP8, so a trailing ``MulCast`` is FP8's quantize.
     """
     ops = kgen_ops(name)
-    if not ops:
-        return None
+    return _ops_in_words(ops, quantized_output) if ops else None
+
+
+@lru_cache(maxsize=4096)
+def _ops_in_words(ops: str, quantized_output: bool) -> str:
+    """:func:`describe_kernel` of one fused-op string: a 100k-layer engine has ~100k kernels but a few dozen
+    distinct op strings, so each is spelled out once."""
     words: list[str] = []
     rest = ops
     if quantized_output and ops.endswith("MulCast") and not ops.endswith(_QUANTIZE):

@@ -31,7 +31,8 @@ NODE_COLUMNS = ("node", "name", "kind", "layer_type", "precision", "output_preci
 # inputs are named `__mye<id>_dconst` (seen in the TensorRT-RTX 1.x builder's VERBOSE "Layers:" dump).
 _MYELIN_REGION = re.compile(r"_(myl\d+)_\d+$")
 _CONSTANT_TENSOR = re.compile(r"dconst|constant|_weights?$", re.IGNORECASE)
-_QDQ_NODE = re.compile(r"(Quantize|Dequantize)Linear")
+_FUSED_OR_LISTED = re.compile(r" \+ |, ")
+_WRAPPER_PREFIX = re.compile(r"^(PWN|ForeignNode)\[?\(?")
 
 
 @dataclass
@@ -49,12 +50,15 @@ class EngineGraph:
 def build_graph(engine: Engine, fallbacks: pd.DataFrame | None = None) -> EngineGraph:
     """The engine's layers as a DAG; ``fallbacks`` is :func:`~engine_core.analysis.fallback.explain_fallbacks` output."""
     layers = engine.layers
-    reasons = {} if fallbacks is None or fallbacks.empty else dict(zip(fallbacks["name"], fallbacks["reason_text"]))
+    # Columns as lists: iterating pandas 3's Arrow-backed strings element by element is slow at 100k rows.
+    reasons = ({} if fallbacks is None or fallbacks.empty
+               else dict(zip(fallbacks["name"].tolist(), fallbacks["reason_text"].tolist())))
     # The fallback table also lists layers that compute in the requested precision but write a wider
     # output (TensorRT-RTX's INT8 convolution writing FP32 for its split epilogue): a reason, not a fallback.
-    computed_above = set() if not reasons else set(fallbacks["name"][[
-        PRECISION_RANK.get(c, -1) > PRECISION_RANK.get(r, 99)
-        for c, r in zip(fallbacks["compute_precision"], fallbacks["requested_precision"])]])
+    computed_above = set() if not reasons else {
+        name for name, c, r in zip(fallbacks["name"].tolist(), fallbacks["compute_precision"].tolist(),
+                                   fallbacks["requested_precision"].tolist())
+        if PRECISION_RANK.get(c, -1) > PRECISION_RANK.get(r, 99)}
     n = len(layers)
     scopes = _layer_scopes(layers)
     nodes = pd.DataFrame({
@@ -174,8 +178,8 @@ def _layer_scopes(layers: pd.DataFrame) -> list[tuple]:
     scopes: list[tuple] = []
     previous: tuple = ()
     # Glue's names (`Reformatting CopyNode for Input Tensor 0 to resnet50/…`) hold slashes that are not its path.
-    for name, nodes, glue in zip(layers["name"], layers["onnx_nodes"], is_glue(layers)):
-        real = [n for n in (nodes or ()) if not _QDQ_NODE.search(n)]
+    for name, nodes, glue in zip(layers["name"].tolist(), layers["onnx_nodes"].tolist(), is_glue(layers).tolist()):
+        real = [n for n in (nodes or ()) if "QuantizeLinear" not in n and "DequantizeLinear" not in n]  # not Q/DQ
         scope = _path_scope(real[0]) if real else ()
         if not scope and not glue:
             scope = _path_scope(name)
@@ -189,9 +193,15 @@ def _layer_scopes(layers: pd.DataFrame) -> list[tuple]:
 
 def _path_scope(name: str) -> tuple:
     """``/layer3/layer3.0/conv1/Conv`` -> ("layer3", "layer3.0", "conv1"); fused ``A + B`` uses A."""
-    first = re.split(r" \+ |, ", name.strip("{}"))[0]
-    first = re.sub(r"^(PWN|ForeignNode)\[?\(?", "", first).strip("()[]")
-    first = _MYELIN_REGION.sub("", first)
+    # Each regex runs only on names that can match it: this runs once per layer.
+    first = name.strip("{}")
+    if " + " in first or ", " in first:
+        first = _FUSED_OR_LISTED.split(first)[0]
+    if first.startswith(("PWN", "ForeignNode")):
+        first = _WRAPPER_PREFIX.sub("", first)
+    first = first.strip("()[]")
+    if "_myl" in first:
+        first = _MYELIN_REGION.sub("", first)
     parts = [p for p in first.split("/") if p]
     return tuple(parts[:-1])
 

@@ -11,12 +11,14 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine_core.engine import Artifact, Engine, engine_from_artifacts
 from engine_core.errors import StoreError
-from engine_core.importers.sniff import ArtifactKind, sniff_file
 from engine_core.schema import SCHEMA_VERSION
 from engine_core.strict_json import dumps_strict
+
+if TYPE_CHECKING:  # listing, renaming and tagging runs never import pandas (`layerlens runs` answers at once)
+    from engine_core.engine import Engine
 
 MANIFEST = "manifest.json"
 ARTIFACTS = "artifacts"
@@ -120,13 +122,37 @@ class RunStore:
                              "Pick another run, or delete the folder and import it again.") from None
 
     def load(self, run_id: str) -> Engine:
-        """Re-import a stored run's artifacts into an :class:`Engine`."""
+        """A stored run as an :class:`Engine`: read from its engine cache, else re-imported from its artifacts
+        (and the cache written for next time; see :mod:`~engine_core.store.engine_cache`).
+
+        Raises:
+            StoreError: the run is unknown or its artifact files are missing.
+            ArtifactFormatError: an artifact no longer reads.
+        """
+        from engine_core.store.engine_cache import CacheMiss, read_engine_cache, write_engine_cache
+
         manifest = self.manifest(run_id)
-        folder = self._run_dir(run_id) / ARTIFACTS
+        run_dir = self._run_dir(run_id)
+        folder = run_dir / ARTIFACTS
         missing = [f for f in manifest.files if not (folder / f).is_file()]
         if missing:
             raise StoreError(f"Run '{run_id}' is missing its artifact files ({', '.join(missing[:3])}).",
                              f"Delete {self._run_dir(run_id)} and import the artifacts again.")
+        try:
+            return read_engine_cache(run_dir, manifest.name)
+        except CacheMiss:
+            pass
+        engine = self.parse(run_id)
+        write_engine_cache(run_dir, engine, {str(folder / f): f for f in manifest.files})
+        return engine
+
+    def parse(self, run_id: str) -> Engine:
+        """Re-import a stored run from its artifact files, ignoring (and not writing) its engine cache."""
+        from engine_core.engine import Artifact, engine_from_artifacts
+        from engine_core.importers.sniff import ArtifactKind, sniff_file
+
+        manifest = self.manifest(run_id)
+        folder = self._run_dir(run_id) / ARTIFACTS
         artifacts = [Artifact(folder / f, sniff_file(folder / f), manifest.parts.get(f)) for f in manifest.files]
         artifacts = [a for a in artifacts if a.kind is not ArtifactKind.UNKNOWN]
         return engine_from_artifacts(manifest.name, artifacts)
@@ -159,6 +185,7 @@ class RunStore:
             (staging / ARTIFACTS).mkdir()
             for src, name in zip(paths, names):
                 shutil.copyfile(src, staging / ARTIFACTS / name)
+            self._cache_on_add(staging, engine, names)
             (staging / MANIFEST).write_text(dumps_strict(asdict(manifest), indent=2))
             os.rename(staging, self._run_dir(run_id))
         except OSError as exc:
@@ -168,6 +195,19 @@ class RunStore:
             raise StoreError(f"Cannot write run '{engine.name}' to {self.root} ({exc.strerror}).",
                              "Check free disk space and permissions, or set LAYERLENS_RUNS to another folder.") from None
         return manifest, True
+
+    @staticmethod
+    def _cache_on_add(run_dir: Path, engine: Engine, names: list[str]) -> None:
+        """Cache the engine just parsed, so the run's first opening is a read too.
+
+        Only when nothing about it depends on where its files were: the same file names (no duplicate
+        renamed) and measured times as read (not an estimated copy). Otherwise the first load parses.
+        """
+        from engine_core.store.engine_cache import write_engine_cache
+
+        if engine.is_estimate or [Path(f).name for f in engine.files] != names:
+            return
+        write_engine_cache(run_dir, engine, dict(zip(engine.files, names)))
 
     def resolve(self, refs: list[str], runs: list[RunManifest] | None = None) -> list[RunManifest]:
         """Runs by id, or by exact (case-insensitive) name when that names one run; the store is read once.

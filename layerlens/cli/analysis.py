@@ -88,16 +88,20 @@ def _one_engine(paths, calib_cache=None, store=None):
     from pathlib import Path
 
     from engine_core.discover import load_engines
+    from layerlens.cli.main import settle
 
     if len(paths) == 1 and not Path(paths[0]).exists():
         from engine_core.store import RunStore
 
         runs = RunStore(store)
         try:
-            return runs.load(runs.resolve([str(paths[0])])[0].run_id)
+            engine = runs.load(runs.resolve([str(paths[0])])[0].run_id)
         except LayerLensError as exc:
             raise LayerLensError(f"{paths[0]} is neither a file, a folder, nor a stored run.", exc.fix) from None
+        settle()
+        return engine
     engines, _ = load_engines(paths, calibration_cache=calib_cache)
+    settle()
     label = " ".join(map(str, paths))
     if not engines:
         raise LayerLensError(f"No TensorRT artifacts found in {label}.", "Point at an engine's artifact folder or files.")
@@ -197,22 +201,30 @@ def format_estimate(s: dict, top: int | None = None) -> str:
     return "\n".join(lines)
 
 
-def _cmd_compare(args) -> int:
+def compare_with_attribution(engines: list):
+    """``(Comparison, Attribution)`` of engines A, B, ... as ``layerlens compare`` computes them."""
     from engine_core.analysis.attribution import attribute, compare_pair
     from engine_core.analysis.compare import compare_engines
     from engine_core.analysis.estimate import on_one_footing
 
+    if len(engines) == 2:
+        return compare_pair(engines[0], engines[1])
+    engines = on_one_footing(engines)
+    result = compare_engines(engines)
+    return result, attribute(result, engines[0], engines[1])
+
+
+def compare_document(result, att) -> dict:
+    """``layerlens compare --json``: the comparison plus its attribution."""
+    return {**result.to_json(), "attribution": att.to_json()}
+
+
+def _cmd_compare(args) -> int:
     if len(args.engines) < 2:
         raise LayerLensError("compare needs at least two engines.", "Example: layerlens compare runs/fp16 runs/int8")
-    engines = [_one_engine([p]) for p in args.engines]
-    if len(engines) == 2:
-        result, att = compare_pair(engines[0], engines[1])
-    else:
-        engines = on_one_footing(engines)
-        result = compare_engines(engines)
-        att = attribute(result, engines[0], engines[1])
+    result, att = compare_with_attribution([_one_engine([p]) for p in args.engines])
     if args.json:
-        print(dumps_strict({**result.to_json(), "attribution": att.to_json()}, indent=2))
+        print(dumps_strict(compare_document(result, att), indent=2))
         return 0
     print(att.verdict)
     _print_attribution(att)
@@ -245,22 +257,33 @@ def _print_attribution(att) -> None:
     print(att.reconciliation)
 
 
-def _cmd_diagnose(args) -> int:
+def diagnose_with_attribution(engine, baseline=None, gpu=None):
+    """``(findings, Attribution or None)`` as ``layerlens diagnose`` computes them."""
     from engine_core.analysis.diagnose import diagnose
+
+    findings = diagnose(engine, baseline, gpu)
+    if baseline is None:
+        return findings, None
+    from engine_core.analysis.attribution import compare_pair
+
+    return findings, compare_pair(baseline, engine)[1]
+
+
+def diagnose_document(engine, baseline, findings, att) -> dict:
+    """``layerlens diagnose --json``."""
+    return {"engine": engine.name, "baseline": baseline.name if baseline else None,
+            "verdict": att.verdict if att else None, "attribution": att.to_json() if att else None,
+            "findings": [f.to_dict() for f in findings]}
+
+
+def _cmd_diagnose(args) -> int:
     from engine_core.analysis.estimate import resolve_gpu
 
     engine = _one_engine(args.paths, args.calib_cache)
     baseline = _one_engine([args.baseline]) if args.baseline else None
-    findings = diagnose(engine, baseline, resolve_gpu(args.gpu) if args.gpu else None)
-    att = None
-    if baseline is not None:
-        from engine_core.analysis.attribution import compare_pair
-
-        _, att = compare_pair(baseline, engine)
+    findings, att = diagnose_with_attribution(engine, baseline, resolve_gpu(args.gpu) if args.gpu else None)
     if args.json:
-        print(dumps_strict({"engine": engine.name, "baseline": baseline.name if baseline else None,
-                          "verdict": att.verdict if att else None, "attribution": att.to_json() if att else None,
-                          "findings": [f.to_dict() for f in findings]}, indent=2))
+        print(dumps_strict(diagnose_document(engine, baseline, findings, att), indent=2))
         return 0
     if att is not None:
         print(att.verdict)
@@ -278,8 +301,15 @@ def _cmd_diagnose(args) -> int:
     return 0
 
 
+def calib_document(caches: list) -> dict:
+    """``layerlens calib --json`` of one or two read caches."""
+    from engine_core.analysis.calibration import compare_caches, summarize_cache
+
+    return {"caches": [summarize_cache(c) for c in caches], "comparison": compare_caches(*caches) if len(caches) == 2 else None}
+
+
 def _cmd_calib(args) -> int:
-    from engine_core.analysis.calibration import compare_caches, scale_problems, summarize_cache
+    from engine_core.analysis.calibration import compare_caches, scale_rows, summarize_cache
     from engine_core.importers.calib_cache import read_calibration_cache
 
     if len(args.caches) > 2:
@@ -288,7 +318,7 @@ def _cmd_calib(args) -> int:
     caches = [read_calibration_cache(path) for path in args.caches]
     comparison = compare_caches(*caches) if len(caches) == 2 else None
     if args.json:
-        print(dumps_strict({"caches": [summarize_cache(c) for c in caches], "comparison": comparison}, indent=2))
+        print(dumps_strict(calib_document(caches), indent=2))
         return 0
     for cache in caches:
         s = summarize_cache(cache)
@@ -296,9 +326,9 @@ def _cmd_calib(args) -> int:
               f"{s['tensors']} tensors; scales {s['min_scale']:.4g} .. {s['max_scale']:.4g} "
               f"(dynamic range x127: {s['min_scale'] * 127:.4g} .. {s['max_scale'] * 127:.4g})"
               if s["min_scale"] is not None else f"{cache.file}: {s['tensors']} tensors, no finite scale")
-        problems = scale_problems(cache)
-        for row in problems.head(20).itertuples():
-            print(f"  ! {row.tensor}: scale {row.scale:.4g} ({row.problem})")
+        problems = [row for row in scale_rows(cache) if row[2]]
+        for tensor, scale, problem in problems[:20]:
+            print(f"  ! {tensor}: scale {scale:.4g} ({problem})")
         for warning in cache.warnings:
             print(f"  note: {warning}")
     if comparison:

@@ -18,8 +18,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from conftest import FIXTURES, REPO
+
+# Every `expect` waits up to 30 s: Playwright's 5 s default fails on a busy 2-core machine while Streamlit is
+# still rendering (a chart's title, a table cell), which is no failure of the page.
+expect.set_options(timeout=30_000)
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS_KEY = pytest.StashKey[Path]()

@@ -1,0 +1,304 @@
+"""A stored run's parsed engine, kept beside its artifacts so that opening the run is a read, not a parse.
+
+``<run>/engine.arrow`` is one Arrow IPC file (LZ4-compressed, read whole, no JSON parse of the
+artifacts): the canonical layer table column by column, and in the file's metadata every other fact of
+the :class:`~engine_core.engine.Engine` (sizes, metadata, events, build facts, calibration cache, ...).
+It is derived data: the artifacts stay the source of truth, bundles never carry it, and it is rebuilt
+from the artifacts whenever it is missing, unreadable, or was written by other parsing code. "Other
+code" is decided by the table's :data:`~engine_core.schema.SCHEMA_VERSION`, this file's
+:data:`CACHE_FORMAT`, and a fingerprint of the modules that turn artifacts into an engine (importers,
+layer table, precision rules): a fix in a parser must never be hidden behind a stale cache.
+
+How columns are stored, so that a read gives a frame identical to a fresh parse:
+
+* numbers, flags and nullable ``Int64`` as Arrow's own types;
+* object columns holding only strings and ``None`` as Arrow strings;
+* ``inputs``/``outputs`` are not stored when every row's list is the record's own ``Inputs``/``Outputs``
+  (as the layer table builds them): they are taken from the decoded records, sharing the same objects;
+* every other object column (``record``, ``onnx_nodes``) as one JSON document per row (orjson),
+  with a per-row tag for the values JSON cannot tell apart: a tuple, ``None``, a float NaN. Each row is
+  decoded again when written; one that does not come back equal (a tuple nested in a record) means no
+  cache for that engine rather than a different one.
+
+The engine's name is not cached (a run can be renamed); file paths are stored relative to the run's
+``artifacts/`` folder, so a run folder can move (bundle imports stage runs elsewhere first).
+Must not import TensorRT or Streamlit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import json
+import math
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine_core.engine import Engine
+from engine_core.importers.jsonio import paused_gc
+from engine_core.schema import SCHEMA_VERSION
+
+CACHE_FILE = "engine.arrow"
+#: Bump when the layout of the cache file changes.
+CACHE_FORMAT = 1
+#: Modules whose code decides what an engine parsed from artifacts looks like (see module doc).
+_PARSER_CODE = ("engine.py", "layer_table.py", "precision.py", "schema.py", "importers", "store/engine_cache.py")
+#: Engine fields holding artifact paths (stored relative to the run's artifacts/ folder).
+_NOT_CACHED = ("name", "layers", "files", "file_parts")
+_FROM_RECORD = {"inputs": "Inputs", "outputs": "Outputs"}
+_JSON, _TUPLE, _NONE, _NAN = 0, 1, 2, 3
+
+
+class CacheMiss(Exception):
+    """The cache cannot serve this run (absent, stale, damaged, or an engine it cannot represent)."""
+
+
+@lru_cache(maxsize=1)
+def parser_fingerprint() -> str:
+    """sha256 (12 hex digits) of the code that turns artifacts into an engine."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(f"{SCHEMA_VERSION}/{CACHE_FORMAT}".encode())
+    for entry in _PARSER_CODE:
+        path = root / entry
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(file.relative_to(root).as_posix().encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def write_engine_cache(run_dir: Path, engine: Engine, stored_names: dict[str, str]) -> bool:
+    """Write ``run_dir/engine.arrow`` for ``engine``; ``stored_names`` maps each of ``engine.files`` to its
+    name under ``run_dir/artifacts``. Atomic; returns False (and writes nothing) when the engine holds a
+    value the cache cannot represent exactly or the folder is not writable: the run then parses its
+    artifacts when opened, which is slower but never wrong."""
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    try:
+        table = _encode_table(engine.layers)
+        facts = _facts(run_dir, engine, stored_names)
+    except (CacheMiss, TypeError, ValueError, KeyError, OverflowError, OSError, pa.ArrowException):
+        return False
+    meta = {"layerlens.cache": json.dumps({"format": CACHE_FORMAT, "schema_version": SCHEMA_VERSION,
+                                           "parser": parser_fingerprint()}),
+            "layerlens.facts": facts}
+    target = run_dir / CACHE_FILE
+    partial = run_dir / f".{CACHE_FILE}.{os.getpid()}.partial"
+    try:
+        with pa.OSFile(str(partial), "wb") as sink:
+            options = ipc.IpcWriteOptions(compression="lz4")
+            with ipc.new_file(sink, table.schema.with_metadata(meta), options=options) as writer:
+                writer.write_table(table)
+        os.replace(partial, target)
+    except (OSError, pa.ArrowException):
+        partial.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def read_engine_cache(run_dir: Path, name: str) -> Engine:
+    """The engine cached in ``run_dir``, named ``name``.
+
+    Raises:
+        CacheMiss: no cache, a damaged one, one written by other parsing code, or artifact files
+            that changed since it was written.
+    """
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    path = run_dir / CACHE_FILE
+    try:
+        with pa.memory_map(str(path)) as source:
+            table = ipc.open_file(source).read_all()
+        meta = table.schema.metadata or {}
+        stamp = json.loads(meta.get(b"layerlens.cache", b"{}"))
+        if stamp != {"format": CACHE_FORMAT, "schema_version": SCHEMA_VERSION, "parser": parser_fingerprint()}:
+            raise CacheMiss(f"{path} was written by other parsing code")
+        facts = json.loads(meta[b"layerlens.facts"])
+        with paused_gc():
+            layers = _decode_table(table)
+        return _engine(facts, name, layers, run_dir)
+    except CacheMiss:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, ImportError, pa.ArrowException) as exc:
+        raise CacheMiss(f"{path} is unreadable ({type(exc).__name__}: {exc})") from None
+
+
+def drop_engine_cache(run_dir: Path) -> None:
+    """Remove a run's engine cache, if any (it is rebuilt from the artifacts on the next load)."""
+    try:
+        (run_dir / CACHE_FILE).unlink(missing_ok=True)
+    except OSError:
+        pass  # not a file: reading it fails and the run is parsed, which is what dropping it means
+
+
+# -- the layer table ------------------------------------------------------------------------------------
+
+def _encode_table(layers: pd.DataFrame):
+    import pyarrow as pa
+
+    if not isinstance(layers.index, pd.RangeIndex) or layers.index.start != 0 or layers.index.step != 1:
+        raise CacheMiss("the layer table has a non-default index")
+    arrays, fields = [], []
+    records = layers["record"].tolist() if "record" in layers else None
+    for name in layers.columns:
+        series = layers[name]
+        codec, array, extra = _encode_column(name, series, records)
+        fields.append(pa.field(name, array.type, metadata={"codec": codec, "dtype": str(series.dtype)}))
+        arrays.append(array)
+        if extra is not None:
+            fields.append(pa.field(f"{name}\x1ftag", extra.type, metadata={"codec": "tag", "dtype": ""}))
+            arrays.append(extra)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _encode_column(name: str, series: pd.Series, records: list | None):
+    import pyarrow as pa
+
+    if series.dtype != object:
+        if str(series.dtype) not in ("int64", "float64", "bool", "Int64"):
+            raise CacheMiss(f"column {name} has dtype {series.dtype}")
+        return "native", pa.array(series, from_pandas=True), None
+    values = series.tolist()
+    key = _FROM_RECORD.get(name)
+    if key and records is not None and all(
+            type(r) is dict and v is (r.get(key) or ()) for v, r in zip(values, records)):
+        return f"record:{key}", pa.nulls(len(values)), None  # rebuilt from the records (see module doc)
+    if all(v is None or type(v) is str for v in values):
+        return "str", pa.array(values, type=pa.large_string()), None
+    import orjson
+
+    tags = np.full(len(values), _JSON, dtype=np.int8)
+    encoded = []
+    for i, v in enumerate(values):
+        if v is None:
+            tags[i] = _NONE
+            encoded.append(None)
+        elif type(v) is float and math.isnan(v):
+            tags[i] = _NAN
+            encoded.append(None)
+        else:
+            if type(v) is tuple:
+                tags[i] = _TUPLE
+            text = orjson.dumps(v)  # raises TypeError on anything that is not plain JSON data
+            back = orjson.loads(text)
+            if (tuple(back) if tags[i] == _TUPLE else back) != v:  # a nested tuple, a NaN inside: not exact
+                raise CacheMiss(f"column {name} row {i} does not round-trip through JSON")
+            encoded.append(text)
+    tag_array = pa.array(tags) if tags.any() else None
+    return "json", pa.array(encoded, type=pa.large_binary()), tag_array
+
+
+def _decode_table(table) -> pd.DataFrame:
+    import orjson
+
+    n = table.num_rows
+    columns: dict[str, pd.Series] = {}
+    deferred = []
+    names = table.column_names
+    for position, field in enumerate(table.schema):
+        meta = {k.decode(): v.decode() for k, v in (field.metadata or {}).items()}
+        codec = meta["codec"]
+        if codec == "tag":
+            continue
+        column = table.column(position)
+        if codec == "native":
+            columns[field.name] = column.to_pandas().astype(meta["dtype"])
+        elif codec == "str":
+            columns[field.name] = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
+        elif codec == "json":
+            raw = column.to_numpy(zero_copy_only=False)
+            tag_name = f"{field.name}\x1ftag"
+            tags = table.column(tag_name).to_numpy() if tag_name in names else None
+            if tags is None:
+                values = [orjson.loads(v) for v in raw]
+            else:
+                values = [orjson.loads(v) if t == _JSON else tuple(orjson.loads(v)) if t == _TUPLE
+                          else None if t == _NONE else math.nan for v, t in zip(raw, tags)]
+            columns[field.name] = _objects(values)
+        elif codec.startswith("record:"):
+            deferred.append((field.name, codec.split(":", 1)[1]))
+            columns[field.name] = None
+        else:
+            raise CacheMiss(f"unknown column codec {codec!r}")
+    records = columns.get("record")
+    for column, key in deferred:
+        columns[column] = _objects([r.get(key) or () for r in records])
+    return pd.DataFrame(columns, index=pd.RangeIndex(n))
+
+
+def _objects(values: list) -> pd.Series:
+    """An object Series holding exactly ``values`` (lists stay elements, never a second dimension)."""
+    array = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        array[i] = v
+    return pd.Series(array, dtype=object, copy=False)
+
+
+# -- the other facts --------------------------------------------------------------------------------------
+
+def _facts(run_dir: Path, engine: Engine, stored_names: dict[str, str]) -> str:
+    data = {f.name: _encode(getattr(engine, f.name)) for f in dataclasses.fields(engine) if f.name not in _NOT_CACHED}
+    if engine.calibration is not None:  # its file is one of the run's artifacts: kept relative
+        data["calibration"]["f"]["file"] = stored_names[engine.calibration.file]
+    files = [stored_names[f] for f in engine.files]
+    parts = {stored_names[f]: part for f, part in engine.file_parts.items()}
+    return json.dumps({"engine": data, "files": files, "file_parts": parts, "stats": _stats(run_dir, files)})
+
+
+def _stats(run_dir: Path, files: list[str]) -> list[list[int]]:
+    """Size and modification time of each artifact: an artifact changed in place makes the cache stale."""
+    stats = [(run_dir / "artifacts" / f).stat() for f in files]
+    return [[s.st_size, s.st_mtime_ns] for s in stats]
+
+
+def _encode(value):
+    """Tagged JSON: every container says what it was, so decoding gives back the same types."""
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if type(value) is list:
+        return {"l": [_encode(v) for v in value]}
+    if type(value) is tuple:
+        return {"t": [_encode(v) for v in value]}
+    if type(value) is dict:
+        if not all(type(k) is str for k in value):
+            raise CacheMiss("a dict with non-string keys")
+        return {"d": {k: _encode(v) for k, v in value.items()}}
+    if dataclasses.is_dataclass(value) and type(value).__module__.startswith("engine_core."):
+        cls = type(value)
+        return {"c": f"{cls.__module__}:{cls.__qualname__}",
+                "f": {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+    raise CacheMiss(f"cannot cache a {type(value).__name__}")
+
+
+def _decode(value):
+    if not isinstance(value, dict):
+        return value
+    if "l" in value:
+        return [_decode(v) for v in value["l"]]
+    if "t" in value:
+        return tuple(_decode(v) for v in value["t"])
+    if "d" in value:
+        return {k: _decode(v) for k, v in value["d"].items()}
+    module, _, qualname = value["c"].partition(":")
+    if not module.startswith("engine_core."):
+        raise CacheMiss(f"refusing to build {value['c']}")
+    cls = getattr(importlib.import_module(module), qualname)
+    return cls(**{k: _decode(v) for k, v in value["f"].items()})
+
+
+def _engine(facts: dict, name: str, layers: pd.DataFrame, run_dir: Path) -> Engine:
+    files = facts["files"]
+    if _stats(run_dir, files) != facts["stats"]:
+        raise CacheMiss("an artifact changed since the cache was written")
+    folder = run_dir / "artifacts"
+    fields = {k: _decode(v) for k, v in facts["engine"].items()}
+    if fields.get("calibration") is not None:
+        fields["calibration"] = dataclasses.replace(fields["calibration"], file=str(folder / fields["calibration"].file))
+    return Engine(name=name, layers=layers, files=[str(folder / f) for f in files],
+                  file_parts={str(folder / f): part for f, part in facts["file_parts"].items()}, **fields)
