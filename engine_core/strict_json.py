@@ -5,17 +5,17 @@ Python's ``json`` writes ``NaN`` and ``Infinity`` by default. They are not JSON 
 permitted"): ``JSON.parse`` in a browser and every strict parser reject the whole file. So a value that
 is unknown or not finite is written as ``null``, numpy and pandas scalars become plain numbers, and the
 encoder is run with ``allow_nan=False`` so that nothing non-standard can slip out. Imports only the
-standard library and numpy; nothing above ``engine_core``.
+standard library: numpy is looked up in ``sys.modules`` (a numpy value exists only once numpy is imported), so
+the CLI's light commands stay light (tests/test_cli_startup.py).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 
 def strict_jsonable(value: Any) -> Any:
@@ -29,9 +29,10 @@ def strict_jsonable(value: Any) -> Any:
         return {k: strict_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [strict_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(value, np.generic):
         return strict_jsonable(value.item())
-    if isinstance(value, np.ndarray):
+    if np is not None and isinstance(value, np.ndarray):
         return strict_jsonable(value.tolist())
     if value is not None and _is_missing(value):
         return None
@@ -48,7 +49,8 @@ def _is_missing(value: Any) -> bool:
 
 def _plain(value: Any) -> Any:
     """``json``'s ``default`` hook: numpy scalars and arrays, pandas' missing values."""
-    if isinstance(value, (np.generic, np.ndarray)):
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(value, (np.generic, np.ndarray)):
         return strict_jsonable(value)
     if _is_missing(value):
         return None

@@ -37,11 +37,17 @@ def probe(*args) -> dict:
     return json.loads(proc.stdout.splitlines()[-1])
 
 
-@pytest.mark.parametrize("args", [
-    ["--help"], ["summary", "--help"], ["layers", "--help"], ["compare", "--help"], ["diagnose", "--help"],
-    ["report", "--help"], ["build", "--help"], ["quantize", "--help"], ["import", "--help"], ["dashboard", "--help"],
-    ["runs", "--help"], ["bundle", "--help"], ["calib", "--help"],
-], ids=" ".join)
+def _commands() -> list[str]:
+    """Every subcommand the parser has, so a new command is checked by itself."""
+    import argparse
+
+    from layerlens.cli.main import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sorted(sub.choices)
+
+
+@pytest.mark.parametrize("args", [["--help"]] + [[command, "--help"] for command in _commands()], ids=" ".join)
 def test_help_imports_nothing_heavy(args):
     result = probe(*args)
     assert result["code"] == 0 and "usage: layerlens" in result["stdout"]

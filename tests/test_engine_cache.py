@@ -33,11 +33,20 @@ def fixture_store(tmp_path_factory):
 
 def assert_same_engine(cached, parsed) -> None:
     """Identical layer tables (values, dtypes, index) and identical other facts."""
-    pd.testing.assert_frame_equal(cached.layers, parsed.layers, check_exact=True)
     for field in dataclasses.fields(parsed):
-        if field.name != "layers":
-            a, b = getattr(cached, field.name), getattr(parsed, field.name)
-            assert a == b or repr(a) == repr(b), field.name  # repr: NaN scales in a calibration cache are equal too
+        _assert_same(getattr(cached, field.name), getattr(parsed, field.name), field.name)
+
+
+def _assert_same(a, b, where: str) -> None:
+    """Equal, field by field; tables exactly (the layers, the constants, an accuracy report's per-node table)."""
+    if isinstance(b, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b, check_exact=True, obj=where)
+    elif dataclasses.is_dataclass(b) and not isinstance(b, type):
+        assert type(a) is type(b), where
+        for field in dataclasses.fields(b):
+            _assert_same(getattr(a, field.name), getattr(b, field.name), f"{where}.{field.name}")
+    else:
+        assert a == b or repr(a) == repr(b), where  # repr: NaN scales in a calibration cache are equal too
 
 
 def test_every_fixture_run_opens_from_its_cache_as_parsed(fixture_store):

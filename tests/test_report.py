@@ -99,7 +99,7 @@ def test_cli_report_of_a_stored_run_by_name(tmp_path):
     out = tmp_path / "r.html"
     proc = cli("report", "resnet-qat", "--store", store, "-o", out)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith(f"wrote {out} (") and "8 charts, 63 layers)" in proc.stdout  # no baseline: no comparison
+    assert proc.stdout.startswith(f"wrote {out} (") and "9 charts, 63 layers)" in proc.stdout  # no baseline: no comparison; the profile against the latency model
     page = out.read_text()
     assert "<title>LayerLens report: resnet-qat</title>" in page and len(layer_data(page)["rows"]) == 63
     # The stored run's artifacts, byte for byte the fixture's, are the report's sources.

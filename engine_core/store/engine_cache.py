@@ -45,7 +45,7 @@ from engine_core.schema import SCHEMA_VERSION
 
 CACHE_FILE = "engine.arrow"
 #: Bump when the layout of the cache file changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: the engine's constants table (byte accounting) is cached beside the layers
 #: Modules whose code decides what an engine parsed from artifacts looks like (see module doc).
 _PARSER_CODE = ("engine.py", "layer_table.py", "precision.py", "schema.py", "importers", "store/engine_cache.py")
 #: Engine fields holding artifact paths (stored relative to the run's artifacts/ folder).
@@ -269,6 +269,9 @@ def _encode(value):
         if not all(type(k) is str for k in value):
             raise CacheMiss("a dict with non-string keys")
         return {"d": {k: _encode(v) for k, v in value.items()}}
+    if isinstance(value, pd.DataFrame):  # a side table (the engine's constants): column by column, dtypes kept
+        return {"df": {"columns": [str(c) for c in value.columns], "dtypes": [str(t) for t in value.dtypes],
+                       "values": [[_encode(v) for v in value[c].tolist()] for c in value.columns]}}
     if dataclasses.is_dataclass(value) and type(value).__module__.startswith("engine_core."):
         cls = type(value)
         return {"c": f"{cls.__module__}:{cls.__qualname__}",
@@ -285,6 +288,11 @@ def _decode(value):
         return tuple(_decode(v) for v in value["t"])
     if "d" in value:
         return {k: _decode(v) for k, v in value["d"].items()}
+    if "df" in value:
+        frame = value["df"]
+        return pd.DataFrame({c: pd.Series([_decode(v) for v in values], dtype=dtype)
+                             for c, dtype, values in zip(frame["columns"], frame["dtypes"], frame["values"])},
+                            columns=frame["columns"])
     module, _, qualname = value["c"].partition(":")
     if not module.startswith("engine_core."):
         raise CacheMiss(f"refusing to build {value['c']}")

@@ -9,13 +9,12 @@ TensorRT: nothing here imports a binding.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine_core.accuracy.inputs import SYNTHETIC_NOTE
 from engine_core.errors import LayerLensError
+from engine_core.strict_json import dumps_strict
 
 SYNTHETIC_CLOSING = ("Synthetic inputs (seeded standard-normal batches) measure how far the candidate's outputs move "
                      "from the baseline's: relative error, not task accuracy. Pass --data DIR (.npz batches keyed by "
@@ -145,7 +144,7 @@ def cmd_accuracy(args) -> int:
     layers = candidate.engine.layers if candidate.engine is not None else None
     mapping = engine_layers_by_node(layers) if layers is not None else {}
     if args.json:
-        print(json.dumps({**report.to_json(mapping), "source": source}, indent=2, allow_nan=False))
+        print(dumps_strict({**report.to_json(mapping), "source": source}, indent=2))
         return 0
     print(format_report(report, candidate.label, source, mapping, args.top))
     return 0
@@ -190,6 +189,8 @@ def format_report(report, label: str, source: str, mapping: dict, top: int) -> s
             where = f"  -> {', '.join(layers[:2])}{' …' if len(layers) > 2 else ''}" if layers else ""
             lines.append(f"  local {format_sqnr(row.local_sqnr_db):>9}  output {format_sqnr(row.sqnr_db):>9}  "
                          f"{row.precision:<5} {row.onnx_node}{where}")
+    from engine_core.accuracy.inputs import SYNTHETIC_NOTE
+
     for note in report.notes:
         if note != SYNTHETIC_NOTE:  # said in full below
             lines.append(f"note: {note}")
@@ -215,7 +216,7 @@ def cmd_advise(args) -> int:
                     store=store, out_dir=Path(args.out) if args.out else None, model_label=label, budget_s=args.budget,
                     on_progress=lambda message: print(f"  {message}", file=sys.stderr, flush=True))
     if args.json:
-        print(json.dumps(advice.to_json(), indent=2, allow_nan=False))
+        print(dumps_strict(advice.to_json(), indent=2))
         return 0 if advice.met else 1
     rebuild = None
     if advice.chosen is not None and advice.chosen.kept:
