@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -159,9 +160,36 @@ def pytest_runtest_logreport(report):
     _spent[kind] += report.duration
 
 
-def pytest_terminal_summary(terminalreporter):
+def pytest_terminal_summary(terminalreporter, config):
+    if ARTIFACTS_KEY in config.stash:
+        terminalreporter.write_line(f"browser screenshots and server logs: {config.stash[ARTIFACTS_KEY]}")
     if not any(_spent.values()):
         return
     parts = [f"{kind} {spent:.0f} s (budget {TIME_BUDGET_S[kind]} s{', OVER' if spent > TIME_BUDGET_S[kind] else ''})"
              for kind, spent in _spent.items() if spent]
     terminalreporter.write_line("time by kind of test: " + "; ".join(parts))
+
+
+# -- what a person looks at after a run -------------------------------------------------------------------------
+ARTIFACTS_KEY = pytest.StashKey[Path]()
+
+
+@pytest.fixture(scope="session")
+def artifacts(request, tmp_path_factory) -> Path:
+    """The folder for screenshots and server logs: ``$LAYERLENS_TEST_ARTIFACTS``, else a temporary one."""
+    chosen = os.environ.get("LAYERLENS_TEST_ARTIFACTS")
+    folder = Path(chosen).resolve() if chosen else tmp_path_factory.mktemp("artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    request.config.stash[ARTIFACTS_KEY] = folder
+    return folder
+
+
+@pytest.fixture
+def screenshot(artifacts):
+    """``screenshot(page, name)``: a full-page PNG into the artifacts folder, for a person to look at."""
+    def take(page, name: str) -> Path:
+        path = artifacts / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

@@ -20,6 +20,28 @@ from pathlib import Path
 LINK = re.compile(r"LayerLens dashboard: (http://\S+)")
 
 
+def on_own_thread(fn, *args):
+    """``fn(*args)`` on a fresh thread, its exception re-raised here.
+
+    Playwright's sync API refuses to start on a thread where an asyncio loop is running, and a test
+    that runs late in the suite cannot know what earlier ones left on the main thread.
+    """
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 (re-raised on the caller's thread)
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name=getattr(fn, "__name__", "worker"))
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot, wait_for_app
+from browser.conftest import CHROMIUM, CHROMIUM_ARGS, wait_for_app
 from conftest import FIXTURES, REPO
-from dashboard_process import free_port, session_pids, start_dashboard
+from dashboard_process import free_port, on_own_thread, session_pids, start_dashboard
 
 pytestmark = pytest.mark.install
 
@@ -147,9 +147,7 @@ def test_installed_cli_runs_from_anywhere(installed, elsewhere):
     assert engine["layers"]["by_precision"] == {"INT8": 58, "FP32": 5}
 
 
-def test_installed_dashboard_opens_on_the_demo_with_the_packaged_settings(installed, elsewhere):
-    from playwright.sync_api import expect, sync_playwright
-
+def test_installed_dashboard_opens_on_the_demo_with_the_packaged_settings(installed, elsewhere, screenshot):
     from engine_core.build.rtx import rtx_available
 
     if not rtx_available():
@@ -163,39 +161,7 @@ def test_installed_dashboard_opens_on_the_demo_with_the_packaged_settings(instal
     try:
         assert "Built 4 demo engines" in dashboard.output and "/compare?" in dashboard.link
         assert dashboard.link.startswith(f"http://127.0.0.1:{port}/")
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(dashboard.link)
-            wait_for_app(page)
-            main = page.locator("[data-testid='stMain']")
-            expect(main).to_contain_text("Bytes: why resnet18-int8-tensorrt-uncalibrated is the size it is", timeout=60000)
-            # The theme is the packaged one: the sidebar wears its secondary background, not Streamlit's default.
-            sidebar = page.locator("[data-testid='stSidebar']")
-            expect(sidebar).to_have_css("background-color", "rgb(243, 245, 247)")
-            screenshot(page, "installed-demo")
-
-            page.goto(f"http://127.0.0.1:{port}/models")
-            wait_for_app(page)
-            # The first sample, generated on first use into the fresh models cache, and every other one offered.
-            expect(main).to_contain_text("home/.layerlens/models/tiny_cnn.onnx · producer pytorch layerlens-zoo",
-                                         timeout=60000)
-            main.locator("[data-testid='stSelectbox']").click()
-            for name in ("tiny_cnn_qdq", "resnet18", "resnet50", "mobilenetv2", "transformer"):
-                expect(page.get_by_role("option", name=f"{name} (sample:", exact=False)).to_be_visible()
-            page.keyboard.press("Escape")
-
-            fault.touch()
-            os.utime(store, (time.time() + 5, time.time() + 5))  # the run list is cached by the store's mtime
-            page.goto(f"http://127.0.0.1:{port}/")
-            exception = page.locator("[data-testid='stException']")
-            expect(exception).to_be_visible(timeout=60000)
-            screenshot(page, "installed-forced-error")
-            shown = page.locator("[data-testid='stApp']").inner_text()
-            assert "This app has encountered an error" in shown
-            for detail in ("secret-detail-7f3a", "Traceback", "RuntimeError", "scan", "site-packages"):
-                assert detail not in shown, detail
-            browser.close()
+        on_own_thread(_browse_the_installed_dashboard, dashboard.link, port, fault, store, screenshot)
         deadline = time.time() + 30
         while "secret-detail-7f3a" not in dashboard.output and time.time() < deadline:
             time.sleep(0.5)
@@ -203,3 +169,42 @@ def test_installed_dashboard_opens_on_the_demo_with_the_packaged_settings(instal
     finally:
         dashboard.stop()
     assert not session_pids(dashboard.proc.pid)
+
+
+def _browse_the_installed_dashboard(link: str, port: int, fault: Path, store: Path, screenshot) -> None:
+    """The demo, the packaged theme, the Models page and a forced error, as a user sees them in Chromium."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(link)
+        wait_for_app(page)
+        main = page.locator("[data-testid='stMain']")
+        expect(main).to_contain_text("Bytes: why resnet18-int8-tensorrt-uncalibrated is the size it is", timeout=60000)
+        # The theme is the packaged one: the sidebar wears its secondary background, not Streamlit's default.
+        sidebar = page.locator("[data-testid='stSidebar']")
+        expect(sidebar).to_have_css("background-color", "rgb(243, 245, 247)")
+        screenshot(page, "installed-demo")
+
+        page.goto(f"http://127.0.0.1:{port}/models")
+        wait_for_app(page)
+        # The first sample, generated on first use into the fresh models cache, and every other one offered.
+        expect(main).to_contain_text("home/.layerlens/models/tiny_cnn.onnx · producer pytorch layerlens-zoo",
+                                     timeout=60000)
+        main.locator("[data-testid='stSelectbox']").click()
+        for name in ("tiny_cnn_qdq", "resnet18", "resnet50", "mobilenetv2", "transformer"):
+            expect(page.get_by_role("option", name=f"{name} (sample:", exact=False)).to_be_visible()
+        page.keyboard.press("Escape")
+
+        fault.touch()
+        os.utime(store, (time.time() + 5, time.time() + 5))  # the run list is cached by the store's mtime
+        page.goto(f"http://127.0.0.1:{port}/")
+        exception = page.locator("[data-testid='stException']")
+        expect(exception).to_be_visible(timeout=60000)
+        screenshot(page, "installed-forced-error")
+        shown = page.locator("[data-testid='stApp']").inner_text()
+        assert "This app has encountered an error" in shown
+        for detail in ("secret-detail-7f3a", "Traceback", "RuntimeError", "scan", "site-packages"):
+            assert detail not in shown, detail
+        browser.close()

@@ -27,7 +27,6 @@ from conftest import FIXTURES, REPO
 expect.set_options(timeout=30_000)
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS_KEY = pytest.StashKey[Path]()
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 
@@ -49,21 +48,6 @@ def seeded_store(tmp_path_factory) -> Path:
     for e in engines:
         store.add(e)
     return root
-
-
-@pytest.fixture(scope="session")
-def artifacts(request, tmp_path_factory) -> Path:
-    """The folder for screenshots and server logs: ``$LAYERLENS_TEST_ARTIFACTS``, else a temporary one."""
-    chosen = os.environ.get("LAYERLENS_TEST_ARTIFACTS")
-    folder = Path(chosen).resolve() if chosen else tmp_path_factory.mktemp("artifacts")
-    folder.mkdir(parents=True, exist_ok=True)
-    request.config.stash[ARTIFACTS_KEY] = folder
-    return folder
-
-
-def pytest_terminal_summary(terminalreporter, config) -> None:
-    if ARTIFACTS_KEY in config.stash:
-        terminalreporter.write_line(f"browser screenshots and server logs: {config.stash[ARTIFACTS_KEY]}")
 
 
 def _serve(store_root: Path, log_dir: Path | None = None):
@@ -140,14 +124,3 @@ def wait_for_app(page, timeout_ms: int = 45000) -> None:
         timeout=timeout_ms)
     page.wait_for_selector("h1", timeout=timeout_ms)
     page.wait_for_timeout(800)
-
-
-@pytest.fixture
-def screenshot(artifacts):
-    """``screenshot(page, name)``: a full-page PNG into the artifacts folder, for a person to look at."""
-    def take(page, name: str) -> Path:
-        path = artifacts / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        return path
-
-    return take

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import _serve, _stop, screenshot, wait_for_app
+from browser.conftest import _serve, _stop, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +39,7 @@ def _metric(page, label: str) -> str:
     return card.locator("[data-testid='stMetricValue']").inner_text()
 
 
-def test_per_layer_error_on_the_precision_and_graph_pages(page, accuracy_url, accuracy_store):
+def test_per_layer_error_on_the_precision_and_graph_pages(page, accuracy_url, accuracy_store, screenshot):
     int8 = accuracy_store[1]["resnet18-int8-ort-uncalibrated"]
     page.goto(f"{accuracy_url}/precision?run={int8}")
     wait_for_app(page)
@@ -59,7 +59,7 @@ def test_per_layer_error_on_the_precision_and_graph_pages(page, accuracy_url, ac
     screenshot(page, "accuracy-graph-quantization-error")
 
 
-def test_pick_layers_keep_in_fp16_build_and_compare(page, accuracy_url, accuracy_store):
+def test_pick_layers_keep_in_fp16_build_and_compare(page, accuracy_url, accuracy_store, screenshot):
     int8 = accuracy_store[1]["resnet18-int8-ort-uncalibrated"]
     page.goto(f"{accuracy_url}/layers?run={int8}")
     wait_for_app(page)
@@ -91,7 +91,7 @@ def test_pick_layers_keep_in_fp16_build_and_compare(page, accuracy_url, accuracy
     screenshot(page, "accuracy-compare-after-keep")
 
 
-def test_build_page_offers_advise_with_a_target(page, accuracy_url):
+def test_build_page_offers_advise_with_a_target(page, accuracy_url, screenshot):
     page.goto(f"{accuracy_url}/build")
     wait_for_app(page)
     main = page.locator("[data-testid='stMain']")

@@ -9,7 +9,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import screenshot, wait_for_app
+from browser.conftest import wait_for_app
 from conftest import REPO
 from dashboard_process import free_port, start_dashboard
 
@@ -42,7 +42,7 @@ def read_only(seeded_store):
 
 
 @pytest.mark.parametrize("path", ["/", "/runs", "/layers?run=whatever", "/?token=not-the-token"])
-def test_without_the_token_the_page_shows_only_how_to_get_in(page, exposed, seeded_store, path):
+def test_without_the_token_the_page_shows_only_how_to_get_in(page, exposed, seeded_store, path, screenshot):
     _, base, _ = exposed
     page.goto(base + path)
     wait_for_app(page)
@@ -61,7 +61,7 @@ def test_without_the_token_the_page_shows_only_how_to_get_in(page, exposed, seed
         screenshot(page, "sharing-refused")
 
 
-def test_the_tokenised_link_opens_every_page_and_leaves_the_address_bar(page, exposed):
+def test_the_tokenised_link_opens_every_page_and_leaves_the_address_bar(page, exposed, screenshot):
     dashboard, base, token = exposed
     page.goto(f"{base}/?token={token}")
     wait_for_app(page)
@@ -81,7 +81,7 @@ def test_the_tokenised_link_opens_every_page_and_leaves_the_address_bar(page, ex
     assert dashboard.output.count(token) == 1  # printed once, in the link; the server log never has it
 
 
-def test_read_only_dashboard_offers_no_way_to_change_the_store(page, read_only, seeded_store):
+def test_read_only_dashboard_offers_no_way_to_change_the_store(page, read_only, seeded_store, screenshot):
     before = sorted(p.name for p in seeded_store.iterdir())
     main = page.locator("[data-testid='stMain']")
     for path, notice in (("/import_page", "Importing runs is turned off"), ("/build", "Building engines is turned off")):

@@ -1,12 +1,12 @@
 """The Size page in chromium on real TensorRT-RTX builds: an INT8 EfficientNet-B0 bigger than its FP32 build is
-explained before anything else on the page (screenshot: tests/artifacts/size-int8-bigger-than-fp32.png)."""
+explained before anything else on the page (screenshot: size-int8-bigger-than-fp32.png in the artifacts folder)."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import _serve, _stop, screenshot, wait_for_app
+from browser.conftest import _serve, _stop, wait_for_app
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def zoo_url(rtx_zoo_builds, rtx_env):
     _stop(proc)
 
 
-def test_size_page_says_why_int8_is_bigger_first(page, zoo_url):
+def test_size_page_says_why_int8_is_bigger_first(page, zoo_url, screenshot):
     url, ids = zoo_url
     page.goto(f"{url}/size?run={ids['efficientnet_b0-int8-ort-uncalibrated']}&baseline={ids['efficientnet_b0-fp32']}")
     wait_for_app(page)
