@@ -124,20 +124,20 @@ ZOO_RECIPES = ("fp32", "fp16", "int8-ort-uncalibrated", "int8-tensorrt-uncalibra
 
 @pytest.fixture(scope="session")
 def rtx_zoo_builds(rtx_builds, rtx_env):
-    """Real TensorRT-RTX builds of every sample model in fp32, fp16 and int8 with both Q/DQ placements:
+    """Real TensorRT-RTX builds of every float sample model in fp32, fp16 and int8 with both Q/DQ placements:
     ``{(model, recipe): Engine}``; the models :func:`rtx_builds` already built are taken from it."""
     from engine_core.build.matrix import Variant, build_matrix
-    from engine_core.models.zoo import ZOO, sample_model_path
+    from engine_core.models.zoo import FLOAT_ZOO, sample_model_path
     from engine_core.store import RunStore
 
     store = RunStore(rtx_env / "zoo-runs")
     engines = {key: engine for key, engine in rtx_builds.items() if key[1] in ZOO_RECIPES}
     variants = [Variant("fp32"), Variant("fp16"), Variant("int8", "ort"), Variant("int8", "tensorrt")]
-    for model in [m for m in ZOO if m not in RTX_MODELS]:
+    for model in [m for m in FLOAT_ZOO if m not in RTX_MODELS]:
         result = build_matrix(sample_model_path(model), variants, store=store)
         assert not result.failures, [f.error for f in result.failures]
         engines.update({(model, item.engine.recipe): item.engine for item in result.results})
-    assert set(engines) == {(m, r) for m in ZOO for r in ZOO_RECIPES}
+    assert set(engines) == {(m, r) for m in FLOAT_ZOO for r in ZOO_RECIPES}
     return engines
 
 

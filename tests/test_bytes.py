@@ -11,10 +11,10 @@ import pytest
 from conftest import DATA, ZOO_RECIPES, load_one
 from engine_core.analysis.diagnose import diagnose
 from engine_core.analysis.size import KERNEL_CONSTANTS, account_bytes, explain_growth
-from engine_core.models.zoo import ZOO, make_model
+from engine_core.models.zoo import FLOAT_ZOO, make_model
 from engine_core.summary import summarize_engine
 
-BUILDS = [(m, r) for m in ZOO for r in ZOO_RECIPES]
+BUILDS = [(m, r) for m in FLOAT_ZOO for r in ZOO_RECIPES]
 #: Builds whose stored constants match Total Weights Memory to the byte (no constant the layers cannot tell apart).
 EXACT = [(m, r) for m in ("resnet18", "resnet50", "mobilenetv2") for r in ("fp32", "fp16")] + [("efficientnet_b0", "fp32")]
 #: Quantized builds bigger than their FP32 build: the seed question, on depthwise and shared-weight models.

@@ -69,8 +69,10 @@ def test_tensorrt_builder_writes_artifacts_the_importers_read(rtx_env, tmp_path)
     code, result = _worker(tmp_path, sample_model_path("tiny_cnn"), keep_plan=True)
     assert code == 0, result
     out = tmp_path / "out"
+    # The recipe's output error against the source model is measured on the CPU whatever the builder (.accuracy.json).
     assert sorted(result["files"]) == sorted(str(out / f"{STEM}{suffix}") for suffix in
-                                             (".build.log", ".graph.json", ".timing.json", ".profile.json", ".plan"))
+                                             (".build.log", ".graph.json", ".timing.json", ".profile.json", ".plan",
+                                              ".accuracy.json"))
     # The inspector's layer JSON is written as TensorRT returned it.
     assert (out / f"{STEM}.graph.json").read_text() == ENGINE.with_name(ENGINE.name + ".graph.json").read_text()
     # The profiler's reports, one per layer per run, become --exportProfile's shape: a count, then per-layer totals.
@@ -134,7 +136,7 @@ def test_rtx_worker_writes_the_log_and_plan_it_reports(rtx_env, tmp_path):
     code, result = _worker(tmp_path, sample_model_path("tiny_cnn"), builder="rtx", keep_plan=True)
     assert code == 0, result
     out = tmp_path / "out"
-    assert sorted(result["files"]) == [str(out / f"{STEM}.build.log"), str(out / f"{STEM}.plan")]
+    assert sorted(result["files"]) == [str(out / f"{STEM}{suffix}") for suffix in (".accuracy.json", ".build.log", ".plan")]
     plan = (out / f"{STEM}.plan").read_bytes()
     engine = load_one(out / f"{STEM}.build.log")
     assert engine.build_facts["plan"] == f"{len(plan)} bytes, sha256 {hashlib.sha256(plan).hexdigest()}"

@@ -35,12 +35,16 @@ class ZooModel:
     name: str
     description: str
     input_shape: tuple[int, ...]
+    #: Already quantized (explicit Q/DQ, as a QAT export): its precision comes from the ONNX, so every recipe
+    #: builds the same network (recipe ``qat``).
+    quantized: bool = False
 
 
 ZOO: dict[str, ZooModel] = {
     "tiny_cnn": ZooModel("tiny_cnn", "2 convolutions, pooling and a classifier (MNIST-sized)", (1, 1, 28, 28)),
     "tiny_cnn_qdq": ZooModel("tiny_cnn_qdq", "the tiny CNN as a QAT export writes it: INT8 Q/DQ on each convolution's "
-                                             "input and weights (fixed scales, not trained)", (1, 1, 28, 28)),
+                                             "input and weights (fixed scales, not trained)", (1, 1, 28, 28),
+                             quantized=True),
     "resnet18": ZooModel("resnet18", "ResNet-18 (torchvision layout, 11.7M parameters)", (1, 3, 224, 224)),
     "resnet50": ZooModel("resnet50", "ResNet-50 (torchvision layout, 25.6M parameters)", (1, 3, 224, 224)),
     "mobilenetv2": ZooModel("mobilenetv2", "MobileNetV2 (depthwise separable, ReLU6, 3.5M parameters)", (1, 3, 224, 224)),
@@ -51,6 +55,10 @@ ZOO: dict[str, ZooModel] = {
     "efficientnet_b0": ZooModel("efficientnet_b0", "EfficientNet-B0 (torchvision layout: MBConv, depthwise, "
                                 "squeeze-excitation, SiLU, 5.3M parameters)", (1, 3, 224, 224)),
 }
+
+
+#: The float sample models: the ones a precision recipe applies to.
+FLOAT_ZOO = tuple(name for name, model in ZOO.items() if not model.quantized)
 
 
 def _param_prefix(scope: str) -> str:

@@ -48,7 +48,7 @@ def test_report_opens_offline_with_every_section(browser, qat_report, screenshot
     for anchor, title in SECTIONS.items():
         expect(page.locator(f"#{anchor} h2")).to_have_text(title)
     expect(page.locator("#verdict")).to_have_text("resnet-qat is 1.83× resnet (FP16): faster by 1.826 ms GPU compute median.")
-    expect(page.locator(".js-plotly-plot")).to_have_count(9)
+    expect(page.locator(".js-plotly-plot")).to_have_count(10)  # the latency section holds the profile against the model
     expect(page.locator(f"#graph {NODES}")).to_have_count(65)  # every node drawn: 63 layers, the input and the output
     # The layer table: every layer, searchable and sortable.
     status = page.locator("#layer-status")
