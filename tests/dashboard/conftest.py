@@ -31,6 +31,19 @@ def one_component_scan():
     app_test.BidiComponentManager = original
 
 
+@pytest.fixture
+def rtx_app(rtx_store, monkeypatch):
+    """The app on the store of real TensorRT-RTX builds (``rtx_store``)."""
+    monkeypatch.setenv("LAYERLENS_RUNS", str(rtx_store.root))
+    return AppTest.from_file(APP, default_timeout=120)
+
+
+@pytest.fixture
+def rtx_runs(rtx_store) -> dict[str, str]:
+    """``{run name: run id}`` of the TensorRT-RTX builds."""
+    return {r.name: r.run_id for r in rtx_store.list_runs()}
+
+
 @pytest.fixture(scope="module")
 def store_root(tmp_path_factory):
     from engine_core.discover import load_engines

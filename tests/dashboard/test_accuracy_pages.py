@@ -5,22 +5,9 @@ from __future__ import annotations
 
 import math
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import state
 from tests.dashboard.test_app import APP, metrics, open_page, texts
-
-
-@pytest.fixture
-def rtx_app(rtx_store, monkeypatch):
-    monkeypatch.setenv("LAYERLENS_RUNS", str(rtx_store.root))
-    return AppTest.from_file(APP, default_timeout=120)
-
-
-@pytest.fixture
-def rtx_runs(rtx_store):
-    return {r.name: r.run_id for r in rtx_store.list_runs()}
 
 
 def test_layers_table_carries_each_layers_sqnr(rtx_app, rtx_runs):

@@ -12,17 +12,6 @@ from engine_core.analysis.latency_model import default_latency_model
 from tests.dashboard.test_app import APP, metrics, open_page, texts
 
 
-@pytest.fixture
-def rtx_app(rtx_store, monkeypatch):
-    monkeypatch.setenv("LAYERLENS_RUNS", str(rtx_store.root))
-    return AppTest.from_file(APP, default_timeout=120)
-
-
-@pytest.fixture
-def rtx_runs(rtx_store):
-    return {r.name: r.run_id for r in rtx_store.list_runs()}
-
-
 def test_overview_labels_the_estimate_and_warns_uncalibrated(rtx_app, rtx_runs):
     open_page(rtx_app, "overview", rtx_runs["resnet18-int8-tensorrt-uncalibrated"])
     m = metrics(rtx_app)
