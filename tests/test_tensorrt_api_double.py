@@ -24,6 +24,7 @@ import sys
 import pytest
 
 from conftest import FIXTURES, REPO, load_one
+from engine_core.importers.accuracy_json import read_accuracy_json
 
 DOUBLE = REPO / "tests" / "doubles" / "fake_tensorrt"
 ENGINE = FIXTURES / "rtx3060-trt10" / "resnet18_fp16"
@@ -70,7 +71,8 @@ def test_tensorrt_builder_writes_artifacts_the_importers_read(rtx_env, tmp_path)
     assert code == 0, result
     out = tmp_path / "out"
     assert sorted(result["files"]) == sorted(str(out / f"{STEM}{suffix}") for suffix in
-                                             (".build.log", ".graph.json", ".timing.json", ".profile.json", ".plan"))
+                                             (".build.log", ".graph.json", ".timing.json", ".profile.json", ".plan",
+                                              ".accuracy.json"))
     # The inspector's layer JSON is written as TensorRT returned it.
     assert (out / f"{STEM}.graph.json").read_text() == ENGINE.with_name(ENGINE.name + ".graph.json").read_text()
     # The profiler's reports, one per layer per run, become --exportProfile's shape: a count, then per-layer totals.
@@ -134,7 +136,7 @@ def test_rtx_worker_writes_the_log_and_plan_it_reports(rtx_env, tmp_path):
     code, result = _worker(tmp_path, sample_model_path("tiny_cnn"), builder="rtx", keep_plan=True)
     assert code == 0, result
     out = tmp_path / "out"
-    assert sorted(result["files"]) == [str(out / f"{STEM}.build.log"), str(out / f"{STEM}.plan")]
+    assert sorted(result["files"]) == [str(out / f"{STEM}{s}") for s in (".accuracy.json", ".build.log", ".plan")]
     plan = (out / f"{STEM}.plan").read_bytes()
     engine = load_one(out / f"{STEM}.build.log")
     assert engine.build_facts["plan"] == f"{len(plan)} bytes, sha256 {hashlib.sha256(plan).hexdigest()}"
@@ -142,3 +144,6 @@ def test_rtx_worker_writes_the_log_and_plan_it_reports(rtx_env, tmp_path):
     log = (out / f"{STEM}.build.log").read_text()
     assert re.search(r"\[LayerLens\] builder: TensorRT-RTX 1\.\d+\.\d+\.\d+ \(AOT, CPU\)", log)
     assert len(engine.layers) == 7 and not engine.measured  # the tiny CNN's 7 layers, from the builder's own list
+    # An FP32 recipe is the source model itself: its accuracy artifact says identical, and the log records it.
+    assert "[LayerLens] accuracy: output SQNR identical vs tiny_cnn.onnx" in log
+    assert read_accuracy_json(out / f"{STEM}.accuracy.json").output.sqnr_db == float("inf")
