@@ -36,3 +36,10 @@ def test_nothing_generated_is_hidden_from_git_status():
     probe = REPO / "tests" / "artifacts" / "probe.png"
     ignored = subprocess.run(["git", "check-ignore", "-q", "--no-index", str(probe)], cwd=REPO).returncode == 0
     assert not ignored, "tests/artifacts is ignored: a test writing there would leave `git status` clean"
+
+
+def test_hypothesis_keeps_its_database_outside_the_source_tree():
+    from hypothesis.configuration import storage_directory
+
+    where = storage_directory("examples", intent_to_write=False)
+    assert not _inside_repo(getattr(where, "path", where))  # hypothesis >= 6.131 wraps the path
