@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,10 @@ FIXTURES = REPO.parent / "shared" / "fixtures"
 
 if not FIXTURES.is_dir():  # CI lays ../shared beside the checkout; a missing one is a setup error
     raise RuntimeError(f"Real TensorRT fixtures not found at {FIXTURES}: clone LayerLens beside shared/.")
+
+# Hypothesis keeps its example database and constants cache in ./.hypothesis, the source tree. Keep them in the
+# temporary folder instead, across runs (a failing example still replays first), unless the user chose a folder.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(tempfile.gettempdir()) / "layerlens-hypothesis"))
 
 
 #: Every folder of real engines (../shared) and of our own engine fixtures (tests/data, minus the bad inputs

@@ -125,6 +125,29 @@ def test_one_estimate_recomputed_by_hand_from_flops_bytes_and_the_fitted_paramet
     assert predicted["estimated_ms"].iat[row] == pytest.approx(engine.layers["avg_ms"].iat[row], rel=0.1)  # 0.0430 ms measured
 
 
+def test_one_memory_bound_estimate_recomputed_by_hand():
+    """The same engine's stem, conv1: 7x7 stride 2, 3 -> 64 channels, batch 32 (its floor: tests/test_estimate.py).
+
+    It reads and writes far more than it computes, so its estimate is the memory term, which the compute-bound
+    layer above never exercises: the bytes plus the occupancy ramp, at the class's fitted memory efficiency.
+    """
+    engine = load_one(RTX3090 / "qat")
+    gpu = find_gpu(engine.device)
+    row = int(np.flatnonzero(engine.layers["name"].str.contains("quant_conv1_conv/LastValueQuant"))[0])
+    work = layer_work(engine.layers).iloc[row]
+    flops = 2 * 32 * 112 * 112 * (64 * 3 * 7 * 7)
+    elements = 32 * 64 * 112 * 112
+    moved = 32 * 3 * 230 * 230 + elements + 9408 + 64 * 4   # padded INT8 input, INT8 output, weights, FP32 bias
+    assert (work["flops"], work["output_elements"], work["bytes_moved"]) == (flops, elements, moved)
+    p = MODEL.generations["Ampere"]
+    compute_s = flops * (1 + p.half_occupancy_outputs_per_sm * 82 / elements) / (p.compute_efficiency["matmul"]["INT8"] * 284e12)
+    memory_s = (moved + p.half_occupancy_bytes_per_sm * 82) / (p.memory_efficiency["matmul"] * 936e9)
+    assert memory_s > compute_s
+    predicted = MODEL.predict(engine.layers, gpu)
+    assert predicted["estimated_ms"].iat[row] == pytest.approx(p.kernel_us / 1e3 + memory_s * 1e3, rel=1e-12)
+    assert predicted["layer_class"].iat[row] == "matmul" and predicted["bound"].iat[row] == "memory"
+
+
 def test_layers_that_launch_no_kernel_cost_nothing(rtx_builds):
     fp16 = load_one(RTX3090 / "fp16")
     estimate = estimate_latency(fp16)

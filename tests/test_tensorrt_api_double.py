@@ -24,6 +24,7 @@ import sys
 import pytest
 
 from conftest import FIXTURES, REPO, load_one
+from engine_core.importers.accuracy_json import read_accuracy_json
 
 DOUBLE = REPO / "tests" / "doubles" / "fake_tensorrt"
 ENGINE = FIXTURES / "rtx3060-trt10" / "resnet18_fp16"
@@ -144,3 +145,6 @@ def test_rtx_worker_writes_the_log_and_plan_it_reports(rtx_env, tmp_path):
     log = (out / f"{STEM}.build.log").read_text()
     assert re.search(r"\[LayerLens\] builder: TensorRT-RTX 1\.\d+\.\d+\.\d+ \(AOT, CPU\)", log)
     assert len(engine.layers) == 7 and not engine.measured  # the tiny CNN's 7 layers, from the builder's own list
+    # An FP32 recipe is the source model itself: its accuracy artifact says identical, and the log records it.
+    assert "[LayerLens] accuracy: output SQNR identical vs tiny_cnn.onnx" in log
+    assert read_accuracy_json(out / f"{STEM}.accuracy.json").output.sqnr_db == float("inf")

@@ -53,6 +53,21 @@ def test_overview_of_qat_engine(app, runs):
     assert "resnet-qat · NVIDIA GeForce RTX 3090" in body  # provenance caption
 
 
+def test_overview_findings_are_against_the_sidebars_baseline(app, store_root, runs):
+    """The README's promise: the Overview's top findings are `diagnose` against the sidebar's Baseline (FP16 here),
+    not against the first Compare engine (FP32 here) and not the engine alone."""
+    from engine_core.analysis.diagnose import diagnose
+
+    store = RunStore(store_root)
+    open_page(app, "overview", runs["resnet-qat"], runs["fp16/resnet"], more=[runs["fp32/resnet"]])
+    expected = diagnose(store.load(runs["resnet-qat"]), store.load(runs["fp16/resnet"]))[:6]
+    assert expected[0].kind == "speedup" and "1.83× fp16/resnet (FP16)" in expected[0].message  # only with a baseline
+    shown = [m.value for m in app.markdown if " — " in m.value]
+    assert [s.split(" — ", 1)[1] for s in shown] == [f.message for f in expected]
+    baseline = store.load(runs["fp16/resnet"]).name
+    assert baseline == "fp16/resnet" and f"Against the baseline **{baseline}** (change it in the sidebar)." in texts(app)
+
+
 def test_overview_flags_fp32_as_tf32(app, runs):
     open_page(app, "overview", runs["fp32/resnet"])
     assert any("is TF32 on NVIDIA GeForce RTX 3090" in e.value for e in app.error)
