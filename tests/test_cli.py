@@ -99,3 +99,17 @@ def test_compare_cli_json_and_errors():
     assert one.returncode == 1 and "at least two engines" in one.stderr
     many = run("compare", FIXTURES / "trex-rtx3090", FIXTURES / "trex-rtx3090" / "qat")
     assert many.returncode == 1 and "holds 3 engines" in many.stderr
+
+
+def test_diagnose_and_compare_read_stored_runs_by_name(tmp_path):
+    """`--store` and a run's name, as for report and estimate: the same answer as the artifact folders give."""
+    store = tmp_path / "runs"
+    qat, fp16 = FIXTURES / "trex-rtx3090" / "qat", FIXTURES / "trex-rtx3090" / "fp16"
+    assert run("import", qat, fp16, "--store", store).returncode == 0
+    by_name = run("diagnose", "resnet-qat", "--baseline", "resnet", "--store", store, "--json")
+    by_path = run("diagnose", qat, "--baseline", fp16, "--json")
+    assert by_name.returncode == 0, by_name.stderr
+    assert json.loads(by_name.stdout)["findings"] == json.loads(by_path.stdout)["findings"]
+    compared = run("compare", "resnet", "resnet-qat", "--store", store, "--json")
+    assert compared.returncode == 0, compared.stderr
+    assert json.loads(compared.stdout)["attribution"]["verdict"].startswith("resnet-qat is 1.83× resnet (FP16)")

@@ -14,9 +14,11 @@ def add_commands(sub, add_paths) -> None:
                                    "group, the precision, time and byte change. The first engine is the baseline (A).",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="Example:\n  layerlens compare runs/fp16 runs/qat --json")
-    p.add_argument("engines", nargs="+", metavar="PATH", help="one engine per path (folder, files or zip), A first")
+    p.add_argument("engines", nargs="+", metavar="PATH",
+                   help="one engine per path (folder, files or zip) or stored run (id or name), A first")
     p.add_argument("--json", action="store_true", help="machine-readable output (shape in README)")
     p.add_argument("--top", type=int, default=15, help="groups to print in text mode (default 15)")
+    p.add_argument("--store", help="run store folder, for PATHs that name stored runs")
     p.set_defaults(handler=_cmd_compare)
 
     p = sub.add_parser("diagnose", help="ranked findings: fallbacks, reformats, fairness, size, speedup",
@@ -25,9 +27,11 @@ def add_commands(sub, add_paths) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="Example:\n  layerlens diagnose runs/qat --baseline runs/fp16")
     add_paths(p)
-    p.add_argument("--baseline", metavar="PATH", help="a baseline engine to compare against (e.g. the FP16 build)")
+    p.add_argument("--baseline", metavar="PATH", help="a baseline engine to compare against (e.g. the FP16 build; "
+                                                      "path or stored run)")
     p.add_argument("--gpu", help="GPU catalog entry for estimated savings (default: the engine's own GPU)")
     p.add_argument("--json", action="store_true", help="print findings as JSON")
+    p.add_argument("--store", help="run store folder, for PATHs that name stored runs")
     p.set_defaults(handler=_cmd_diagnose)
 
     p = sub.add_parser("estimate", help="per-layer latency estimate of any engine on a GPU (calibrated model)",
@@ -222,7 +226,7 @@ def compare_document(result, att) -> dict:
 def _cmd_compare(args) -> int:
     if len(args.engines) < 2:
         raise LayerLensError("compare needs at least two engines.", "Example: layerlens compare runs/fp16 runs/int8")
-    result, att = compare_with_attribution([_one_engine([p]) for p in args.engines])
+    result, att = compare_with_attribution([_one_engine([p], store=args.store) for p in args.engines])
     if args.json:
         print(dumps_strict(compare_document(result, att), indent=2))
         return 0
@@ -279,8 +283,8 @@ def diagnose_document(engine, baseline, findings, att) -> dict:
 def _cmd_diagnose(args) -> int:
     from engine_core.analysis.estimate import resolve_gpu
 
-    engine = _one_engine(args.paths, args.calib_cache)
-    baseline = _one_engine([args.baseline]) if args.baseline else None
+    engine = _one_engine(args.paths, args.calib_cache, args.store)
+    baseline = _one_engine([args.baseline], store=args.store) if args.baseline else None
     findings, att = diagnose_with_attribution(engine, baseline, resolve_gpu(args.gpu) if args.gpu else None)
     if args.json:
         print(dumps_strict(diagnose_document(engine, baseline, findings, att), indent=2))
