@@ -159,6 +159,25 @@ def test_keep_fp16_refused_where_it_means_nothing():
     check_keep("int8", (("/a", "fp16"), ("/b", "fp32")))
 
 
+def test_a_kept_node_the_builder_folded_away_is_not_reported_as_running_in_another_precision():
+    """ResNet-18's /Flatten is a reshape TensorRT-RTX removes: kept in FP16, it has no layer, so nothing ran in
+    another precision (the build table used to say it 'runs its layers in no layer')."""
+    from engine_core.analysis.kept import kept_precision
+    from engine_core.engine import Engine
+    from engine_core.recipes.keep import keep_fact
+    from engine_core.schema import conform
+
+    layers = conform(pd.DataFrame({"name": ["/fc/Gemm_myl0_51", "/conv1/Conv_myl0_1"],
+                                   "compute_precision": ["FP16", "INT8"],
+                                   "onnx_nodes": [["/fc/Gemm"], ["/conv1/Conv"]]}))
+    engine = Engine("kept", [], layers=layers,
+                    build_facts={keep_fact("fp16"): "/Flatten, /conv1/Conv, /fc/Gemm"})
+    rows = kept_precision(engine).set_index("onnx_node")
+    assert rows.loc["/fc/Gemm", "honoured"] and rows.loc["/fc/Gemm", "built"] == ["FP16"]
+    assert not rows.loc["/conv1/Conv", "honoured"] and rows.loc["/conv1/Conv", "built"] == ["INT8"]
+    assert rows.loc["/Flatten", "honoured"] and rows.loc["/Flatten", "layers"] == []
+
+
 # --- real builds ---------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("model", RTX_MODELS)

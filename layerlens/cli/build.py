@@ -211,7 +211,7 @@ def format_matrix(result) -> str:
         missed = kept_precision(item.engine)
         for row in missed[~missed["honoured"]].itertuples():
             lines.append(f"note: {item.stem}: {row.onnx_node} was kept in {row.asked}, but the builder runs its layers in "
-                         f"{'/'.join(row.built) or 'no layer'} (it folded the casts around it).")
+                         f"{'/'.join(row.built)} (it folded the casts around it).")
     measured = [i.engine.accuracy for i in result.results if i.engine is not None and i.engine.accuracy is not None
                 and i.engine.accuracy.inputs.get("batches")]
     if measured:
