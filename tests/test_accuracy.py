@@ -351,6 +351,22 @@ def test_accuracy_cli_json_for_a_stored_build_and_for_onnx_files_with_data(rtx_b
     assert bad.returncode == 1 and "takes inputs" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_a_run_name_two_builds_share_asks_for_an_id(rtx_builds, tmp_path):
+    """Building a variant again stores a second run of the same name: the error lists both ids (it used to say
+    the name was 'neither an ONNX file, a folder, a stored run nor a sample model')."""
+    from engine_core.store import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    first, _ = store.add(rtx_builds[("tiny_cnn", "int8-ort-uncalibrated")], source="build")
+    second, _ = store.add(rtx_builds[("tiny_cnn", "int8-tensorrt-uncalibrated")], source="build")
+    store.rename(second.run_id, first.name)
+    proc = _cli("accuracy", first.name, "--store", store.root)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"2 runs are named '{first.name}'" in proc.stderr
+    assert first.run_id in proc.stderr and second.run_id in proc.stderr
+    assert _cli("accuracy", first.run_id, "--store", store.root).returncode == 0
+
+
 def test_build_keep_from_the_cli_and_its_errors(rtx_env, tmp_path):
     proc = _cli("build", "tiny_cnn", "--precision", "fp32,fp16", "--keep", "fp32:/conv2/Conv", "--out", tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -111,6 +111,8 @@ def resolve_side(ref: str, store: str | None) -> Side:
 
             model, _ = resolve_model(ref)
             return Side(ref.removeprefix("zoo:"), model)
+        if any(r.name.lower() == ref.lower() for r in runs.list_runs()):
+            raise  # several runs share the name (a variant built again): the store's error lists their ids
         raise LayerLensError(f"{ref} is neither an ONNX file, a folder, a stored run nor a sample model.",
                              "See `layerlens runs` for stored runs; sample models: " + ", ".join(ZOO) + ".") from None
     engine = runs.load(manifest.run_id)
