@@ -395,6 +395,19 @@ def test_build_keep_from_the_cli_and_its_errors(rtx_env, tmp_path):
         assert bad.returncode == 1 and message in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_a_matrix_of_a_qat_model_says_why_its_sqnr_is_blank(rtx_env, tmp_path):
+    """tiny_cnn_qdq carries Q/DQ: every recipe builds it as it is, and there is no float model to measure against.
+    The closing table says both, once per reason, instead of a silent '-'."""
+    proc = _cli("build", "tiny_cnn_qdq", "--precision", "fp16,int8", "--out", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines()[1:3]]
+    assert [(r[0], r[-1]) for r in rows] == [("tiny_cnn_qdq-fp16", "-"), ("tiny_cnn_qdq-int8-ort-uncalibrated", "-")]
+    assert ("note: tiny_cnn_qdq-fp16: the model already carries Q/DQ nodes, so it is built as quantized, "
+            "not as fp16.") in proc.stdout
+    assert ("note: tiny_cnn_qdq-fp16, tiny_cnn_qdq-int8-ort-uncalibrated: SQNR not measured: the model came with "
+            "Q/DQ, so there is no float model to compare it with.") in proc.stdout
+
+
 def test_an_accuracy_file_without_its_build_log_is_skipped_with_its_reason(rtx_builds, tmp_path):
     import shutil
 
