@@ -325,6 +325,24 @@ def test_advise_says_when_a_target_is_unreachable_or_the_budget_ran_out(rtx_buil
     assert not rushed.met and not rushed.complete and len(rushed.steps) == 1 and "budget ran out" in rushed.notes[0]
 
 
+def test_advise_refuses_a_model_that_already_carries_qdq_before_building(rtx_env, tmp_path):
+    """A QAT export has its Q/DQ placed and no float twin: advise says so up front (it used to build step 1 and
+    then blame onnxruntime), and an unreadable file is one line too."""
+    from engine_core.accuracy.advise import advise
+    from engine_core.models.zoo import sample_model_path
+    from engine_core.store import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    with pytest.raises(LayerLensError, match="tiny_cnn_qdq.onnx already carries Q/DQ nodes"):
+        advise(sample_model_path("tiny_cnn_qdq"), 30.0, store=store)
+    assert store.list_runs() == []  # refused before any build
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"\x08\x07this is not protobuf" * 10)
+    proc = _cli("advise", garbage, "--min-sqnr", "30", "--store", tmp_path / "runs")
+    assert proc.returncode == 1 and "garbage.onnx: is not a readable ONNX model" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_accuracy_cli_json_for_a_stored_build_and_for_onnx_files_with_data(rtx_builds, rtx_store, tmp_path):
     run = next(r for r in rtx_store.list_runs() if r.name == "tiny_cnn-int8-tensorrt-uncalibrated")
     proc = _cli("accuracy", run.run_id, "--store", rtx_store.root, "--json")

@@ -35,7 +35,7 @@ import pandas as pd
 
 from engine_core.accuracy.metrics import finite_or_none
 from engine_core.accuracy.report import format_sqnr
-from engine_core.errors import LayerLensError
+from engine_core.errors import ArtifactFormatError, LayerLensError
 from engine_core.recipes.spec import QUANTIZED
 
 ProgressFn = Callable[[str], None]
@@ -119,6 +119,7 @@ def advise(model: str | Path, target_db: float, *, precision: str = "int8", plac
                              f"Use --precision {' or '.join(QUANTIZED)}.")
     if not math.isfinite(target_db):
         raise LayerLensError(f"--min-sqnr {target_db} is not a number of dB.", "Example: --min-sqnr 30")
+    _refuse_quantized_model(Path(model))
     started = time.monotonic()
     probe = _Prober(model, precision, placement, calibrator, calibration_dir, data_dir, targets, store, out_dir,
                     model_label, target_db, on_progress, cancel)
@@ -164,6 +165,31 @@ def advise(model: str | Path, target_db: float, *, precision: str = "int8", plac
     notes = [] if complete else [f"the {budget_s:g} s budget ran out: {high} kept nodes meet the target, "
                                  "fewer might too (rerun with a larger --budget)."]
     return Advice(target_db, True, order[:high], probe.steps, ranking, inputs, complete=complete, notes=notes)
+
+
+def _refuse_quantized_model(model: Path) -> None:
+    """advise places Q/DQ itself and measures against the float model: a model with Q/DQ has neither to offer.
+
+    Raises:
+        ArtifactFormatError: the file is not readable ONNX.
+        LayerLensError: the model already carries Q/DQ nodes.
+    """
+    import onnx
+
+    from engine_core.recipes.apply import carries_qdq
+
+    if not model.is_file():
+        return  # the first build says what is wrong with the path
+    try:
+        proto = onnx.load(str(model), load_external_data=False)
+    except Exception as exc:  # DecodeError, OSError
+        raise ArtifactFormatError(str(model), f"is not a readable ONNX model ({type(exc).__name__}).",
+                                  "Export it again (torch.onnx.export, tf2onnx) and check it with onnx.checker.") from None
+    if carries_qdq(proto):
+        raise LayerLensError(f"{model.name} already carries Q/DQ nodes (a QAT or ModelOpt export), so advise cannot "
+                             "choose where they go, and there is no float model to measure it against.",
+                             "Run advise on the float model the Q/DQ were made from, or measure this one with "
+                             f"`layerlens accuracy {model} --baseline FLOAT_MODEL.onnx`.")
 
 
 class _Prober:

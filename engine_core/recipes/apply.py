@@ -46,6 +46,12 @@ def check_spec(spec: RecipeSpec) -> None:
     check_keep(spec.precision, spec.keep)
 
 
+def carries_qdq(model) -> bool:
+    """True when an ONNX ``ModelProto`` already holds Q/DQ nodes (a QAT or ModelOpt export): its placement is
+    the user's, so recipes build it as it is."""
+    return any(n.op_type in _QDQ_OPS for n in model.graph.node)
+
+
 def _load_model(path: Path):
     import onnx
 
@@ -77,7 +83,7 @@ def apply_recipe(model_path: str | Path, spec: RecipeSpec, calibration_dir: str 
         raise ArtifactFormatError(str(model_path), "does not exist.", "Check the model path.")
     source_sha = file_sha256(model_path)
     model = _load_model(model_path)
-    if any(n.op_type in _QDQ_OPS for n in model.graph.node):
+    if carries_qdq(model):
         if spec.keep:
             raise LayerLensError(f"{model_path.name} already carries Q/DQ nodes, so --keep cannot place them.",
                                  "Keep nodes out of quantization where the Q/DQ were made (ModelOpt, QAT), "
