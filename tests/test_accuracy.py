@@ -78,6 +78,11 @@ def test_report_json_is_strict_and_round_trips():
     assert back.nodes["sqnr_db"].tolist() == [math.inf, 31.5] and math.isnan(back.nodes["local_sqnr_db"][0])
     assert back.output.top1_agreement == 0.875 and back.synthetic and back.inputs_label == "synthetic inputs"
     assert "not task accuracy" in back.statement()
+    # The text views: no local SQNR means the node adds no noise of its own (it used to read "local n/a").
+    from layerlens.cli.accuracy import format_report
+
+    text = format_report(back, "cand", "measured now", {}, top=10)
+    assert "local adds none  output identical  INT8  /a" in text and "local   31.5 dB  output   31.5 dB  FP32  /b" in text
 
 
 def test_pareto_front_keeps_the_builds_nothing_beats():

@@ -172,7 +172,7 @@ def _measure(candidate: Side, args):
 
 def format_report(report, label: str, source: str, mapping: dict, top: int) -> str:
     """Text output of ``layerlens accuracy``: outputs, the noisiest layers, and what the inputs were."""
-    from engine_core.accuracy.report import format_sqnr
+    from engine_core.accuracy.report import format_local_sqnr, format_sqnr
 
     lines = [f"{label} vs {Path(report.baseline.get('path', '?')).name} ({source}; inputs: {report.inputs['description']})"]
     for o in report.outputs:
@@ -185,11 +185,12 @@ def format_report(report, label: str, source: str, mapping: dict, top: int) -> s
     if not nodes.empty:
         noisy = nodes.sort_values("local_sqnr_db", na_position="last").head(top)
         lines.append(f"\nNoisiest of {len(nodes)} compared nodes (local SQNR: signal over the noise the node adds "
-                     "itself, lower is noisier; then the SQNR of its output):")
+                     "itself, lower is noisier, 'adds none' when its output is no noisier than its inputs; then the SQNR of "
+                     "its output):")
         for row in noisy.itertuples():
             layers = mapping.get(row.onnx_node, [])
             where = f"  -> {', '.join(layers[:2])}{' …' if len(layers) > 2 else ''}" if layers else ""
-            lines.append(f"  local {format_sqnr(row.local_sqnr_db):>9}  output {format_sqnr(row.sqnr_db):>9}  "
+            lines.append(f"  local {format_local_sqnr(row.local_sqnr_db):>9}  output {format_sqnr(row.sqnr_db):>9}  "
                          f"{row.precision:<5} {row.onnx_node}{where}")
     from engine_core.accuracy.inputs import SYNTHETIC_NOTE
 
