@@ -154,6 +154,22 @@ def test_fp16_island_casts_only_around_the_kept_nodes():
     assert after.dtype == np.float32 and np.allclose(after, before, rtol=1e-2, atol=1e-2) and not np.array_equal(after, before)
 
 
+def test_keeping_every_node_the_tensorrt_placement_quantizes_leaves_no_qdq(rtx_env, tmp_path):
+    """onnxruntime reads an empty nodes_to_quantize as 'every node': with the tiny CNN's 3 weighted ops kept, the
+    tensorrt placement used to quantize the ReLU and pool outputs instead (advise's all-kept step: 8.6 dB)."""
+    import onnx
+
+    from engine_core.models.zoo import sample_model_path
+    from engine_core.recipes import RecipeSpec, apply_recipe
+
+    keep = tuple((node, "fp16") for node in ("/conv1/Conv", "/conv2/Conv", "/fc/Gemm"))
+    result = apply_recipe(sample_model_path("tiny_cnn"), RecipeSpec("int8", "tensorrt", "minmax", keep), None,
+                          tmp_path / "kept.onnx")
+    ops = [n.op_type for n in onnx.load(result.path).graph.node]
+    assert "QuantizeLinear" not in ops and "DequantizeLinear" not in ops and result.quantized_nodes == 0
+    assert result.kept == {"fp16": ["/conv1/Conv", "/conv2/Conv", "/fc/Gemm"]} and ops.count("Cast") == 6
+
+
 def test_keep_fp16_refused_where_it_means_nothing():
     from engine_core.recipes.keep import check_keep
 

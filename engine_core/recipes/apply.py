@@ -19,7 +19,7 @@ from engine_core.strict_json import dumps_strict
 
 _QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
 #: Part of every cache key: bump it when a recipe's output changes, so no stale model is reused.
-RECIPES_VERSION = 2
+RECIPES_VERSION = 3
 
 
 def recipes_cache_dir() -> Path:
