@@ -170,8 +170,8 @@ def advise(model: str | Path, target_db: float, *, precision: str = "int8", plac
 
 
 def _when_keeping_everything_is_faster(chosen: AdviceStep, everything: AdviceStep) -> list[str]:
-    """The search minimises kept nodes, not latency: say so when keeping every quantized node (an FP16 build in
-    effect) is estimated faster than the answer, as on ResNet-18 at 40 dB (25 kept: 21.98 MiB, ~0.298 ms; all 49
+    """The search minimises kept nodes, not latency: say so when keeping every quantized node (with the
+    ``ort`` placement, an FP16 build in effect) is estimated faster than the answer, as on ResNet-18 at 40 dB (25 kept: 21.98 MiB, ~0.298 ms; all 49
     kept: 22.68 MiB, ~0.206 ms): the reformats between INT8 and FP16 layers can cost more than INT8 saves."""
     if chosen is everything or chosen.latency_estimate_ms is None or everything.latency_estimate_ms is None \
             or everything.latency_estimate_ms >= chosen.latency_estimate_ms:
