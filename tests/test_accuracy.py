@@ -170,6 +170,20 @@ def test_keeping_every_node_the_tensorrt_placement_quantizes_leaves_no_qdq(rtx_e
     assert result.kept == {"fp16": ["/conv1/Conv", "/conv2/Conv", "/fc/Gemm"]} and ops.count("Cast") == 6
 
 
+def test_a_qat_run_says_why_its_layers_cannot_be_kept_before_offering_a_build(tmp_path):
+    """The dashboard's keep panel offered 'Build with N node(s) kept' on a QAT run, and the build then failed."""
+    from engine_core.build.rebuild import rebuild_of
+    from engine_core.engine import Engine
+
+    model = tmp_path / "tiny_cnn_qdq.onnx"
+    model.write_bytes(b"stands in for the model: only its existence is checked")
+    request = json.dumps({"model": str(model), "precision": "int8", "placement": "ort", "keep": []})
+    qat = rebuild_of(Engine("qat", [], build_facts={"request": request, "recipe": "qat"}))
+    assert qat.problems == ["the model came with its Q/DQ placed (a QAT or ModelOpt export), so no node can be kept "
+                            "out of them; keep nodes where the Q/DQ are made, or build the float model"]
+    assert rebuild_of(Engine("int8", [], build_facts={"request": request, "recipe": "int8-ort-uncalibrated"})).problems == []
+
+
 def test_keep_fp16_refused_where_it_means_nothing():
     from engine_core.recipes.keep import check_keep
 
