@@ -467,6 +467,17 @@ def test_a_matrix_of_a_qat_model_says_why_its_sqnr_is_blank(rtx_env, tmp_path):
             "Q/DQ, so there is no float model to compare it with.") in proc.stdout
 
 
+def test_a_missing_data_folder_stops_build_and_advise_before_any_build(rtx_env, tmp_path):
+    """`build --data` used to build every variant and then leave the SQNR blank ('not measured: Calibration data
+    folder ... does not exist.'); advise failed the same way after its first build."""
+    store = tmp_path / "runs"
+    for command in (["build", "tiny_cnn", "--precision", "int8"], ["advise", "tiny_cnn", "--min-sqnr", "40"]):
+        proc = _cli(*command, "--data", tmp_path / "nope", "--store", store)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert f"--data {tmp_path / 'nope'} is not a folder of input batches" in proc.stderr
+    assert not store.exists() or not any(store.iterdir())  # nothing was built
+
+
 def test_an_accuracy_file_without_its_build_log_is_skipped_with_its_reason(rtx_builds, tmp_path):
     import shutil
 

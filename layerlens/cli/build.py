@@ -154,7 +154,8 @@ def cmd_build(args) -> int:
     variants = matrix_variants(_split(args.precision, "fp32"), _split(args.placement, "ort"))
     variants = apply_keep(model, variants, parse_keep(args.keep))
     targets = tuple(t.lower() for t in args.target)
-    plan_matrix(model, variants, builder=builder, targets=targets, calibration_dir=args.calib, calibrator=args.calibrator)
+    plan_matrix(model, variants, builder=builder, targets=targets, calibration_dir=args.calib, calibrator=args.calibrator,
+                accuracy=not args.no_accuracy, accuracy_data=args.data)
     store = None if args.out else RunStore(args.store)
     print(f"Building {len(variants)} engine(s) of {model.name} with {builder}"
           + (f" for {'+'.join(t.upper() for t in args.target)}" if args.target else "") + ":", file=sys.stderr)
@@ -235,7 +236,7 @@ def _unmeasured_notes(result) -> list[str]:
         for reason in (facts.get("note"), facts.get("accuracy") and f"SQNR {facts['accuracy']}"):
             if reason:
                 reasons.setdefault(reason, []).append(item.stem)
-    return [f"note: {', '.join(stems)}: {reason}." for reason, stems in reasons.items()]
+    return [f"note: {', '.join(stems)}: {reason.rstrip('.')}." for reason, stems in reasons.items()]
 
 
 def cmd_quantize(args) -> int:
