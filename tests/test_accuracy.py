@@ -319,9 +319,10 @@ def test_keeping_the_noisiest_nodes_in_fp16_raises_the_output_sqnr(rtx_builds, r
     assert kept.recipe == "int8-ort-uncalibrated+keep4" and kept.accuracy.kept == {"fp16": sorted(noisiest)}
     assert kept.build_facts["kept in FP16 (--keep)"] == ", ".join(sorted(noisiest))
     assert kept.accuracy.output.sqnr_db > base.accuracy.output.sqnr_db + 1.0
-    # TensorRT-RTX runs the kept GEMM in FP16: the precision reached the engine, not just the ONNX.
-    gemm = kept.layers[kept.layers["name"].str.startswith("/fc/Gemm")]
-    assert set(gemm["compute_precision"]) == {"FP16"}
+    # TensorRT-RTX runs the kept GEMM in FP16: the precision reached the engine, not just the ONNX. Found by its
+    # ONNX origin: with its casts fused in, the layer is named __myl_CastMulCastFc_myl0_51, not /fc/Gemm_myl0_51.
+    gemm = kept.layers[kept.layers["onnx_nodes"].map(lambda nodes: "/fc/Gemm" in nodes)]
+    assert len(gemm) >= 1 and set(gemm["compute_precision"]) == {"FP16"}
     assert kept.engine_size_bytes > base.engine_size_bytes  # FP16 weights are twice INT8's
 
 
