@@ -342,7 +342,7 @@ def test_advise_meets_a_reachable_target_with_the_fewest_nodes_it_tried(rtx_buil
     assert not steps[len(advice.kept) - 1].met  # bisection ended with one node fewer failing
     assert all(s.engine_bytes > 0 and s.latency_estimate_ms > 0 and s.run_id for s in advice.steps)
     assert any(m.startswith("bisect") for m in messages)
-    assert f"output gain of keeping each node: {len(advice.ranking)}/{len(advice.ranking)}" in messages  # all ranked
+    assert f"  output gain of keeping each node: {len(advice.ranking)}/{len(advice.ranking)}" in messages  # all ranked
     # The answer has the fewest kept nodes, not the fastest engine: keeping all 8 (FP16 in effect) is estimated
     # faster on the tiny CNN, and the advice says so.
     everything = steps[len(advice.ranking)]
