@@ -78,6 +78,11 @@ def test_report_json_is_strict_and_round_trips():
     assert back.nodes["sqnr_db"].tolist() == [math.inf, 31.5] and math.isnan(back.nodes["local_sqnr_db"][0])
     assert back.output.top1_agreement == 0.875 and back.synthetic and back.inputs_label == "synthetic inputs"
     assert "not task accuracy" in back.statement()
+    # The text views: no local SQNR means the node adds no noise of its own (it used to read "local n/a").
+    from layerlens.cli.accuracy import format_report
+
+    text = format_report(back, "cand", "measured now", {}, top=10)
+    assert "local adds none  output identical  INT8  /a" in text and "local   31.5 dB  output   31.5 dB  FP32  /b" in text
 
 
 def test_pareto_front_keeps_the_builds_nothing_beats():
@@ -149,6 +154,36 @@ def test_fp16_island_casts_only_around_the_kept_nodes():
     assert after.dtype == np.float32 and np.allclose(after, before, rtol=1e-2, atol=1e-2) and not np.array_equal(after, before)
 
 
+def test_keeping_every_node_the_tensorrt_placement_quantizes_leaves_no_qdq(rtx_env, tmp_path):
+    """onnxruntime reads an empty nodes_to_quantize as 'every node': with the tiny CNN's 3 weighted ops kept, the
+    tensorrt placement used to quantize the ReLU and pool outputs instead (advise's all-kept step: 8.6 dB)."""
+    import onnx
+
+    from engine_core.models.zoo import sample_model_path
+    from engine_core.recipes import RecipeSpec, apply_recipe
+
+    keep = tuple((node, "fp16") for node in ("/conv1/Conv", "/conv2/Conv", "/fc/Gemm"))
+    result = apply_recipe(sample_model_path("tiny_cnn"), RecipeSpec("int8", "tensorrt", "minmax", keep), None,
+                          tmp_path / "kept.onnx")
+    ops = [n.op_type for n in onnx.load(result.path).graph.node]
+    assert "QuantizeLinear" not in ops and "DequantizeLinear" not in ops and result.quantized_nodes == 0
+    assert result.kept == {"fp16": ["/conv1/Conv", "/conv2/Conv", "/fc/Gemm"]} and ops.count("Cast") == 6
+
+
+def test_a_qat_run_says_why_its_layers_cannot_be_kept_before_offering_a_build(tmp_path):
+    """The dashboard's keep panel offered 'Build with N node(s) kept' on a QAT run, and the build then failed."""
+    from engine_core.build.rebuild import rebuild_of
+    from engine_core.engine import Engine
+
+    model = tmp_path / "tiny_cnn_qdq.onnx"
+    model.write_bytes(b"stands in for the model: only its existence is checked")
+    request = json.dumps({"model": str(model), "precision": "int8", "placement": "ort", "keep": []})
+    qat = rebuild_of(Engine("qat", [], build_facts={"request": request, "recipe": "qat"}))
+    assert qat.problems == ["the model came with its Q/DQ placed (a QAT or ModelOpt export), so no node can be kept "
+                            "out of them; keep nodes where the Q/DQ are made, or build the float model"]
+    assert rebuild_of(Engine("int8", [], build_facts={"request": request, "recipe": "int8-ort-uncalibrated"})).problems == []
+
+
 def test_keep_fp16_refused_where_it_means_nothing():
     from engine_core.recipes.keep import check_keep
 
@@ -157,6 +192,25 @@ def test_keep_fp16_refused_where_it_means_nothing():
     with pytest.raises(LayerLensError, match="every node is FP32 already"):
         check_keep("fp32", (("/a", "fp32"),))
     check_keep("int8", (("/a", "fp16"), ("/b", "fp32")))
+
+
+def test_a_kept_node_the_builder_folded_away_is_not_reported_as_running_in_another_precision():
+    """ResNet-18's /Flatten is a reshape TensorRT-RTX removes: kept in FP16, it has no layer, so nothing ran in
+    another precision (the build table used to say it 'runs its layers in no layer')."""
+    from engine_core.analysis.kept import kept_precision
+    from engine_core.engine import Engine
+    from engine_core.recipes.keep import keep_fact
+    from engine_core.schema import conform
+
+    layers = conform(pd.DataFrame({"name": ["/fc/Gemm_myl0_51", "/conv1/Conv_myl0_1"],
+                                   "compute_precision": ["FP16", "INT8"],
+                                   "onnx_nodes": [["/fc/Gemm"], ["/conv1/Conv"]]}))
+    engine = Engine("kept", [], layers=layers,
+                    build_facts={keep_fact("fp16"): "/Flatten, /conv1/Conv, /fc/Gemm"})
+    rows = kept_precision(engine).set_index("onnx_node")
+    assert rows.loc["/fc/Gemm", "honoured"] and rows.loc["/fc/Gemm", "built"] == ["FP16"]
+    assert not rows.loc["/conv1/Conv", "honoured"] and rows.loc["/conv1/Conv", "built"] == ["INT8"]
+    assert rows.loc["/Flatten", "honoured"] and rows.loc["/Flatten", "layers"] == []
 
 
 # --- real builds ---------------------------------------------------------------------------------------------------
@@ -265,9 +319,10 @@ def test_keeping_the_noisiest_nodes_in_fp16_raises_the_output_sqnr(rtx_builds, r
     assert kept.recipe == "int8-ort-uncalibrated+keep4" and kept.accuracy.kept == {"fp16": sorted(noisiest)}
     assert kept.build_facts["kept in FP16 (--keep)"] == ", ".join(sorted(noisiest))
     assert kept.accuracy.output.sqnr_db > base.accuracy.output.sqnr_db + 1.0
-    # TensorRT-RTX runs the kept GEMM in FP16: the precision reached the engine, not just the ONNX.
-    gemm = kept.layers[kept.layers["name"].str.startswith("/fc/Gemm")]
-    assert set(gemm["compute_precision"]) == {"FP16"}
+    # TensorRT-RTX runs the kept GEMM in FP16: the precision reached the engine, not just the ONNX. Found by its
+    # ONNX origin: with its casts fused in, the layer is named __myl_CastMulCastFc_myl0_51, not /fc/Gemm_myl0_51.
+    gemm = kept.layers[kept.layers["onnx_nodes"].map(lambda nodes: "/fc/Gemm" in nodes)]
+    assert len(gemm) >= 1 and set(gemm["compute_precision"]) == {"FP16"}
     assert kept.engine_size_bytes > base.engine_size_bytes  # FP16 weights are twice INT8's
 
 
@@ -286,7 +341,13 @@ def test_advise_meets_a_reachable_target_with_the_fewest_nodes_it_tried(rtx_buil
     assert advice.chosen.sqnr_db >= target and advice.chosen.kept == advice.kept
     assert not steps[len(advice.kept) - 1].met  # bisection ended with one node fewer failing
     assert all(s.engine_bytes > 0 and s.latency_estimate_ms > 0 and s.run_id for s in advice.steps)
-    assert any(m.startswith("bisect") for m in messages) and any("output gain" in m for m in messages)
+    assert any(m.startswith("bisect") for m in messages)
+    assert f"  output gain of keeping each node: {len(advice.ranking)}/{len(advice.ranking)}" in messages  # all ranked
+    # The answer has the fewest kept nodes, not the fastest engine: keeping all 8 (FP16 in effect) is estimated
+    # faster on the tiny CNN, and the advice says so.
+    everything = steps[len(advice.ranking)]
+    assert everything.latency_estimate_ms < advice.chosen.latency_estimate_ms
+    assert [n for n in advice.notes if n.startswith(f"keeping all {len(advice.ranking)} quantized nodes")]
     data = json.loads(json.dumps(advice.to_json(), allow_nan=False))
     assert {"target_db", "met", "kept", "steps"} <= set(data) and data["target_db"] == target
     assert set(data["steps"][0]) >= {"kept", "sqnr_db", "engine_bytes", "latency_estimate_ms"}
@@ -304,6 +365,24 @@ def test_advise_says_when_a_target_is_unreachable_or_the_budget_ran_out(rtx_buil
     assert unreachable.notes[0].startswith("unreachable: even with all") and "below 150 dB" in unreachable.notes[0]
     rushed = advise(sample_model_path("tiny_cnn"), 150.0, store=store, budget_s=0.5)
     assert not rushed.met and not rushed.complete and len(rushed.steps) == 1 and "budget ran out" in rushed.notes[0]
+
+
+def test_advise_refuses_a_model_that_already_carries_qdq_before_building(rtx_env, tmp_path):
+    """A QAT export has its Q/DQ placed and no float twin: advise says so up front (it used to build step 1 and
+    then blame onnxruntime), and an unreadable file is one line too."""
+    from engine_core.accuracy.advise import advise
+    from engine_core.models.zoo import sample_model_path
+    from engine_core.store import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    with pytest.raises(LayerLensError, match="tiny_cnn_qdq.onnx already carries Q/DQ nodes"):
+        advise(sample_model_path("tiny_cnn_qdq"), 30.0, store=store)
+    assert store.list_runs() == []  # refused before any build
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"\x08\x07this is not protobuf" * 10)
+    proc = _cli("advise", garbage, "--min-sqnr", "30", "--store", tmp_path / "runs")
+    assert proc.returncode == 1 and "garbage.onnx: is not a readable ONNX model" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_accuracy_cli_json_for_a_stored_build_and_for_onnx_files_with_data(rtx_builds, rtx_store, tmp_path):
@@ -332,6 +411,22 @@ def test_accuracy_cli_json_for_a_stored_build_and_for_onnx_files_with_data(rtx_b
     assert bad.returncode == 1 and "takes inputs" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_a_run_name_two_builds_share_asks_for_an_id(rtx_builds, tmp_path):
+    """Building a variant again stores a second run of the same name: the error lists both ids (it used to say
+    the name was 'neither an ONNX file, a folder, a stored run nor a sample model')."""
+    from engine_core.store import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    first, _ = store.add(rtx_builds[("tiny_cnn", "int8-ort-uncalibrated")], source="build")
+    second, _ = store.add(rtx_builds[("tiny_cnn", "int8-tensorrt-uncalibrated")], source="build")
+    store.rename(second.run_id, first.name)
+    proc = _cli("accuracy", first.name, "--store", store.root)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"2 runs are named '{first.name}'" in proc.stderr
+    assert first.run_id in proc.stderr and second.run_id in proc.stderr
+    assert _cli("accuracy", first.run_id, "--store", store.root).returncode == 0
+
+
 def test_build_keep_from_the_cli_and_its_errors(rtx_env, tmp_path):
     proc = _cli("build", "tiny_cnn", "--precision", "fp32,fp16", "--keep", "fp32:/conv2/Conv", "--out", tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -358,6 +453,30 @@ def test_build_keep_from_the_cli_and_its_errors(rtx_env, tmp_path):
                           (["--precision", "int8", "--keep", "bf16:/conv2/Conv"], "is not TYPE:PATTERN")):
         bad = _cli("build", "tiny_cnn", *args, "--out", tmp_path / "bad")
         assert bad.returncode == 1 and message in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_matrix_of_a_qat_model_says_why_its_sqnr_is_blank(rtx_env, tmp_path):
+    """tiny_cnn_qdq carries Q/DQ: every recipe builds it as it is, and there is no float model to measure against.
+    The closing table says both, once per reason, instead of a silent '-'."""
+    proc = _cli("build", "tiny_cnn_qdq", "--precision", "fp16,int8", "--out", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines()[1:3]]
+    assert [(r[0], r[-1]) for r in rows] == [("tiny_cnn_qdq-fp16", "-"), ("tiny_cnn_qdq-int8-ort-uncalibrated", "-")]
+    assert ("note: tiny_cnn_qdq-fp16: the model already carries Q/DQ nodes, so it is built as quantized, "
+            "not as fp16.") in proc.stdout
+    assert ("note: tiny_cnn_qdq-fp16, tiny_cnn_qdq-int8-ort-uncalibrated: SQNR not measured: the model came with "
+            "Q/DQ, so there is no float model to compare it with.") in proc.stdout
+
+
+def test_a_missing_data_folder_stops_build_and_advise_before_any_build(rtx_env, tmp_path):
+    """`build --data` used to build every variant and then leave the SQNR blank ('not measured: Calibration data
+    folder ... does not exist.'); advise failed the same way after its first build."""
+    store = tmp_path / "runs"
+    for command in (["build", "tiny_cnn", "--precision", "int8"], ["advise", "tiny_cnn", "--min-sqnr", "40"]):
+        proc = _cli(*command, "--data", tmp_path / "nope", "--store", store)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert f"--data {tmp_path / 'nope'} is not a folder of input batches" in proc.stderr
+    assert not store.exists() or not any(store.iterdir())  # nothing was built
 
 
 def test_an_accuracy_file_without_its_build_log_is_skipped_with_its_reason(rtx_builds, tmp_path):

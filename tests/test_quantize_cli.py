@@ -122,7 +122,7 @@ def test_a_sample_model_name_says_which_model_stands_in(tiny_cnn, tmp_path):
 @pytest.mark.parametrize("case,status,message", [
     ("missing", 1, "layerlens: error: no/such.onnx: no such ONNX file or sample model."),
     ("garbage", 1, "is not a readable ONNX model"),
-    ("calib_missing", 1, "Calibration data folder"),
+    ("calib_missing", 1, "The folder of input batches"),
     ("calib_names", 1, "calibration inputs ['image'] do not match the model's inputs (input)"),
     ("modelopt_missing", 1, "pip install 'nvidia-modelopt[onnx]'"),
     ("bad_precision", 2, "argument --precision: invalid choice: 'int3'"),

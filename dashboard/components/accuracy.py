@@ -50,8 +50,9 @@ def render_layer_accuracy(engine: Engine, provenance: str) -> None:
                           "local SQNR dB": noisy["local_sqnr_db"], "output SQNR dB": noisy["sqnr_db"].where(
                               noisy["sqnr_db"] != math.inf),
                           "engine layers": noisy["onnx_node"].map(lambda n: ", ".join(mapping.get(n, [])))})
-    st.caption("Noisiest nodes: **local SQNR** is signal over the noise a node adds itself (lower is noisier); "
-               "a node's own SQNR also carries everything before it. Keep them in FP16 from the **Layers** page.")
+    st.caption("Noisiest nodes: **local SQNR** is signal over the noise a node adds itself (lower is noisier), "
+               "empty when its output is no noisier than its inputs; a node's own SQNR also carries everything "
+               "before it. Keep them in FP16 from the **Layers** page.")
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"local SQNR dB": st.column_config.NumberColumn(format="%.1f"),
                                 "output SQNR dB": st.column_config.NumberColumn(format="%.1f")})

@@ -166,6 +166,15 @@ def write_accuracy(report: AccuracyReport, path: str | Path) -> Path:
     return path
 
 
+def format_local_sqnr(value: float | None) -> str:
+    """A node's local SQNR as text: ``"adds none"`` when it is unknown, since :mod:`~engine_core.accuracy.measure`
+    leaves it out exactly when the node's output is no noisier than its inputs (a pool, a Flatten, a
+    residual Add that averages noise away)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "adds none"
+    return format_sqnr(value)
+
+
 def format_sqnr(value: float | None, digits: int = 1) -> str:
     """``"28.6 dB"``, ``"identical"``, or ``"n/a"``: how every text view writes an SQNR."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

@@ -51,7 +51,11 @@ def keep_gains(base, cand, nodes: list[str], inputs: EvaluationInputs, *, deadli
         variant = _without_quantization(cand, node, base_nodes.get(node), base_inits, origin)
         kept = _sqnr(reference, _run(variant, [b for _, b in outputs], batches, f"{node} kept"))
         rows.append((node, kept, kept - start))
-    return pd.DataFrame(rows, columns=["onnx_node", "sqnr_if_kept_db", "gain_db"])
+    gains = pd.DataFrame(rows, columns=["onnx_node", "sqnr_if_kept_db", "gain_db"])
+    missed = int(gains["gain_db"].isna().sum())
+    on_progress(f"output gain of keeping each node: {len(nodes) - missed}/{len(nodes)}"
+                + (f" ({missed} not reached within a third of the budget: ranked by local SQNR)" if missed else ""))
+    return gains
 
 
 def _run(model, names: list[str], batches: list[dict], label: str) -> list[list]:

@@ -90,14 +90,14 @@ def _kept_findings(engine: Engine) -> list[Finding]:
     if missed.empty:
         return []
     first = missed.iloc[0]
-    built = "/".join(first["built"]) or "no layer"
+    built = "/".join(first["built"])
     return [Finding("kept_not_honoured",
                     f"{len(missed)} node(s) kept on request run in another precision in the engine: {first['onnx_node']} "
                     f"was kept in {first['asked']} but its layers compute in {built}.",
                     "The builder folded the casts around the kept node into its neighbours' precision. Keep the "
                     "neighbourhood too (the producer and consumer), and check the result with `layerlens accuracy`.",
                     layers=[name for layers in missed["layers"] for name in layers][:20], severity="medium",
-                    evidence="; ".join(f"{r.onnx_node}: asked {r.asked}, built {'/'.join(r.built) or '-'}"
+                    evidence="; ".join(f"{r.onnx_node}: asked {r.asked}, built {'/'.join(r.built)}"
                                        for r in missed.itertuples()))]
 
 

@@ -18,7 +18,8 @@ KEPT_COLUMNS = ("onnx_node", "asked", "built", "layers", "honoured")
 
 def kept_precision(engine: Engine) -> pd.DataFrame:
     """One row per node the build kept: ``asked`` (FP16/FP32), the compute precisions ``built`` by the layers
-    holding it, those ``layers``, and ``honoured`` (a layer computes in the asked precision)."""
+    holding it, those ``layers``, and ``honoured``: a layer computes in the asked precision, or no layer holds
+    the node (a Flatten or Reshape the builder removed has no precision to honour)."""
     kept = kept_nodes(engine.build_facts)
     if not kept or engine.layers.empty:
         return pd.DataFrame(columns=list(KEPT_COLUMNS))
@@ -30,5 +31,5 @@ def kept_precision(engine: Engine) -> pd.DataFrame:
         grouped, left_on="onnx_node", right_index=True, how="left")
     rows["layers"] = rows["layers"].map(lambda v: v if isinstance(v, list) else [])
     rows["built"] = rows["built"].map(lambda v: v if isinstance(v, list) else [])
-    rows["honoured"] = [asked in built for asked, built in zip(rows["asked"], rows["built"])]
+    rows["honoured"] = [not built or asked in built for asked, built in zip(rows["asked"], rows["built"])]
     return rows[list(KEPT_COLUMNS)].reset_index(drop=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from engine_core.errors import LayerLensError
 from engine_core.recipes.spec import RecipeSpec
@@ -83,11 +84,16 @@ def check_engine_request(request: EngineBuildRequest) -> None:
     """Raise a one-line LayerLensError for a build that cannot work as asked.
 
     Raises:
-        LayerLensError: unknown builder or target, or a precision the targets cannot run (FP8 before SM89).
+        LayerLensError: unknown builder or target, a precision the targets cannot run (FP8 before SM89), or an
+            accuracy data folder that is not there.
     """
     from engine_core.recipes.apply import check_spec
 
     check_spec(request.spec)
+    if request.accuracy and request.accuracy_data and not Path(request.accuracy_data).is_dir():
+        raise LayerLensError(f"--data {request.accuracy_data} is not a folder of input batches.",
+                             "Pass a folder of .npz batches keyed by input name (.npy for one input), or leave --data "
+                             "out to measure on synthetic inputs (labelled so).")
     if request.builder not in BUILDERS:
         raise LayerLensError(f"Unknown builder '{request.builder}'.", f"Choose one of: {', '.join(BUILDERS)}, or trtexec.")
     if request.builder == "rtx":

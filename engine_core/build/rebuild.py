@@ -64,6 +64,9 @@ def rebuild_of(engine) -> Rebuild | None:
             rebuild.problems.append(f"the {what} {path} is not on this machine")
     if not rebuild.keep_types:
         rebuild.problems.append(f"a {rebuild.precision} build has no lower precision to keep nodes out of")
+    if engine.recipe == "qat":  # the recipe refuses --keep on such a model: say so before a build is offered
+        rebuild.problems.append("the model came with its Q/DQ placed (a QAT or ModelOpt export), so no node can be "
+                                "kept out of them; keep nodes where the Q/DQ are made, or build the float model")
     return rebuild
 
 

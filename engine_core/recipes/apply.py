@@ -19,7 +19,7 @@ from engine_core.strict_json import dumps_strict
 
 _QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
 #: Part of every cache key: bump it when a recipe's output changes, so no stale model is reused.
-RECIPES_VERSION = 2
+RECIPES_VERSION = 3
 
 
 def recipes_cache_dir() -> Path:
@@ -44,6 +44,12 @@ def check_spec(spec: RecipeSpec) -> None:
         if value not in allowed:
             raise LayerLensError(f"Unknown {what} '{value}'.", f"Choose one of: {', '.join(allowed)}.")
     check_keep(spec.precision, spec.keep)
+
+
+def carries_qdq(model) -> bool:
+    """True when an ONNX ``ModelProto`` already holds Q/DQ nodes (a QAT or ModelOpt export): its placement is
+    the user's, so recipes build it as it is."""
+    return any(n.op_type in _QDQ_OPS for n in model.graph.node)
 
 
 def _load_model(path: Path):
@@ -77,7 +83,7 @@ def apply_recipe(model_path: str | Path, spec: RecipeSpec, calibration_dir: str 
         raise ArtifactFormatError(str(model_path), "does not exist.", "Check the model path.")
     source_sha = file_sha256(model_path)
     model = _load_model(model_path)
-    if any(n.op_type in _QDQ_OPS for n in model.graph.node):
+    if carries_qdq(model):
         if spec.keep:
             raise LayerLensError(f"{model_path.name} already carries Q/DQ nodes, so --keep cannot place them.",
                                  "Keep nodes out of quantization where the Q/DQ were made (ModelOpt, QAT), "

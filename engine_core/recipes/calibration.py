@@ -61,11 +61,11 @@ def read_calibration_folder(folder: str | Path, inputs: list[ModelInput]) -> tup
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise LayerLensError(f"Calibration data folder {folder} does not exist.",
+        raise LayerLensError(f"The folder of input batches {folder} does not exist.",
                              "Pass a folder of .npz files keyed by input name (or .npy files for a single-input model).")
     files = sorted(p for p in folder.iterdir() if p.suffix in (".npy", ".npz"))
     if not files:
-        raise LayerLensError(f"{folder} holds no .npy or .npz calibration batches.",
+        raise LayerLensError(f"{folder} holds no .npy or .npz input batches.",
                              "Save one batch per file: np.savez(f'batch{i}.npz', **{input_name: array}).")
     files = files[:MAX_BATCHES]
     digest = hashlib.sha256()

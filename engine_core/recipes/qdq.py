@@ -70,6 +70,10 @@ def quantize_model(model, precision: str, placement: str, calibrator: str, batch
     if placement == "tensorrt":
         excluded = set(exclude)
         nodes = [n for n in tensorrt_placement_nodes(model) if n not in excluded]
+        if not nodes:
+            # onnxruntime reads an empty nodes_to_quantize as "no restriction" and would put Q/DQ on every other
+            # op (the tiny CNN with its 3 weighted ops kept: Q/DQ on the ReLU and pool outputs, 8.6 dB).
+            return model, 0
         extra["OpTypesToExcludeOutputQuantization"] = list(WEIGHTED_OPS) + ["Add"]
     with tempfile.TemporaryDirectory(prefix="layerlens-quant-") as tmp:
         src, dst = Path(tmp) / "in.onnx", Path(tmp) / "out.onnx"

@@ -111,6 +111,8 @@ def resolve_side(ref: str, store: str | None) -> Side:
 
             model, _ = resolve_model(ref)
             return Side(ref.removeprefix("zoo:"), model)
+        if any(r.name.lower() == ref.lower() for r in runs.list_runs()):
+            raise  # several runs share the name (a variant built again): the store's error lists their ids
         raise LayerLensError(f"{ref} is neither an ONNX file, a folder, a stored run nor a sample model.",
                              "See `layerlens runs` for stored runs; sample models: " + ", ".join(ZOO) + ".") from None
     engine = runs.load(manifest.run_id)
@@ -170,7 +172,7 @@ def _measure(candidate: Side, args):
 
 def format_report(report, label: str, source: str, mapping: dict, top: int) -> str:
     """Text output of ``layerlens accuracy``: outputs, the noisiest layers, and what the inputs were."""
-    from engine_core.accuracy.report import format_sqnr
+    from engine_core.accuracy.report import format_local_sqnr, format_sqnr
 
     lines = [f"{label} vs {Path(report.baseline.get('path', '?')).name} ({source}; inputs: {report.inputs['description']})"]
     for o in report.outputs:
@@ -183,11 +185,12 @@ def format_report(report, label: str, source: str, mapping: dict, top: int) -> s
     if not nodes.empty:
         noisy = nodes.sort_values("local_sqnr_db", na_position="last").head(top)
         lines.append(f"\nNoisiest of {len(nodes)} compared nodes (local SQNR: signal over the noise the node adds "
-                     "itself, lower is noisier; then the SQNR of its output):")
+                     "itself, lower is noisier, 'adds none' when its output is no noisier than its inputs; then the SQNR of "
+                     "its output):")
         for row in noisy.itertuples():
             layers = mapping.get(row.onnx_node, [])
             where = f"  -> {', '.join(layers[:2])}{' …' if len(layers) > 2 else ''}" if layers else ""
-            lines.append(f"  local {format_sqnr(row.local_sqnr_db):>9}  output {format_sqnr(row.sqnr_db):>9}  "
+            lines.append(f"  local {format_local_sqnr(row.local_sqnr_db):>9}  output {format_sqnr(row.sqnr_db):>9}  "
                          f"{row.precision:<5} {row.onnx_node}{where}")
     from engine_core.accuracy.inputs import SYNTHETIC_NOTE
 

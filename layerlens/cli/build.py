@@ -154,7 +154,8 @@ def cmd_build(args) -> int:
     variants = matrix_variants(_split(args.precision, "fp32"), _split(args.placement, "ort"))
     variants = apply_keep(model, variants, parse_keep(args.keep))
     targets = tuple(t.lower() for t in args.target)
-    plan_matrix(model, variants, builder=builder, targets=targets, calibration_dir=args.calib, calibrator=args.calibrator)
+    plan_matrix(model, variants, builder=builder, targets=targets, calibration_dir=args.calib, calibrator=args.calibrator,
+                accuracy=not args.no_accuracy, accuracy_data=args.data)
     store = None if args.out else RunStore(args.store)
     print(f"Building {len(variants)} engine(s) of {model.name} with {builder}"
           + (f" for {'+'.join(t.upper() for t in args.target)}" if args.target else "") + ":", file=sys.stderr)
@@ -211,7 +212,8 @@ def format_matrix(result) -> str:
         missed = kept_precision(item.engine)
         for row in missed[~missed["honoured"]].itertuples():
             lines.append(f"note: {item.stem}: {row.onnx_node} was kept in {row.asked}, but the builder runs its layers in "
-                         f"{'/'.join(row.built) or 'no layer'} (it folded the casts around it).")
+                         f"{'/'.join(row.built)} (it folded the casts around it).")
+    lines += _unmeasured_notes(result)
     measured = [i.engine.accuracy for i in result.results if i.engine is not None and i.engine.accuracy is not None
                 and i.engine.accuracy.inputs.get("batches")]
     if measured:
@@ -221,6 +223,20 @@ def format_matrix(result) -> str:
         lines.append(f"SQNR: output {inputs.output.name!r} of each recipe's ONNX vs the FP32 model on the CPU "
                      f"(onnxruntime), higher is closer; on {what}.")
     return "\n".join(lines)
+
+
+def _unmeasured_notes(result) -> list[str]:
+    """Why a variant's SQNR reads ``-`` (and why its recipe is not the one asked for), from its build log's facts;
+    one line per reason, naming every variant it applies to (a QAT model gives all of them the same one)."""
+    reasons: dict[str, list[str]] = {}
+    for item in result.results:
+        if item.engine is None or item.engine.accuracy is not None:
+            continue
+        facts = item.engine.build_facts
+        for reason in (facts.get("note"), facts.get("accuracy") and f"SQNR {facts['accuracy']}"):
+            if reason:
+                reasons.setdefault(reason, []).append(item.stem)
+    return [f"note: {', '.join(stems)}: {reason.rstrip('.')}." for reason, stems in reasons.items()]
 
 
 def cmd_quantize(args) -> int:

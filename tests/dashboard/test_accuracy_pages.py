@@ -24,7 +24,7 @@ def test_layers_table_carries_each_layers_sqnr(rtx_app, rtx_runs):
 def test_precision_page_shows_the_per_layer_error_and_says_synthetic(rtx_app, rtx_runs):
     open_page(rtx_app, "precision", rtx_runs["resnet18-int8-tensorrt-uncalibrated"])
     body = texts(rtx_app)
-    assert "Quantization error per layer" in body
+    assert "Quantization error per layer" in [h.value for h in rtx_app.subheader]  # texts() holds no headings
     assert "Output SQNR 36.1 dB against resnet18.onnx (min cosine 0.99987, top-1 agreement" in body
     assert "relative error between the two models, not task accuracy" in body and "**Synthetic inputs**" in body
     noisiest = next(d.value for d in rtx_app.dataframe if "local SQNR dB" in d.value.columns)

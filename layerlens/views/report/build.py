@@ -23,7 +23,7 @@ from layerlens.views.key_numbers import key_numbers
 from layerlens.views.provenance import provenance_text
 from engine_core import __version__
 from engine_core.accuracy.join import engine_layers_by_node, with_layer_accuracy
-from engine_core.accuracy.report import format_sqnr
+from engine_core.accuracy.report import format_local_sqnr, format_sqnr
 from engine_core.accuracy.tradeoff import tradeoff_points
 from engine_core.analysis.attribution import Attribution, compare_pair
 from engine_core.analysis.compare import Comparison
@@ -158,7 +158,7 @@ def _accuracy_blocks(engine: Engine, baseline: Engine | None, prov: str) -> list
         noisy = report.nodes.sort_values("local_sqnr_db", na_position="last").head(15)
         blocks.append(Block("table", "Noisiest nodes (lowest local SQNR: the noise a node adds itself)", table=pd.DataFrame({
             "onnx node": noisy["onnx_node"], "op": noisy["op_type"], "precision": noisy["precision"],
-            "local SQNR": noisy["local_sqnr_db"].map(format_sqnr), "output SQNR": noisy["sqnr_db"].map(format_sqnr),
+            "local SQNR": noisy["local_sqnr_db"].map(format_local_sqnr), "output SQNR": noisy["sqnr_db"].map(format_sqnr),
             "engine layers": noisy["onnx_node"].map(lambda n: ", ".join(mapping.get(n, []))[:120])})))
     return blocks
 
