@@ -10,15 +10,13 @@ from dashboard.components.accuracy import render_layer_accuracy
 from dashboard.components.calibration import render_calibration
 from dashboard.components.common import current_engine, plot, provenance_text, record, render_provenance
 from layerlens.views.figures import make_fallback_reasons_figure, make_precision_sunburst_figure
-from engine_core.analysis.fallback import summarize_fallbacks
-from engine_core.analysis.requested import requested_precision
 
 st.title("Precision")
 engine = current_engine()
 if engine is not None:
     render_provenance(engine)
     prov = provenance_text(engine)
-    requested, source = requested_precision(engine)
+    requested, source = data.load_requested_precision(st.session_state[state.RUN])
     fallbacks = data.load_fallbacks(st.session_state[state.RUN])
     if requested is None:
         st.info("The requested precision is unknown (no build flags, no typed layers), so fallbacks cannot be judged.")
@@ -28,7 +26,7 @@ if engine is not None:
                     f"**{len(fallbacks)}** of {len(engine.layers)} layers compute or write something wider "
                     f"({n} with their own cause, {len(fallbacks) - n} reformats inheriting a neighbour's).")
     if not fallbacks.empty:
-        summary = summarize_fallbacks(fallbacks)
+        summary = data.load_fallback_summary(st.session_state[state.RUN])
         plot(make_fallback_reasons_figure(summary, prov), "Fallback reasons")
         for row in summary.itertuples():
             subset = fallbacks[fallbacks["reason"] == row.reason]

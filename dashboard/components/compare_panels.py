@@ -8,7 +8,6 @@ import streamlit as st
 from dashboard import data
 from dashboard.components.common import plot, record
 from layerlens.views.figures import make_engine_bytes_figure
-from engine_core.analysis.fallback import summarize_fallbacks
 from engine_core.analysis.kernels import describe_kernel, quantize_count
 from engine_core.analysis.size import size_ratio_statement
 from engine_core.engine import Engine
@@ -46,7 +45,7 @@ def render_bytes_and_precision(a_id: str, b_id: str, a: Engine, b: Engine, prove
     if fallbacks.empty:
         st.success(f"Every layer of {b.name} computes and writes its requested precision.")
     else:
-        summary = summarize_fallbacks(fallbacks)
+        summary = data.load_fallback_summary(b_id)
         examples = fallbacks.groupby("reason")["evidence"].first()
         table = summary.assign(example=summary["reason"].map(examples))[["reason", "layers", "weights_bytes", "time_ms", "reason_text", "example"]]
         st.dataframe(table, hide_index=True, width="stretch",
