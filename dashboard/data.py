@@ -151,6 +151,18 @@ def load_byte_account(run_id: str) -> size.ByteAccount:
     return load_engine(run_id).analysis.byte_account
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _layer_search_text(root: str, run_id: str) -> pd.Series:
+    layers = _engine(root, run_id).layers
+    text = layers["name"] + " " + layers["tactic_name"].fillna("") + " " + layers["onnx_nodes"].map(" ".join)
+    return text.str.lower()
+
+
+def load_layer_search_text(run_id: str) -> pd.Series:
+    """Per layer, lower case: its name, tactic and ONNX nodes (what the Layers page's search looks in), made once."""
+    return _layer_search_text(str(store_root()), run_id)
+
+
 @st.cache_resource(max_entries=24, show_spinner=False)
 def _layer_accuracy(root: str, run_id: str) -> pd.DataFrame:
     engine = _engine(root, run_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components.common import (current_engine, plot, provenance_text, record, render_estimate_notice,
+from dashboard.components.common import (current_engine, head_rows, plot, provenance_text, record, render_estimate_notice,
                                          render_provenance)
 from layerlens.views.figures import (MAX_BARS, make_bucket_waterfall_figure, make_measured_vs_estimated_figure,
                                      make_reconcile_figure, make_roofline_figure, make_stream_lanes_figure,
@@ -52,7 +52,7 @@ def _render_measured_vs_estimated(run_id: str, engine, prov: str) -> None:
     if not slow.empty:
         shown = slow[["order", "name", "layer_type", "compute_precision", "layer_class", "measured_ms", "estimated_ms",
                       "ratio", "excess_ms"]]
-        st.dataframe(shown, hide_index=True, width="stretch")
+        st.dataframe(head_rows(shown, "layers", "largest excess first"), hide_index=True, width="stretch")
         record("Layers slower than the model expects", table=shown)
 
 

@@ -8,7 +8,8 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components.accuracy import render_layer_accuracy
 from dashboard.components.calibration import render_calibration
-from dashboard.components.common import current_engine, plot, provenance_text, record, render_provenance
+from dashboard.components.common import (TABLE_ROWS, current_engine, head_rows, plot, provenance_text, record,
+                                         render_provenance)
 from layerlens.views.figures import make_fallback_reasons_figure, make_precision_sunburst_figure
 
 st.title("Precision")
@@ -32,6 +33,8 @@ if engine is not None:
             subset = fallbacks[fallbacks["reason"] == row.reason]
             ms = f", {row.time_ms:.4f} ms" if row.time_ms == row.time_ms else ""
             with st.expander(f"**{row.reason}** · {row.layers} layers{ms} — {row.reason_text}", expanded=row.Index == 0):
+                subset = head_rows(subset.sort_values("avg_ms", ascending=False, na_position="last", kind="stable")
+                                   if len(subset) > TABLE_ROWS else subset, "layers", "slowest first")
                 st.dataframe(subset[["order", "name", "layer_type", "compute_precision", "output_precision", "avg_ms", "evidence"]],
                              hide_index=True, width="stretch",
                              column_config={"avg_ms": st.column_config.NumberColumn("avg ms", format="%.4f")})

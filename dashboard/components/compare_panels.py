@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from dashboard.components.common import plot, record
+from dashboard.components.common import head_rows, plot, record
 from layerlens.views.figures import make_engine_bytes_figure
 from engine_core.analysis.kernels import describe_kernel, quantize_count
 from engine_core.analysis.size import size_ratio_statement
@@ -64,5 +64,5 @@ def render_bytes_and_precision(a_id: str, b_id: str, a: Engine, b: Engine, prove
         steps = int(shown["quantize steps"].sum())
         st.caption(f"{len(shown)} generated (kgen) kernels perform {steps} quantize steps. Each name spells the fused ops: "
                    "`MulMinMaxRounCast` is scale, clamp, round, cast to INT8.")
-        st.dataframe(shown, hide_index=True, width="stretch", height=300)
+        st.dataframe(head_rows(shown, "kernels", "in execution order"), hide_index=True, width="stretch", height=300)
         record("Generated kernels", table=shown)
