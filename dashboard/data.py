@@ -1,9 +1,11 @@
 """All caching and all reads of the run store for the dashboard live here.
 
 Loaded engines are cached as resources (large, shared, never mutated) keyed by
-run id, which is a content hash, so a cached engine can never go stale.
-Analyses are cached per (run ids, GPU). Every cache is bounded. Nothing here
-draws; pages call ``load_*`` and render.
+run id, which is a content hash, so a cached engine can never go stale. An
+engine's own analyses live on it (``engine.analysis``: computed once, shared by
+every page, diagnose and the report); analyses of several engines or another GPU
+are cached per (run ids, GPU). Every cache is bounded. Nothing here draws; pages
+call ``load_*`` and render.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from engine_core.accuracy.join import layer_sqnr
 from engine_core.accuracy.tradeoff import tradeoff_points
 from engine_core.analysis import compare as compare_mod
 from engine_core.analysis import diagnose as diagnose_mod
-from engine_core.analysis import estimate, fallback, latency, latency_model, lint, roofline, size
+from engine_core.analysis import estimate, roofline, size
 from engine_core.analysis.attribution import Attribution, attribute
 from engine_core.analysis.gpus import CATALOG, GpuSpec, gpu_by_name, gpu_for_engine
 from engine_core.engine import Engine
@@ -95,9 +97,9 @@ def load_engine(run_id: str) -> Engine:
     return _engine(str(store_root()), run_id)
 
 
-@st.cache_resource(max_entries=24, show_spinner=False)
 def _timed_engine(root: str, run_id: str, gpu_name: str) -> Engine:
-    return estimate.engine_with_estimated_times(_engine(root, run_id), estimate.estimate_gpu(_engine(root, run_id), gpu_name or None))
+    engine = _engine(root, run_id)
+    return engine.analysis.timed(estimate.estimate_gpu(engine, gpu_name or None))
 
 
 def load_timed_engine(run_id: str, gpu_name: str = "") -> Engine:
@@ -129,40 +131,47 @@ def load_diagnosis(run_id: str, baseline_id: str | None = None) -> list:
     return _diagnosis(str(store_root()), run_id, baseline_id)
 
 
-# Single-engine analyses, one bounded cache for all of them (keyed by run id, a content hash).
-_ENGINE_ANALYSES = {
-    "fallbacks": fallback.explain_fallbacks,
-    "fairness": lint.lint_fairness,
-    "bytes": size.account_bytes,
-    "waterfall": lambda engine: latency.waterfall(engine.layers),
-    "accuracy": lambda engine: layer_sqnr(engine.layers, engine.accuracy),
-}
-
-
-@st.cache_resource(max_entries=128, show_spinner=False)
-def _analysis(root: str, run_id: str, kind: str):
-    return _ENGINE_ANALYSES[kind](_engine(root, run_id))
-
-
 def load_fallbacks(run_id: str) -> pd.DataFrame:
-    return _analysis(str(store_root()), run_id, "fallbacks")
+    return load_engine(run_id).analysis.fallbacks
+
+
+def load_fallback_summary(run_id: str) -> pd.DataFrame:
+    return load_engine(run_id).analysis.fallback_summary
+
+
+def load_requested_precision(run_id: str) -> tuple[str | None, str]:
+    return load_engine(run_id).analysis.requested_precision
 
 
 def load_fairness(run_id: str) -> list:
-    return _analysis(str(store_root()), run_id, "fairness")
+    return load_engine(run_id).analysis.fairness
 
 
 def load_byte_account(run_id: str) -> size.ByteAccount:
-    return _analysis(str(store_root()), run_id, "bytes")
+    return load_engine(run_id).analysis.byte_account
 
 
-def load_waterfall(run_id: str) -> pd.DataFrame:
-    return _analysis(str(store_root()), run_id, "waterfall")
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _layer_search_text(root: str, run_id: str) -> pd.Series:
+    layers = _engine(root, run_id).layers
+    text = layers["name"] + " " + layers["tactic_name"].fillna("") + " " + layers["onnx_nodes"].map(" ".join)
+    return text.str.lower()
+
+
+def load_layer_search_text(run_id: str) -> pd.Series:
+    """Per layer, lower case: its name, tactic and ONNX nodes (what the Layers page's search looks in), made once."""
+    return _layer_search_text(str(store_root()), run_id)
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _layer_accuracy(root: str, run_id: str) -> pd.DataFrame:
+    engine = _engine(root, run_id)
+    return layer_sqnr(engine.layers, engine.accuracy)
 
 
 def load_layer_accuracy(run_id: str) -> pd.DataFrame:
     """Per layer: ``sqnr_db`` (worst measured ONNX node; NaN not measured, inf identical), ``sqnr_node``."""
-    return _analysis(str(store_root()), run_id, "accuracy")
+    return _layer_accuracy(str(store_root()), run_id)
 
 
 def model_build_ids(run_id: str) -> list[str]:
@@ -196,8 +205,7 @@ def load_model_node_names(path: Path) -> frozenset[str]:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _size_growth(root: str, baseline_id: str, run_id: str) -> size.SizeGrowth | None:
-    return size.explain_growth(_engine(root, baseline_id), _engine(root, run_id),
-                               _analysis(root, baseline_id, "bytes"), _analysis(root, run_id, "bytes"))
+    return size.explain_growth(_engine(root, baseline_id), _engine(root, run_id))
 
 
 def load_size_growth(baseline_id: str, run_id: str) -> size.SizeGrowth | None:
@@ -209,30 +217,23 @@ def load_size_growth(baseline_id: str, run_id: str) -> size.SizeGrowth | None:
 def _roofline(root: str, run_id: str, gpu_name: str) -> pd.DataFrame | None:
     engine = _engine(root, run_id)
     gpu = engine_gpu(engine, gpu_name or None)
-    return roofline.roofline_table(engine.layers, gpu) if gpu else None
+    return roofline.roofline_table(engine.layers, gpu, engine.analysis.layer_work) if gpu else None
 
 
 def load_roofline(run_id: str, gpu_name: str = "") -> pd.DataFrame | None:
     return _roofline(str(store_root()), run_id, gpu_name)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _measured_vs_estimated(root: str, run_id: str) -> pd.DataFrame:
-    return estimate.measured_vs_estimated(_engine(root, run_id))
-
-
 def load_measured_vs_estimated(run_id: str) -> pd.DataFrame:
     """Each measured layer beside the latency model's estimate on the engine's own GPU (empty when unknown)."""
-    return _measured_vs_estimated(str(store_root()), run_id)
+    return load_engine(run_id).analysis.measured_vs_estimated
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _estimates_at(root: str, run_id: str, gpu_name: str, precisions: tuple[str, ...]) -> dict[str, float]:
     engine = _engine(root, run_id)
     gpu = estimate.estimate_gpu(engine, gpu_name or None)
-    model = latency_model.default_latency_model()
-    work = roofline.layer_work(engine.layers)
-    return {p: float(model.predict(engine.layers, gpu, work, precision=p)["estimated_ms"].sum()) for p in precisions}
+    return {p: float(engine.analysis.predicted(gpu, p)["estimated_ms"].sum()) for p in precisions}
 
 
 def load_estimates_at(run_id: str, gpu_name: str, precisions: tuple[str, ...]) -> dict[str, float]:
@@ -242,6 +243,9 @@ def load_estimates_at(run_id: str, gpu_name: str, precisions: tuple[str, ...]) -
 
 @st.cache_resource(max_entries=16, show_spinner="Aligning engines…")
 def _comparison(root: str, run_ids: tuple[str, ...]) -> tuple[compare_mod.Comparison, list[Engine], Attribution]:
+    if len(run_ids) == 2:  # the pair diagnose and the report compare too: computed once, on the engine
+        cmp, att = _engine(root, run_ids[1]).analysis.compared_with(_engine(root, run_ids[0]))
+        return cmp, estimate.on_one_footing([_engine(root, r) for r in run_ids]), att
     engines = estimate.on_one_footing([_engine(root, r) for r in run_ids])
     cmp = compare_mod.compare_engines(engines)
     return cmp, engines, attribute(cmp, engines[0], engines[1])
@@ -267,7 +271,7 @@ def _graph(root: str, run_id: str, baseline_id: str | None) -> EngineGraph:
     if baseline_id:  # the engine's own graph, stamped with the comparison's changes: wired once per engine
         return mark_precision_change(_graph(root, run_id, None), _comparison(root, (baseline_id, run_id))[0].groups)
     # Sized by time: measured, or the labelled estimate; the fallback reasons are the Precision page's.
-    return engine_graph(_timed_engine(root, run_id, ""), fallbacks=_analysis(root, run_id, "fallbacks"))
+    return engine_graph(_timed_engine(root, run_id, ""), fallbacks=_engine(root, run_id).analysis.fallbacks)
 
 
 def load_graph(run_id: str, baseline_id: str | None = None) -> EngineGraph:

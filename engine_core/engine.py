@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -36,6 +38,9 @@ from engine_core.constants import empty_constants_table
 from engine_core.layer_table import (join_profile, layer_table_and_constants, layer_table_from_profile,
                                      unmatched_profile_names)
 from engine_core.schema import empty_layer_table
+
+if TYPE_CHECKING:
+    from engine_core.analysis.engine_analysis import EngineAnalysis
 
 #: Below this share of profile rows matching layer names, the profile is from another engine.
 MIN_PROFILE_MATCH = 0.5
@@ -86,6 +91,18 @@ class Engine:
     file_parts: dict[str, int] = field(default_factory=dict)
     #: What a LayerLens build measured of its recipe's output error (``<stem>.accuracy.json``), when it did.
     accuracy: AccuracyReport | None = None
+
+    @cached_property
+    def analysis(self) -> EngineAnalysis:
+        """This engine's derived tables (fallbacks, byte account, estimates, ...), each computed once, on first use.
+
+        Kept on the engine object: an engine is not changed once read, and a changed copy
+        (``dataclasses.replace``) is a new object with its own analysis. See
+        :mod:`engine_core.analysis.engine_analysis`.
+        """
+        from engine_core.analysis.engine_analysis import EngineAnalysis
+
+        return EngineAnalysis(self)
 
     @property
     def is_estimate(self) -> bool:

@@ -13,14 +13,12 @@ from engine_core.engine import Engine
 
 def summarize_engine(engine: Engine) -> dict:
     """Summarize one engine (layers, weights, latency, size, status)."""
-    from engine_core.analysis.requested import requested_precision
-
     layers = engine.layers
     has_weights = layers["weights_count"] > 0
     has_bias = layers["bias_count"] > 0
     has_constants = layers["kernel_constants_count"] > 0
     gpu = engine.gpu_compute
-    requested, requested_source = requested_precision(engine)
+    requested, requested_source = engine.analysis.requested_precision
     return {
         "name": engine.name,
         "files": engine.files,
@@ -80,9 +78,7 @@ def _accuracy(engine: Engine) -> dict | None:
 
 
 def _estimate(engine: Engine) -> dict | None:
-    from engine_core.analysis.estimate import estimate_latency
-
-    estimate = estimate_latency(engine)
+    estimate = engine.analysis.estimate()
     return estimate.to_json() if estimate else None
 
 

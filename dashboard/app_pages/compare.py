@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import data, state
 from dashboard.components.accuracy import render_accuracy_comparison
-from dashboard.components.common import plot, record
+from dashboard.components.common import TABLE_ROWS, head_rows, plot, record
 from dashboard.components.compare_panels import comparison_provenance, render_bytes_and_precision
 from layerlens.views.figures import PRECISION_COLORS, make_attribution_figure, make_speedup_waterfall_figure
 from engine_core.accuracy.join import group_sqnr
@@ -99,6 +99,9 @@ def _delta(value):
     return "color: #1a7f37" if value < 0 else "color: #cf222e" if value > 0 else ""
 
 
+if len(table) > TABLE_ROWS:  # the groups that moved most first; the JSON download has them all
+    table = table.loc[groups["delta_ms"].astype(float).abs().sort_values(ascending=False, na_position="last").index]
+table = head_rows(table, "aligned groups", "largest change first")
 styled = table.style.map(_colour, subset=["a_precision", "b_precision"]).map(_delta, subset=["delta_ms"])
 st.dataframe(styled, hide_index=True, width="stretch", height=420,
              column_config={"a_ms": st.column_config.NumberColumn(f"{a.name} ms", format="%.4f"),

@@ -98,10 +98,9 @@ def _import_artifacts(paths: list[Path], scratch: Path) -> list[tuple[str, str]]
 
 
 def _narrowest_rank(engine) -> int:
-    from engine_core.analysis.requested import requested_precision
     from engine_core.precision import PRECISION_RANK
 
-    precision, _ = requested_precision(engine)
+    precision, _ = engine.analysis.requested_precision
     return PRECISION_RANK.get(precision, 5)
 
 

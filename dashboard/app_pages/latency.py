@@ -6,13 +6,12 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components.common import (current_engine, plot, provenance_text, record, render_estimate_notice,
+from dashboard.components.common import (current_engine, head_rows, plot, provenance_text, record, render_estimate_notice,
                                          render_provenance)
 from layerlens.views.figures import (MAX_BARS, make_bucket_waterfall_figure, make_measured_vs_estimated_figure,
                                      make_reconcile_figure, make_roofline_figure, make_stream_lanes_figure,
                                      make_time_by_figure, make_top_layers_figure, make_waterfall_figure)
-from engine_core.analysis.latency import (aggregate_waterfall, reconcile, reformat_boundaries, time_by, top_layers,
-                                          waterfall)
+from engine_core.analysis.latency import aggregate_waterfall, reconcile, reformat_boundaries, time_by, top_layers
 from engine_core.analysis.latency_model import default_latency_model
 
 st.title("Latency")
@@ -53,7 +52,7 @@ def _render_measured_vs_estimated(run_id: str, engine, prov: str) -> None:
     if not slow.empty:
         shown = slow[["order", "name", "layer_type", "compute_precision", "layer_class", "measured_ms", "estimated_ms",
                       "ratio", "excess_ms"]]
-        st.dataframe(shown, hide_index=True, width="stretch")
+        st.dataframe(head_rows(shown, "layers", "largest excess first"), hide_index=True, width="stretch")
         record("Layers slower than the model expects", table=shown)
 
 
@@ -68,7 +67,7 @@ if stored is not None:
     render_estimate_notice(engine)
     prov = provenance_text(engine)
     layers = engine.layers
-    wf = waterfall(layers) if engine.is_estimate else data.load_waterfall(run_id)
+    wf = engine.analysis.waterfall
     if wf.empty:
         st.info("No per-layer times in these artifacts. Add the profile: `trtexec --loadEngine=<engine> "
                 "--exportProfile=model.profile.json --separateProfileRun`, or paste a --dumpProfile table on the Import page.")

@@ -1,5 +1,6 @@
 """Layers: every layer in a filterable, sortable table with its SQNR when the build measured it; click one for its
-full record; select several to keep them in FP16/FP32 and rebuild; CSV export."""
+full record; select several to keep them in FP16/FP32 and rebuild; CSV export. Above a thousand rows the table
+is paged (the order is chosen over every row, not just the page), so a 100k-layer engine opens in seconds."""
 
 from __future__ import annotations
 
@@ -15,40 +16,75 @@ from layerlens.views.figures import PRECISION_COLORS
 from engine_core.analysis.estimate import layers_for_export
 from engine_core.export import layer_table_csv
 
-STYLE_LIMIT = 3000  # colour-coding every cell of a bigger table makes the page slow
+#: Rows the table holds at once; a longer (filtered) table is paged, ordered first by the user's choice.
+PAGE_ROWS = 1000
+#: Columns the rows of a paged table can be ordered by, with their labels.
+SORTABLE = {"order": "execution order", "avg_ms": "time (avg ms)", "weights_bytes": "weight bytes",
+            "name": "name", "layer_type": "layer type", "compute_precision": "compute precision"}
 SHOWN = ["order", "name", "layer_type", "compute_precision", "output_precision", "avg_ms", "latency_share_pct",
          "weights_precision", "weights_bytes", "tactic_name", "stream_id"]
+
+
+def _reasons(run_id: str, layers: pd.DataFrame) -> pd.Series:
+    """Fallback reason by layer name."""
+    if layers.empty:
+        return pd.Series(dtype=object)
+    return data.load_fallbacks(run_id).set_index("name")["reason"]
+
+
+def _page(shown: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The rows the table shows, and which they are (empty when all of them).
+
+    A table of more than :data:`PAGE_ROWS` rows is shown a page at a time: shipping 100,000 rows to the
+    browser on every rerun is what made the page take minutes. Above one page the user picks how the
+    rows are ordered (all of them, not just the page) and which page to see.
+    """
+    if len(shown) <= PAGE_ROWS:
+        return shown, ""
+    c1, c2, c3 = st.columns([2, 1, 1])
+    by = c1.selectbox("Order rows by", SORTABLE, format_func=lambda c: SORTABLE[c], key=state.LAYER_SORT)
+    descending = c2.toggle("Descending", key=state.LAYER_DESCENDING)
+    pages = -(-len(shown) // PAGE_ROWS)
+    if st.session_state.get(state.LAYER_PAGE, 1) > pages:  # a narrower filter has fewer pages
+        st.session_state[state.LAYER_PAGE] = 1
+    number = c3.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key=state.LAYER_PAGE)
+    if by != "order" or descending:
+        shown = shown.sort_values(by, ascending=not descending, na_position="last", kind="stable")
+    first = (number - 1) * PAGE_ROWS
+    page = shown.iloc[first:first + PAGE_ROWS]
+    return page, f" · rows {first + 1:,}–{first + len(page):,} shown ({PAGE_ROWS:,} a page)"
+
 
 st.title("Layers")
 engine = current_engine()
 if engine is not None:
+    run_id = st.session_state[state.RUN]
     render_provenance(engine)
     layers = engine.layers
-    reasons = data.load_fallbacks(st.session_state[state.RUN]).set_index("name")["reason"] if not layers.empty else pd.Series(dtype=object)
     c1, c2, c3 = st.columns([2, 2, 2])
     search = c1.text_input("Search names, ONNX nodes, tactics", key=state.LAYER_SEARCH, placeholder="e.g. conv2_block1 or i8f16")
     types = c2.multiselect("Layer types", sorted(layers["layer_type"].dropna().unique()), key=state.LAYER_TYPES)
     precisions = c3.multiselect("Compute precision", sorted(layers["compute_precision"].unique()), key=state.LAYER_PRECISIONS)
-    shown = layers
-    if search:
-        haystack = shown["name"] + " " + shown["tactic_name"].fillna("") + " " + shown["onnx_nodes"].map(" ".join)
-        shown = shown[haystack.str.contains(search, case=False, regex=False)]
+    keep = pd.Series(True, index=layers.index)
+    if search:  # the search text of every layer is made once per run, not on every keystroke
+        keep &= data.load_layer_search_text(run_id).str.contains(search.lower(), regex=False)
     if types:
-        shown = shown[shown["layer_type"].isin(types)]
+        keep &= layers["layer_type"].isin(types)
     if precisions:
-        shown = shown[shown["compute_precision"].isin(precisions)]
-    table = shown[SHOWN].assign(fallback_reason=shown["name"].map(reasons))
+        keep &= layers["compute_precision"].isin(precisions)
+    shown = layers[keep] if not keep.all() else layers
+    page, where = _page(shown)
+    table = page[SHOWN].assign(fallback_reason=page["name"].map(_reasons(run_id, layers)))
     if engine.accuracy is not None:  # SQNR vs the float model: the worst measured ONNX node of each layer
-        sqnr = data.load_layer_accuracy(st.session_state[state.RUN])["sqnr_db"].loc[shown.index]
+        sqnr = data.load_layer_accuracy(run_id)["sqnr_db"].loc[page.index]
         table.insert(5, "sqnr_db", sqnr.where(sqnr != float("inf")))
     keep_hint = " · select rows to keep them in FP16/FP32" if engine.build_facts.get("request") else ""
-    st.caption(f"{len(table):,} of {len(layers):,} layers · click a row for its full record{keep_hint} · sort by "
-               "clicking a column" + (f" · SQNR on {engine.accuracy.inputs_label} (empty: identical or not measured)"
-                                      if engine.accuracy is not None else ""))
-    view = table
-    if len(table) <= STYLE_LIMIT:
-        view = table.style.map(lambda p: f"background-color: {PRECISION_COLORS.get(p, '')}33",
-                               subset=["compute_precision", "output_precision", "weights_precision"])
+    st.caption(f"{len(shown):,} of {len(layers):,} layers{where} · click a row for its full record{keep_hint} · sort by "
+               "clicking a column" + (" (sorts this page)" if where else "")
+               + (f" · SQNR on {engine.accuracy.inputs_label} (empty: identical or not measured)"
+                  if engine.accuracy is not None else ""))
+    view = table.style.map(lambda p: f"background-color: {PRECISION_COLORS.get(p, '')}33",
+                           subset=["compute_precision", "output_precision", "weights_precision"])
     event = st.dataframe(view, hide_index=True, width="stretch", height=460, on_select="rerun",
                          selection_mode="multi-row", key="layers.table",
                          column_config={"avg_ms": st.column_config.NumberColumn("avg ms", format="%.4f"),
@@ -58,12 +94,12 @@ if engine is not None:
                                         "latency_share_pct": st.column_config.NumberColumn("% time", format="%.1f"),
                                         "weights_bytes": st.column_config.NumberColumn("weights B", format="%d")})
     record("Layer table", table=table.head(500))
-    st.download_button(":material/download: Download CSV (all columns)",
+    st.download_button(":material/download: Download CSV (all columns)" + (f", all {len(shown):,} rows" if where else ""),
                        data=lambda: layer_table_csv(with_layer_accuracy(layers_for_export(engine).loc[shown.index],
                                                                         layers, engine.accuracy)),
                        file_name=f"{engine.name}-layers.csv", mime="text/csv", key="layers.csv", on_click="ignore")
     rows = event.selection.rows if event is not None else []
     if rows:
-        render_keep_panel(engine, st.session_state[state.RUN], shown.iloc[rows])
+        render_keep_panel(engine, run_id, page.iloc[rows])
     if len(rows) == 1:
-        render_layer_record(shown.iloc[rows[0]], data.load_fallbacks(st.session_state[state.RUN]))
+        render_layer_record(page.iloc[rows[0]], data.load_fallbacks(run_id))

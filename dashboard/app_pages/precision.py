@@ -8,17 +8,16 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components.accuracy import render_layer_accuracy
 from dashboard.components.calibration import render_calibration
-from dashboard.components.common import current_engine, plot, provenance_text, record, render_provenance
+from dashboard.components.common import (TABLE_ROWS, current_engine, head_rows, plot, provenance_text, record,
+                                         render_provenance)
 from layerlens.views.figures import make_fallback_reasons_figure, make_precision_sunburst_figure
-from engine_core.analysis.fallback import summarize_fallbacks
-from engine_core.analysis.requested import requested_precision
 
 st.title("Precision")
 engine = current_engine()
 if engine is not None:
     render_provenance(engine)
     prov = provenance_text(engine)
-    requested, source = requested_precision(engine)
+    requested, source = data.load_requested_precision(st.session_state[state.RUN])
     fallbacks = data.load_fallbacks(st.session_state[state.RUN])
     if requested is None:
         st.info("The requested precision is unknown (no build flags, no typed layers), so fallbacks cannot be judged.")
@@ -28,12 +27,14 @@ if engine is not None:
                     f"**{len(fallbacks)}** of {len(engine.layers)} layers compute or write something wider "
                     f"({n} with their own cause, {len(fallbacks) - n} reformats inheriting a neighbour's).")
     if not fallbacks.empty:
-        summary = summarize_fallbacks(fallbacks)
+        summary = data.load_fallback_summary(st.session_state[state.RUN])
         plot(make_fallback_reasons_figure(summary, prov), "Fallback reasons")
         for row in summary.itertuples():
             subset = fallbacks[fallbacks["reason"] == row.reason]
             ms = f", {row.time_ms:.4f} ms" if row.time_ms == row.time_ms else ""
             with st.expander(f"**{row.reason}** · {row.layers} layers{ms} — {row.reason_text}", expanded=row.Index == 0):
+                subset = head_rows(subset.sort_values("avg_ms", ascending=False, na_position="last", kind="stable")
+                                   if len(subset) > TABLE_ROWS else subset, "layers", "slowest first")
                 st.dataframe(subset[["order", "name", "layer_type", "compute_precision", "output_precision", "avg_ms", "evidence"]],
                              hide_index=True, width="stretch",
                              column_config={"avg_ms": st.column_config.NumberColumn("avg ms", format="%.4f")})

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components.common import current_engine, plot, provenance_text, record, render_provenance
+from dashboard.components.common import current_engine, head_rows, plot, provenance_text, record, render_provenance
 from dashboard.components.compare_panels import bytes_rows
 from engine_core.analysis.size import diff_bytes
 from layerlens.views.figures import (make_bytes_by_figure, make_bytes_diff_figure, make_engine_bytes_figure,
@@ -75,5 +75,5 @@ if engine is not None:
                         f"({a_name} → {b_name}).")
             plot(make_bytes_diff_figure(diff, a_name, b_name, prov), "Weight bytes moved")
             shown = diff.assign(onnx_nodes=diff["onnx_nodes"].map(" + ".join))
-            st.dataframe(shown, hide_index=True, width="stretch")
+            st.dataframe(head_rows(shown, "groups"), hide_index=True, width="stretch")
             record("Byte diff", table=shown)

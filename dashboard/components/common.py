@@ -13,6 +13,10 @@ from layerlens.views.provenance import provenance_text  # noqa: F401 (pages impo
 from engine_core.engine import Engine
 from engine_core.errors import LayerLensError
 
+#: Rows a detail table sends to the browser. A longer table shows its first rows (callers order it by what matters
+#: most) and says how many it leaves out: tens of thousands of rows make a page take seconds to ship and draw.
+TABLE_ROWS = 500
+
 SEVERITY_ICON = {"high": ":material/error:", "medium": ":material/warning:", "info": ":material/info:"}
 
 TRTEXEC_RECIPE = """# INT8: add --calib=<cache>, unless the ONNX already carries Q/DQ (QAT, ModelOpt)
@@ -30,6 +34,21 @@ def render_estimate_notice(engine: Engine) -> None:
                    f"**{engine.time_basis}**: each layer's FLOPs and bytes through a model calibrated on real "
                    "TensorRT profiles (its error band is how far off it was on real engines whose GPU it was not "
                    "fitted on), for comparing layers and builds, not a latency to quote.", icon=":material/calculate:")
+
+
+def head_rows(frame, what: str, order: str = ""):
+    """``frame`` cut to :data:`TABLE_ROWS` rows, with a caption saying so when it was longer.
+
+    Args:
+        frame: a table already in the order its rows matter.
+        what: what a row is, plural ("groups", "layers").
+        order: how the rows are ordered, said in the caption ("largest change first").
+    """
+    if len(frame) <= TABLE_ROWS:
+        return frame
+    st.caption(f"Showing {TABLE_ROWS:,} of {len(frame):,} {what}" + (f", {order}" if order else "") + "; the downloads "
+               "and the Layers page have every row.")
+    return frame.head(TABLE_ROWS)
 
 
 def render_provenance(engine: Engine) -> None:

@@ -6,9 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from dashboard.components.common import plot, record
+from dashboard.components.common import head_rows, plot, record
 from layerlens.views.figures import make_engine_bytes_figure
-from engine_core.analysis.fallback import summarize_fallbacks
 from engine_core.analysis.kernels import describe_kernel, quantize_count
 from engine_core.analysis.size import size_ratio_statement
 from engine_core.engine import Engine
@@ -46,7 +45,7 @@ def render_bytes_and_precision(a_id: str, b_id: str, a: Engine, b: Engine, prove
     if fallbacks.empty:
         st.success(f"Every layer of {b.name} computes and writes its requested precision.")
     else:
-        summary = summarize_fallbacks(fallbacks)
+        summary = data.load_fallback_summary(b_id)
         examples = fallbacks.groupby("reason")["evidence"].first()
         table = summary.assign(example=summary["reason"].map(examples))[["reason", "layers", "weights_bytes", "time_ms", "reason_text", "example"]]
         st.dataframe(table, hide_index=True, width="stretch",
@@ -65,5 +64,5 @@ def render_bytes_and_precision(a_id: str, b_id: str, a: Engine, b: Engine, prove
         steps = int(shown["quantize steps"].sum())
         st.caption(f"{len(shown)} generated (kgen) kernels perform {steps} quantize steps. Each name spells the fused ops: "
                    "`MulMinMaxRounCast` is scale, clamp, round, cast to INT8.")
-        st.dataframe(shown, hide_index=True, width="stretch", height=300)
+        st.dataframe(head_rows(shown, "kernels", "in execution order"), hide_index=True, width="stretch", height=300)
         record("Generated kernels", table=shown)

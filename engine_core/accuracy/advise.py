@@ -242,7 +242,6 @@ class _Prober:
         return max((s.seconds for s in self.steps), default=0.0)
 
     def __call__(self, kept: list[str]) -> AdviceStep:
-        from engine_core.analysis.estimate import estimate_latency
         from engine_core.build.matrix import Variant, build_matrix
 
         start = time.monotonic()
@@ -263,7 +262,7 @@ class _Prober:
         if self.nodes is None:
             self.nodes, self.inputs = accuracy.nodes, accuracy.inputs
             self.first_onnx = item.engine.build_facts.get("onnx")
-        estimate = estimate_latency(item.engine)
+        estimate = item.engine.analysis.estimate()
         sqnr = accuracy.output.sqnr_db
         step = AdviceStep(list(kept), sqnr, bool(sqnr >= self.target_db), item.stem, item.engine.engine_size_bytes,
                           estimate.total_ms if estimate else None, item.run_id,

@@ -16,8 +16,6 @@ POINT_COLUMNS = ("name", "run_id", "recipe", "sqnr_db", "engine_bytes", "latency
 
 def tradeoff_points(engines: list, run_ids: list[str] | None = None) -> pd.DataFrame:
     """:data:`POINT_COLUMNS` for the engines that carry accuracy (``inf`` SQNR: identical to the float model)."""
-    from engine_core.analysis.estimate import estimate_latency
-
     rows = []
     for i, engine in enumerate(engines):
         if engine.accuracy is None:
@@ -25,7 +23,7 @@ def tradeoff_points(engines: list, run_ids: list[str] | None = None) -> pd.DataF
         if engine.gpu_compute is not None:
             latency, basis = engine.gpu_compute.median_ms, "measured"
         else:
-            estimate = estimate_latency(engine)
+            estimate = engine.analysis.estimate()
             latency, basis = (estimate.total_ms, f"{estimate.label} on {estimate.gpu}") if estimate else (None, None)
         kept = sum(len(v) for v in engine.accuracy.kept.values())
         rows.append((engine.name, run_ids[i] if run_ids else None, engine.recipe, engine.accuracy.output.sqnr_db,

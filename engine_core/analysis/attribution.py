@@ -25,7 +25,6 @@ import pandas as pd
 
 from engine_core.analysis.compare import Comparison
 from engine_core.analysis.latency_model import default_latency_model
-from engine_core.analysis.requested import requested_precision
 from engine_core.engine import Engine
 
 PARTS = (("faster", "aligned groups that got faster"), ("slower", "aligned groups that got slower"),
@@ -110,7 +109,7 @@ def attribute(cmp: Comparison, a: Engine, b: Engine) -> Attribution:
 
 
 def _verdict(cmp: Comparison, a: Engine, b: Engine, att: Attribution) -> str:
-    precision, _ = requested_precision(a)
+    precision, _ = a.analysis.requested_precision
     label = f"{att.baseline} ({precision})" if precision and precision not in att.baseline else att.baseline
     if a.gpu_compute and b.gpu_compute:
         ta, tb, basis = a.gpu_compute.median_ms, b.gpu_compute.median_ms, "GPU compute median"

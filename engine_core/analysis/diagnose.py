@@ -3,7 +3,8 @@
 Each finding carries its measured impact, the layers that are the evidence, and
 a fix. Impacts are profiled per-layer milliseconds unless a finding says it is
 an estimate (roofline). Sources: :mod:`fallback`, :mod:`lint`,
-:mod:`latency`, :mod:`roofline`, :mod:`size`, :mod:`requested` and :mod:`compare`.
+:mod:`latency`, :mod:`roofline`, :mod:`size`, :mod:`requested` and :mod:`compare`, each read through
+``engine.analysis`` (:mod:`engine_analysis`) so that what the report or the dashboard also shows is computed once.
 Two answers come first whatever else is found, because they change what every
 other number means: a reduced-precision engine that is *bigger* than its float
 baseline (and why), and an engine whose layers do not run the precision that was
@@ -12,17 +13,14 @@ asked for.
 
 from __future__ import annotations
 
-from engine_core.analysis.attribution import compare_pair
-from engine_core.analysis.fallback import (RESIDUAL_ADD_EVIDENCE, STRUCTURAL_REASONS, explain_fallbacks,
-                                           summarize_fallbacks)
+from engine_core.analysis.fallback import RESIDUAL_ADD_EVIDENCE, STRUCTURAL_REASONS
 from engine_core.analysis.findings import Finding, rank_findings, share_of_time
-from engine_core.analysis.gpus import GpuSpec, gpu_for_engine
+from engine_core.analysis.gpus import GpuSpec
 from engine_core.analysis.latency import reconcile
 from engine_core.analysis.latency_model import default_latency_model
-from engine_core.analysis.lint import lint_fairness, lint_layers, lint_pair
-from engine_core.analysis.requested import STATED_SOURCES, io_precision_shares, requested_precision
-from engine_core.analysis.roofline import layer_work
-from engine_core.analysis.size import account_bytes, diff_bytes, explain_growth
+from engine_core.analysis.lint import lint_layers, lint_pair
+from engine_core.analysis.requested import STATED_SOURCES, io_precision_shares
+from engine_core.analysis.size import diff_bytes, explain_growth
 from engine_core.engine import Engine
 from engine_core.precision import DATA_PRECISIONS, PRECISION_RANK, QUANTIZED_PRECISIONS
 
@@ -59,12 +57,12 @@ _FIXES = {
 
 def diagnose(engine: Engine, baseline: Engine | None = None, gpu: GpuSpec | None = None) -> list[Finding]:
     """Ranked findings for ``engine`` (optionally against ``baseline``)."""
-    gpu = gpu or gpu_for_engine(engine.device, engine.metadata.device_information)
+    gpu = gpu or engine.analysis.own_gpu
     findings: list[Finding] = []
     findings += _fallback_findings(engine, gpu)
     # The wide-output lint repeats the int8_wide_output fallback finding.
     findings += [f for f in lint_layers(engine) if f.kind != "qdq_wide_output"]
-    findings += lint_fairness(engine)
+    findings += engine.analysis.fairness
     findings += _myelin_finding(engine)
     findings += _slower_than_model_finding(engine, gpu)
     findings += _reconcile_finding(engine)
@@ -73,7 +71,7 @@ def diagnose(engine: Engine, baseline: Engine | None = None, gpu: GpuSpec | None
     findings += _precision_check_finding(engine)
     findings += _kept_findings(engine)
     if baseline is not None:
-        findings += lint_fairness(baseline)
+        findings += baseline.analysis.fairness
         findings += lint_pair(baseline, engine)
         findings += _growth_finding(baseline, engine)
         findings += _baseline_findings(baseline, engine)
@@ -112,21 +110,20 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
 
 
 def _fallback_findings(engine: Engine, gpu: GpuSpec | None) -> list[Finding]:
-    fallbacks = explain_fallbacks(engine)
+    fallbacks = engine.analysis.fallbacks
     if fallbacks.empty:
         return []
-    requested, source = requested_precision(engine)
+    requested, source = engine.analysis.requested_precision
     gains = {}
     model = default_latency_model()
     if gpu is not None and requested and engine.layers["avg_ms"].notna().any():
         # Each layer's measured time, scaled by how much faster the model says it would run at the request.
-        work = layer_work(engine.layers)
-        now = model.predict(engine.layers, gpu, work)["estimated_ms"]
-        requested_ms = model.predict(engine.layers, gpu, work, precision=requested)["estimated_ms"]
+        now = engine.analysis.predicted(gpu)["estimated_ms"]
+        requested_ms = engine.analysis.predicted(gpu, requested)["estimated_ms"]
         saving = engine.layers["avg_ms"] * (1.0 - requested_ms / now)
         gains = dict(zip(engine.layers["name"], saving.clip(lower=0).fillna(0)))
     out = []
-    for row in summarize_fallbacks(fallbacks).itertuples():
+    for row in engine.analysis.fallback_summary.itertuples():
         if row.reason in STRUCTURAL_REASONS:
             continue
         subset = fallbacks[fallbacks["reason"] == row.reason]
@@ -187,7 +184,7 @@ def _slower_than_model_finding(engine: Engine, gpu: GpuSpec | None) -> list[Find
     """Measured layers far slower than the calibrated model expects for their work: a slow tactic, a reformat storm."""
     from engine_core.analysis.estimate import measured_vs_estimated
 
-    table = measured_vs_estimated(engine, gpu)
+    table = engine.analysis.measured_vs_estimated if gpu == engine.analysis.own_gpu else measured_vs_estimated(engine, gpu)
     slow = table[table["slower_than_model"]].sort_values("excess_ms", ascending=False)
     ms = float(slow["excess_ms"].sum()) if not slow.empty else 0.0
     share = share_of_time(engine, ms)
@@ -224,7 +221,7 @@ def _reconcile_finding(engine: Engine) -> list[Finding]:
 def _size_finding(engine: Engine) -> list[Finding]:
     if engine.layers.empty or not engine.layers["weights_bytes"].any():
         return []
-    account = account_bytes(engine)
+    account = engine.analysis.byte_account
     return [Finding("engine_bytes", account.statement,
                     "Compare builds with `layerlens compare` to see which layers changed weight precision.",
                     severity="info")]
@@ -232,7 +229,7 @@ def _size_finding(engine: Engine) -> list[Finding]:
 
 def _precision_check_finding(engine: Engine) -> list[Finding]:
     """The build asked for a precision (flags, recipe, the ONNX's types) but most layer I/O is wider: rf-detr #1453."""
-    requested, source = requested_precision(engine)
+    requested, source = engine.analysis.requested_precision
     if source not in STATED_SOURCES or requested not in PRECISION_RANK:
         return []
     shares = io_precision_shares(engine.layers)
@@ -287,7 +284,7 @@ def _calibration_findings(engine: Engine) -> list[Finding]:
 
 
 def _baseline_findings(baseline: Engine, engine: Engine) -> list[Finding]:
-    cmp, att = compare_pair(baseline, engine)
+    cmp, att = engine.analysis.compared_with(baseline)
     out = []
     if att.different_networks:
         out.append(Finding("different_networks", att.verdict, "Compare builds of the same model: a group-by-group "

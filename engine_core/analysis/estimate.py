@@ -100,9 +100,10 @@ def estimate_latency(engine: Engine, gpu: GpuSpec | None = None, model: LatencyM
     """The model's per-layer latency of ``engine`` on ``gpu`` (measured times ignored); None without layers."""
     if engine.layers.empty:
         return None
-    gpu = gpu or estimate_gpu(engine)
+    gpu = gpu or engine.analysis.estimate_gpu
+    # The shipped model's prediction is the engine's own, made once per GPU (engine.analysis).
+    predicted = engine.analysis.predicted(gpu) if model is None else model.predict(engine.layers, gpu)
     model = model or default_latency_model()
-    predicted = model.predict(engine.layers, gpu)
     layers = engine.layers
     per_layer = pd.DataFrame({"order": layers["order"].to_numpy(), "name": layers["name"].to_numpy(),
                               "layer_type": layers["layer_type"].to_numpy(),
@@ -120,7 +121,7 @@ def layers_for_export(engine: Engine) -> pd.DataFrame:
     measured ``avg_ms``, and ``estimate_basis`` naming the model and its error band: the columns say it is
     an estimate, for which GPU and how good.
     """
-    estimate = None if engine.measured else estimate_latency(engine)
+    estimate = None if engine.measured else engine.analysis.estimate()
     if estimate is None:
         return engine.layers
     column = f"estimated_ms_{estimate.gpu.replace(' ', '_')}"
@@ -136,7 +137,7 @@ def engine_with_estimated_times(engine: Engine, gpu: GpuSpec | None = None, forc
     """
     if (engine.measured and not force) or engine.layers.empty:
         return engine
-    estimate = estimate_latency(engine, gpu, model)
+    estimate = engine.analysis.estimate(gpu) if model is None else estimate_latency(engine, gpu, model)
     layers = engine.layers.copy()
     layers["avg_ms"] = estimate.per_layer["estimated_ms"].to_numpy()
     total = layers["avg_ms"].sum()
@@ -149,8 +150,8 @@ def on_one_footing(engines: list[Engine]) -> list[Engine]:
     for one GPU (the first unmeasured engine's), so a measured number never meets an estimated one."""
     if all(e.measured for e in engines):
         return list(engines)
-    gpu = estimate_gpu(next(e for e in engines if not e.measured))
-    return [engine_with_estimated_times(e, gpu, force=True) for e in engines]
+    gpu = next(e for e in engines if not e.measured).analysis.estimate_gpu
+    return [e.analysis.timed(gpu, force=True) for e in engines]
 
 
 _MEASURED_VS_ESTIMATED = {"order": "int64", "name": "object", "layer_type": "object", "compute_precision": "object",
@@ -167,11 +168,11 @@ def measured_vs_estimated(engine: Engine, gpu: GpuSpec | None = None, model: Lat
     model knows. Empty when nothing was measured per layer or the GPU is unknown.
     """
     layers = engine.layers
-    gpu = gpu or gpu_for_engine(engine.device, engine.metadata.device_information)
+    gpu = gpu or engine.analysis.own_gpu
     if gpu is None or engine.is_estimate or layers.empty or not layers["avg_ms"].notna().any():
         return pd.DataFrame({column: pd.Series([], dtype=dtype) for column, dtype in _MEASURED_VS_ESTIMATED.items()})
+    predicted = engine.analysis.predicted(gpu) if model is None else model.predict(layers, gpu)
     model = model or default_latency_model()
-    predicted = model.predict(layers, gpu)
     measured = layers["avg_ms"].to_numpy(float)
     estimated = predicted["estimated_ms"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -193,7 +194,7 @@ def summarize_estimate(engine: Engine, gpu_name: str | None = None) -> dict:
         LayerLensError: ``gpu_name`` is not in the catalog.
     """
     gpu = estimate_gpu(engine, gpu_name)
-    estimate = estimate_latency(engine, gpu)
+    estimate = engine.analysis.estimate(gpu)
     model = estimate.model
     measured = engine.layers["avg_ms"].to_numpy(float)
     timed = engine.layers["avg_ms"].notna().to_numpy() & (not engine.is_estimate)

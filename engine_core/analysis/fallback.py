@@ -55,7 +55,7 @@ from pathlib import Path
 import pandas as pd
 
 from engine_core.analysis.kernels import describe_kernel, is_generated_kernel
-from engine_core.analysis.requested import is_explicitly_quantized, requested_precision
+from engine_core.analysis.requested import is_explicitly_quantized
 from engine_core.engine import Engine
 from engine_core.importers.trtexec_log import LogEvent
 from engine_core.layer_table import REFORMAT_TARGET
@@ -100,7 +100,7 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
     precision is unknown or every layer meets it.
     """
     layers = engine.layers
-    requested, _ = requested_precision(engine)
+    requested, _ = engine.analysis.requested_precision
     if requested is None or layers.empty:
         return pd.DataFrame(columns=list(FALLBACK_COLUMNS))
     flagged = layers[_above_requested(layers, requested)]

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from engine_core.analysis.requested import requested_precision
 from engine_core.engine import Engine
 from engine_core.precision import ELEMENT_BYTES, PRECISION_RANK
 
@@ -97,7 +96,7 @@ def _grouped(weighted: pd.DataFrame, by: str) -> pd.DataFrame:
 def account_bytes(engine: Engine, top: int = 15) -> ByteAccount:
     """Build the :class:`ByteAccount` of one engine."""
     layers = engine.layers
-    requested, _ = requested_precision(engine)
+    requested, _ = engine.analysis.requested_precision
     total = layers[list(_PARTS)].sum(axis=1)
     weighted = layers[total > 0]
     # A layer's bytes sit at the precision of what it holds: weights, else its generated-kernel constants.
@@ -221,8 +220,8 @@ def explain_growth(baseline: Engine, engine: Engine, a: ByteAccount | None = Non
     Both engine sizes must be known and ``engine``'s requested precision narrower than the baseline's
     (INT8 against FP32/FP16, FP16 against FP32). The parts are :meth:`ByteAccount.components`.
     """
-    a = a or account_bytes(baseline)
-    b = b or account_bytes(engine)
+    a = a or baseline.analysis.byte_account
+    b = b or engine.analysis.byte_account
     if not a.engine_size_bytes or not b.engine_size_bytes or b.engine_size_bytes <= a.engine_size_bytes:
         return None
     if PRECISION_RANK.get(b.requested_precision or "", 99) >= PRECISION_RANK.get(a.requested_precision or "", -1):

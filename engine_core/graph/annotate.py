@@ -6,9 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from engine_core.accuracy.join import layer_sqnr
-from engine_core.analysis.compare import Comparison, compare_engines
-from engine_core.analysis.estimate import on_one_footing
-from engine_core.analysis.fallback import explain_fallbacks
+from engine_core.analysis.compare import Comparison
 from engine_core.engine import Engine
 from engine_core.graph.model import EngineGraph, build_graph, mark_precision_change, mark_quantization_error
 
@@ -16,13 +14,13 @@ from engine_core.graph.model import EngineGraph, build_graph, mark_precision_cha
 def engine_graph(engine: Engine, baseline: Engine | None = None, comparison: Comparison | None = None,
                  fallbacks: pd.DataFrame | None = None) -> EngineGraph:
     """``engine`` as a graph; with ``baseline`` (or a ready ``comparison`` of [baseline, engine]) each layer
-    carries its aligned group's precision change. ``fallbacks``: :func:`explain_fallbacks` of ``engine``,
-    when the caller has it already."""
-    graph = build_graph(engine, explain_fallbacks(engine) if fallbacks is None else fallbacks)
+    carries its aligned group's precision change. ``fallbacks``: the fallback table of ``engine``
+    (default: ``engine.analysis.fallbacks``)."""
+    graph = build_graph(engine, engine.analysis.fallbacks if fallbacks is None else fallbacks)
     if engine.accuracy is not None:
         graph = mark_quantization_error(graph, layer_sqnr(engine.layers, engine.accuracy)["sqnr_db"].to_numpy())
     if comparison is None and baseline is not None:
-        comparison = compare_engines(on_one_footing([baseline, engine]))
+        comparison = engine.analysis.compared_with(baseline)[0]
     if comparison is not None:
         graph = mark_precision_change(graph, comparison.groups)
     return graph

@@ -268,9 +268,7 @@ def diagnose_with_attribution(engine, baseline=None, gpu=None):
     findings = diagnose(engine, baseline, gpu)
     if baseline is None:
         return findings, None
-    from engine_core.analysis.attribution import compare_pair
-
-    return findings, compare_pair(baseline, engine)[1]
+    return findings, engine.analysis.compared_with(baseline)[1]  # diagnose compared them already
 
 
 def diagnose_document(engine, baseline, findings, att) -> dict:

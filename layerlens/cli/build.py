@@ -178,7 +178,6 @@ def cmd_build(args) -> int:
 def format_matrix(result) -> str:
     """The closing comparison: size, layers, INT8 share, weights, latency and output SQNR per variant."""
     from engine_core.accuracy.report import format_sqnr
-    from engine_core.analysis.estimate import estimate_latency
     from engine_core.analysis.kept import kept_precision
     from engine_core.summary import summarize_engine
 
@@ -190,7 +189,7 @@ def format_matrix(result) -> str:
         s = summarize_engine(item.engine)
         size = s["engine_size_bytes"]
         measured = s["latency_ms"]["gpu_compute_median"]
-        estimate = None if measured is not None else estimate_latency(item.engine)
+        estimate = None if measured is not None else item.engine.analysis.estimate()  # summarize_engine made it
         if estimate is not None:
             estimates.append(estimate)
         latency = f"{measured:.4f}" if measured is not None else (f"~{estimate.total_ms:.4f}*" if estimate else "-")

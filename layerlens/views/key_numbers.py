@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from engine_core.analysis.latency_model import default_latency_model
-from engine_core.analysis.requested import requested_precision
 from engine_core.analysis.size import ByteAccount
 from engine_core.engine import Engine
 
@@ -23,7 +22,7 @@ def key_numbers(engine: Engine, timed: Engine, account: ByteAccount) -> list[tup
                   "From --exportTimes, TREx profile metadata or the log's performance summary."),
                  ("GPU compute p99", f"{gpu.p99_ms:.4f} ms" if gpu and gpu.p99_ms else "—", None),
                  ("Throughput", f"{engine.throughput_qps:,.0f} qps" if engine.throughput_qps else "—", None)]
-    requested, source = requested_precision(engine)
+    requested, source = engine.analysis.requested_precision
     return first + [
         ("Engine size", f"{engine.engine_size_bytes / 2**20:.2f} MiB" if engine.engine_size_bytes else "unknown",
          "From trtexec's 'Created engine with size'. Import the build log to see it."),

@@ -25,16 +25,12 @@ from engine_core import __version__
 from engine_core.accuracy.join import engine_layers_by_node, with_layer_accuracy
 from engine_core.accuracy.report import format_local_sqnr, format_sqnr
 from engine_core.accuracy.tradeoff import tradeoff_points
-from engine_core.analysis.attribution import Attribution, compare_pair
+from engine_core.analysis.attribution import Attribution
 from engine_core.analysis.compare import Comparison
 from engine_core.analysis.diagnose import diagnose
-from engine_core.analysis.estimate import engine_with_estimated_times, estimate_gpu, measured_vs_estimated
 from engine_core.analysis.latency_model import default_latency_model
-from engine_core.analysis.fallback import explain_fallbacks, summarize_fallbacks
-from engine_core.analysis.latency import aggregate_waterfall, time_by, top_layers, waterfall
-from engine_core.analysis.lint import lint_fairness
-from engine_core.analysis.requested import requested_precision
-from engine_core.analysis.size import ByteAccount, account_bytes
+from engine_core.analysis.latency import aggregate_waterfall, time_by, top_layers
+from engine_core.analysis.size import ByteAccount
 from engine_core.engine import Engine
 from engine_core.graph import engine_graph, fit_for_drawing, layout_graph
 
@@ -77,14 +73,15 @@ class Report:
 
 def build_report(engine: Engine, baseline: Engine | None = None) -> Report:
     """Every section of the report of ``engine`` (against ``baseline`` when given)."""
-    timed = engine_with_estimated_times(engine, estimate_gpu(engine))
+    # Every analysis through engine.analysis: diagnose and these sections share one computation of each.
+    timed = engine.analysis.timed()
     prov = provenance_text(timed)
     comparison = attribution = None
     if baseline is not None:
-        comparison, attribution = compare_pair(baseline, engine)
-    findings = diagnose(engine, baseline) + lint_fairness(engine)
-    fallbacks = explain_fallbacks(engine)
-    account = account_bytes(engine)
+        comparison, attribution = engine.analysis.compared_with(baseline)
+    findings = diagnose(engine, baseline) + engine.analysis.fairness
+    fallbacks = engine.analysis.fallbacks
+    account = engine.analysis.byte_account
     verdict = attribution.verdict if attribution else _single_verdict(engine, timed, fallbacks)
     sections = [
         Section("summary", "Verdict and findings", [Block("kpis", items=key_numbers(engine, timed, account)),
@@ -113,7 +110,7 @@ def build_report(engine: Engine, baseline: Engine | None = None) -> Report:
 
 
 def _single_verdict(engine: Engine, timed: Engine, fallbacks: pd.DataFrame) -> str:
-    requested, _ = requested_precision(engine)
+    requested, _ = engine.analysis.requested_precision
     ms = engine.gpu_compute.median_ms if engine.gpu_compute else timed.per_layer_sum_ms
     basis = "GPU compute median" if engine.gpu_compute else timed.time_basis if timed.is_estimate else "per-layer sum"
     time_text = f"{ms:.4f} ms {basis}" if ms else "no time measured"
@@ -132,7 +129,7 @@ def _precision_blocks(engine: Engine, timed: Engine, fallbacks: pd.DataFrame, pr
     counts = engine.layers["compute_precision"].value_counts()
     blocks.append(Block("text", text="Layers per compute precision: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "."))
     if not fallbacks.empty:
-        blocks.append(Block("figure", "Fallback reasons", F.make_fallback_reasons_figure(summarize_fallbacks(fallbacks), prov)))
+        blocks.append(Block("figure", "Fallback reasons", F.make_fallback_reasons_figure(engine.analysis.fallback_summary, prov)))
         blocks.append(Block("table", "Layers not in the requested precision, and why",
                             table=fallbacks[["order", "name", "compute_precision", "output_precision", "reason_text",
                                              "evidence", "avg_ms"]].head(200)))
@@ -175,7 +172,7 @@ def _size_blocks(account: ByteAccount, prov: str) -> list[Block]:
 
 def _latency_blocks(timed: Engine, prov: str) -> list[Block]:
     layers = timed.layers
-    wf = waterfall(layers)
+    wf = timed.analysis.waterfall
     if wf.empty:
         return [Block("text", text="No per-layer times in these artifacts (add --exportProfile).")]
     if len(wf) > F.MAX_BARS:
@@ -185,10 +182,10 @@ def _latency_blocks(timed: Engine, prov: str) -> list[Block]:
     blocks = [Block("figure", "Latency waterfall", chart),
               Block("figure", "Top layers", F.make_top_layers_figure(top_layers(layers, 15), prov)),
               Block("figure", "Time by layer type", F.make_time_by_figure(time_by(layers, "layer_type").head(15), "layer_type", prov))]
-    against = measured_vs_estimated(timed)  # empty for an estimate, or when the GPU is unknown
+    against = timed.analysis.measured_vs_estimated  # empty for an estimate, or when the GPU is unknown
     if not against.empty:
         model = default_latency_model()
-        gpu = estimate_gpu(timed)
+        gpu = timed.analysis.estimate_gpu
         blocks.append(Block("figure", "Measured vs estimated", F.make_measured_vs_estimated_figure(
             against, model.label, model.error.outlier_ratio, gpu.name, prov)))
     return blocks
