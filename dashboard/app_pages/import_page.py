@@ -165,7 +165,7 @@ if st.button("Import pasted text", key="import.paste_go", disabled=not pasted.st
 if data.demo_buildable():
     with st.expander("No artifacts at hand? Build real ResNet-18 engines here (TensorRT-RTX on the CPU, about 10 s)"):
         st.caption("FP32, FP16 and INT8 with two Q/DQ placements, built on this machine from LayerLens's ResNet-18 "
-                   "sample; they open on the Compare page. No GPU times them here, so latency is a roofline estimate.")
+                   "sample; they open on the Compare page. No GPU times them here, so latency is an estimate (LayerLens latency model).")
         if st.button("Build the demo engines", key="import.demo"):
             _build_demo()
 

@@ -54,11 +54,13 @@ class AdviceStep:
     run_id: str | None = None
     folder: str | None = None
     seconds: float = 0.0
+    latency_basis: str | None = None      # "estimate on RTX 4090 (LayerLens latency model v1, ±24% on 7 real engines)"
 
     def to_json(self) -> dict:
         return {"kept": list(self.kept), "kept_count": len(self.kept), "sqnr_db": finite_or_none(self.sqnr_db),
                 "identical": self.sqnr_db == math.inf, "met": self.met, "engine_bytes": self.engine_bytes,
-                "latency_estimate_ms": finite_or_none(self.latency_estimate_ms), "run": self.run_id or self.folder,
+                "latency_estimate_ms": finite_or_none(self.latency_estimate_ms), "latency_basis": self.latency_basis,
+                "run": self.run_id or self.folder,
                 "name": self.stem, "seconds": round(self.seconds, 1)}
 
 
@@ -266,7 +268,8 @@ class _Prober:
         sqnr = accuracy.output.sqnr_db
         step = AdviceStep(list(kept), sqnr, bool(sqnr >= self.target_db), item.stem, item.engine.engine_size_bytes,
                           estimate.total_ms if estimate else None, item.run_id,
-                          str(item.folder) if item.folder else None, time.monotonic() - start)
+                          str(item.folder) if item.folder else None, time.monotonic() - start,
+                          estimate.label if estimate else None)
         self.steps.append(step)
         self.on_progress(f"  kept {len(kept)}: output SQNR {format_sqnr(sqnr, 2)} "  # 39.98 is not "40.0, below 40"
                          f"({'meets' if step.met else 'below'} {self.target_db:g} dB), "

@@ -2,7 +2,7 @@
 
 One row per engine that carries an accuracy measurement: output SQNR against the float
 model, engine bytes, and latency (measured GPU compute median when there is one, else
-the labelled roofline estimate). A build is on the front when no other build is at least
+the labelled latency-model estimate). A build is on the front when no other build is at least
 as accurate and at least as small (or as fast) while strictly better in one. Pure pandas.
 """
 

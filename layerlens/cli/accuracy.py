@@ -252,7 +252,8 @@ def format_advice(advice, rebuild: str | None = None) -> str:
         lines.append(f"\nNot met: {advice.target_db:g} dB.")
     for note in advice.notes:
         lines.append(f"note: {note}")
-    lines.append("* roofline estimate, not a measurement. SQNR: output vs the float model on "
+    basis = next((step.latency_basis for step in advice.steps if step.latency_basis), "estimate")
+    lines.append(f"* latency: {basis}, not a measurement. SQNR: output vs the float model on "
                  + (f"synthetic inputs ({advice.inputs.get('description')}): relative error, not task accuracy."
                     if advice.inputs.get("source") != "data" else f"{advice.inputs.get('description')}."))
     return "\n".join(lines)

@@ -61,9 +61,11 @@ def make_accuracy_tradeoff_figure(points: pd.DataFrame, front_size: pd.Series, f
     finite = points["sqnr_db"][np.isfinite(points["sqnr_db"])]
     edge = (finite.max() if not finite.empty else 40.0) + 10.0
     x = points["sqnr_db"].where(np.isfinite(points["sqnr_db"]), edge)
-    estimated = points["latency_basis"].fillna("").str.contains("estimate").any()
+    bases = points["latency_basis"].dropna()
+    estimated = bases[bases.str.startswith("estimate")]
+    # An estimate is labelled as one, with the model and its error band (the basis names them).
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
-        "engine size", "latency" + (" (roofline estimate)" if estimated else "")))
+        "engine size", "latency" + (f" ({estimated.iloc[0]})" if not estimated.empty else "")))
     for col, (column, front, scale, unit) in enumerate(((("engine_bytes"), front_size, 2**20, "MiB"),
                                                         ("latency_ms", front_latency, 1.0, "ms")), start=1):
         y = points[column] / scale
