@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.test_app import APP, open_page, texts
+from tests.pages.test_app import APP, open_page, texts
 
 
 def test_graph_page_draws_and_finds_layers(app, runs):

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import state
 from engine_core.analysis.estimate import estimate_basis, estimate_latency
 from engine_core.analysis.latency_model import default_latency_model
-from tests.dashboard.test_app import APP, metrics, open_page, texts
+from tests.pages.test_app import APP, metrics, open_page, texts
 
 
 def test_overview_labels_the_estimate_and_warns_uncalibrated(rtx_app, rtx_runs):

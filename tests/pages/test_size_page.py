@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.test_app import APP, open_page, texts
+from tests.pages.test_app import APP, open_page, texts
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -11,10 +10,8 @@ from conftest import FIXTURES, REPO
 
 APP = str(REPO / "dashboard" / "streamlit_app.py")
 
-# pytest puts tests/ first on sys.path, so the package ``dashboard`` is this test folder, and the app's
-# ``from dashboard import data, state`` fell through to wherever LayerLens is installed (another checkout's
-# editable install): look in this checkout's dashboard/ first.
-sys.modules[__name__.rpartition(".")[0]].__path__.append(str(REPO / "dashboard"))
+# This folder is tests/pages, not tests/dashboard: pytest puts tests/ first on sys.path, and a test package named
+# ``dashboard`` would hide the app's own (``from dashboard import data, state``).
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,7 +7,7 @@ import shutil
 from streamlit.testing.v1 import AppTest
 
 from conftest import DATA
-from tests.dashboard.test_app import APP, metrics, open_page, texts
+from tests.pages.test_app import APP, metrics, open_page, texts
 
 
 def test_calibration_section_names_the_missing_tensor(tmp_path, monkeypatch):

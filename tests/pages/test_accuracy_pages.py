@@ -7,7 +7,7 @@ import math
 
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.test_app import APP, metrics, open_page, texts
+from tests.pages.test_app import APP, metrics, open_page, texts
 
 
 def test_layers_table_carries_each_layers_sqnr(rtx_app, rtx_runs):

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import DATA_FOLDERS, ENGINE_FOLDERS, engine_names, engine_shape
 from dashboard import state
-from tests.dashboard.test_app import APP, open_page
+from tests.pages.test_app import APP, open_page
 
 FOLDERS = ENGINE_FOLDERS + DATA_FOLDERS
 NAMES = engine_names()

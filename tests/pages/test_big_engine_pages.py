@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import REPO
 from dashboard import state
-from tests.dashboard.test_app import APP, open_page, texts
+from tests.pages.test_app import APP, open_page, texts
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from synthetic import write_engine  # noqa: E402
