@@ -318,10 +318,10 @@ def _cmd_calib(args) -> int:
         raise LayerLensError(f"calib takes one or two caches, not {len(args.caches)}.",
                              "Compare two at a time: layerlens calib A.cache B.cache")
     caches = [read_calibration_cache(path) for path in args.caches]
-    comparison = compare_caches(*caches) if len(caches) == 2 else None
     if args.json:
         print(dumps_strict(calib_document(caches), indent=2))
         return 0
+    comparison = compare_caches(*caches) if len(caches) == 2 else None
     for cache in caches:
         s = summarize_cache(cache)
         print(f"{cache.file}: TensorRT {s['tensorrt_version'] or 'unknown'}, {s['calibrator'] or 'calibrator unknown'}, "
