@@ -118,8 +118,9 @@ def record_param(record: dict, key: str):
     if key in record:
         return record[key]
     for k, v in record.items():
-        m = _PREFIXED.match(k)
-        if m and m["key"] == key:
+        # The suffix test first: most layers hold no such key, and the regex on every key of every layer
+        # was a second of a 100k-layer comparison.
+        if k.endswith(key) and (m := _PREFIXED.match(k)) and m["key"] == key:
             return v
     return None
 

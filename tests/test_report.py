@@ -12,6 +12,7 @@ import pytest
 
 from conftest import FIXTURES, REPO, engine_names, load_one
 from offline_html import external_references
+from engine_core.analysis.diagnose import diagnose
 from engine_core.analysis.estimate import estimate_basis
 from layerlens.views.report import build_report, render_html
 
@@ -69,8 +70,13 @@ def test_unmeasured_build_is_labelled_an_estimate(rtx_builds):
 def test_every_engine_reports_against_its_neighbour(all_engines, name):
     names = sorted(all_engines)
     neighbour = all_engines[names[(names.index(name) + 1) % len(names)]]
-    page = render_html(build_report(all_engines[name], neighbour))
+    report = build_report(all_engines[name], neighbour)
+    page = render_html(report)
     assert len(layer_data(page)["rows"]) == len(all_engines[name].layers)
+    # The findings are diagnose's, each once (the fairness warnings were once listed twice).
+    findings = next(b.items for b in report.sections[0].blocks if b.kind == "findings")
+    assert findings == diagnose(all_engines[name], neighbour)
+    assert len({(f.kind, f.message) for f in findings}) == len(findings)
 
 
 def test_ten_thousand_layer_report_stays_small(tmp_path):

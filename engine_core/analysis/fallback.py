@@ -118,7 +118,7 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
                                                f"for tensor {tensor!r}"))
     producers = _producers(layers)
     graph = _Graph(consumers, producers, {n: t for n, t in zip(layers["name"], layers["layer_type"])})
-    flagged_rows = list(flagged.itertuples(index=False))
+    flagged_rows = list(flagged[list(_READ_COLUMNS)].itertuples(index=False))
     decided: dict[str, tuple[str, str, str | None]] = {}
     kept = kept_nodes(engine.build_facts)
     for layer in flagged_rows if kept else ():  # the user's choice comes first, for the work and its glue alike
@@ -153,6 +153,11 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
 
 
 _WEIGHTED_MYELIN = ("correlation", "gemm")
+#: The columns the reasons below read: a row tuple of these, not of all forty, per flagged layer.
+_READ_COLUMNS = ("order", "name", "layer_type", "parameter_type", "onnx_nodes", "inputs", "outputs", "input_precision",
+                 "output_precision", "input_format", "compute_precision", "compute_precision_source", "wide_output",
+                 "weights_count", "weights_bytes", "tactic_name", "tactic_value", "origin", "avg_ms", "is_reformat",
+                 "is_quantize", "is_myelin")
 
 
 class _Graph:

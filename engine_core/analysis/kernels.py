@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_KGEN = re.compile(r"^__myl_([A-Za-z]+?)(?:_0x[0-9a-f]+)?(?:_myl\d+_\d+)?$")
+# Greedy letters: the suffix starts with "_", so a lazy "+?" matched the same text after backtracking letter by
+# letter (5 µs a name; this runs twice for each of an LLM engine's ~100k kernels).
+_KGEN = re.compile(r"^__myl_([A-Za-z]+)(?:_0x[0-9a-f]+)?(?:_myl\d+_\d+)?$")
 _OP = re.compile(r"[A-Z][a-z0-9]*")
 _QUANTIZE = "MulMinMaxRounCast"
 # INT8 quantize is scale, clamp, round, cast; FP8 needs no clamp or round (``MulCast``), which is

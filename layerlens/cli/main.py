@@ -172,11 +172,14 @@ def settle() -> None:
     A parsed engine is millions of small objects (a 100k-layer engine: ~4M dicts, lists and strings,
     made while collection was paused), all alive, none in a cycle. Left young, each of the collector's
     next generation sweeps walks all of them and frees nothing: seconds at 100k layers. Frozen, they are
-    still freed by reference counting; the CLI runs one command and exits.
+    still freed by reference counting. The analyses that follow build hundreds of thousands of tuples and
+    rows, which would trigger more sweeps that find nothing: the collector stays off for the rest of the
+    command (the CLI runs one command and exits; memory in cycles is returned at exit).
     """
     import gc
 
     gc.freeze()
+    gc.disable()
 
 
 def _cmd_summary(args) -> int:

@@ -79,7 +79,7 @@ def build_report(engine: Engine, baseline: Engine | None = None) -> Report:
     comparison = attribution = None
     if baseline is not None:
         comparison, attribution = engine.analysis.compared_with(baseline)
-    findings = diagnose(engine, baseline) + engine.analysis.fairness
+    findings = diagnose(engine, baseline)  # its fairness warnings included
     fallbacks = engine.analysis.fallbacks
     account = engine.analysis.byte_account
     verdict = attribution.verdict if attribution else _single_verdict(engine, timed, fallbacks)
