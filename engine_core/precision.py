@@ -154,18 +154,28 @@ def _tactic_tokens(tactic: str) -> str:
 
 def precision_from_tactic(tactic: str | None) -> str | None:
     """Precision a tactic (kernel) name reveals, or None when no token decides."""
-    if not tactic:
-        return None
-    low = _tactic_tokens(tactic)
-    for pattern, cls in _TACTIC_PATTERNS:
-        if pattern.search(low):
-            return cls
-    return None
+    return _precision_from_tokens(_tactic_tokens(tactic)) if tactic else None
 
 
 def precisions_from_tactics(tactics: pd.Series) -> pd.Series:
     """Classify tactic names (see :data:`_TACTIC_RULES`); ``None`` where no token decides."""
-    return _map_unique(tactics, precision_from_tactic)
+    return _map_unique(_tactic_token_series(tactics), _precision_from_tokens)
+
+
+def _tactic_token_series(tactics: pd.Series) -> pd.Series:
+    """:func:`_tactic_tokens` of each tactic name. Myelin's names differ only in their hashes
+    (``__myl_MulSum_0x8622c45a...``): a 100k-layer LLM engine has ~70k distinct names but a few dozen
+    distinct token strings, so the rules run once per token string, not once per name."""
+    return _map_unique(tactics, lambda t: _tactic_tokens(t) if t else None)
+
+
+def _precision_from_tokens(low: str | None) -> str | None:
+    if not low:
+        return None
+    for pattern, cls in _TACTIC_PATTERNS:
+        if pattern.search(low):
+            return cls
+    return None
 
 
 def wide_outputs(compute: pd.Series, output: pd.Series, tactics: pd.Series) -> pd.Series:
@@ -176,7 +186,7 @@ def wide_outputs(compute: pd.Series, output: pd.Series, tactics: pd.Series) -> p
     and write "Thirty-two wide channel vectorized row major FP16 format" with no
     ``i8f16`` in the name (TREx mobilenet QAT fixture).
     """
-    token = _map_unique(tactics, lambda t: bool(t) and bool(_WIDE_OUTPUT.search(_tactic_tokens(t)))).astype(bool)
+    token = _map_unique(_tactic_token_series(tactics), lambda low: bool(low) and bool(_WIDE_OUTPUT.search(low))).astype(bool)
     quantized = compute.isin(["INT8", "FP8", "INT4", "FP4"])
     wider = output.map(PRECISION_RANK).fillna(-1) > compute.map(PRECISION_RANK).fillna(99)
     return quantized & (wider | token)
