@@ -13,6 +13,15 @@ from pathlib import Path
 
 import streamlit as st
 
+from layerlens import access
+
+
+def _shared() -> bool:
+    """The dashboard is reachable from other machines: ``layerlens dashboard --host`` (which sets an access
+    token) or a Streamlit server bound to a non-loopback address."""
+    address = st.get_option("server.address")
+    return access.required_token() is not None or (bool(address) and not access.is_loopback(address))
+
 
 @st.cache_resource(max_entries=8, show_spinner="Starting Netron…")
 def _serve(path: str, mtime: float) -> str:
@@ -26,6 +35,13 @@ def _serve(path: str, mtime: float) -> str:
 
 
 def render_netron_button(onnx: Path) -> None:
+    if _shared():
+        # Netron listens on this machine's loopback (serving it on every interface would bypass the access
+        # token): a link to it would point at the viewer's own machine.
+        st.caption(f"The ONNX model is `{onnx.name}` on the dashboard's machine. This dashboard is shared, and "
+                   f"Netron only serves that machine: open it there with `netron {onnx}`, or in "
+                   "https://netron.app with a copy of the file.")
+        return
     try:
         import netron  # noqa: F401
     except ImportError:

@@ -110,3 +110,14 @@ def test_graph_of_a_build_opens_its_onnx_in_netron(rtx_app, rtx_runs, netron_url
     netron_urls.append(url)
     page = urllib.request.urlopen(url, timeout=10).read().decode()
     assert "Netron" in page  # a real Netron, on a local port, serving the recipe's ONNX
+
+
+def test_a_shared_dashboard_says_where_the_onnx_is_instead_of_linking_to_its_own_loopback(rtx_app, rtx_runs,
+                                                                                           monkeypatch):
+    # `layerlens dashboard --host` sets a token: a Netron link (a loopback URL) would point at the viewer's machine.
+    monkeypatch.setenv("LAYERLENS_TOKEN", "s3cret")
+    rtx_app.query_params["token"] = "s3cret"
+    open_page(rtx_app, "graph", rtx_runs["resnet18-int8-ort-uncalibrated"], "")
+    assert not [b for b in rtx_app.button if "Open the ONNX graph" in b.label]
+    note = next(c.value for c in rtx_app.caption if "This dashboard is shared" in c.value)
+    assert "netron.app" in note and ".onnx" in note
