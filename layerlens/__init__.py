@@ -11,6 +11,13 @@ imports ``cli``, ``dashboard`` or Streamlit; ``dashboard`` imports ``views`` and
 ``engine_core``, never ``cli``. ``tests/test_layering.py`` keeps it so.
 """
 
-from engine_core import __version__
-
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> str:
+    """``__version__`` is :mod:`engine_core`'s, read on first use (see there)."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import engine_core
+
+    return engine_core.__version__

@@ -69,3 +69,16 @@ def test_summary_needs_the_table_and_nothing_more():
     result = probe("summary", FIXTURES / "trex-rtx3090" / "qat", "--json")
     assert result["code"] == 0 and json.loads(result["stdout"])["engines"][0]["layers"]["count"] == 63
     assert {m.split(".")[0] for m in result["heavy"]} <= {"pandas", "numpy", "pyarrow"}
+
+
+def test_help_skips_the_version_lookup_and_the_http_client_and_version_still_answers():
+    """`importlib.metadata` (the version) and `urllib.request` (the dashboard's health check) were a third of `--help`."""
+    code = ("import sys\nfrom layerlens.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print([m for m in ('importlib.metadata', 'urllib.request') if m in sys.modules], file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.stderr.strip() == "[]"
+    from importlib.metadata import version
+
+    shown = subprocess.run([sys.executable, "-m", "layerlens", "--version"], capture_output=True, text=True, cwd=REPO,
+                           timeout=60)
+    assert shown.returncode == 0 and shown.stdout == f"layerlens {version('layerlens')}\n"

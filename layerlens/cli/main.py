@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-from engine_core import __version__
 from engine_core.errors import LayerLensError
 from engine_core.strict_json import dumps_strict
 
@@ -54,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  layerlens report runs/int8 --baseline runs/fp16 -o report.html   # one offline HTML to share\n"
                "  layerlens bundle RUN... -o runs.lens.zip && layerlens import runs.lens.zip   # runs to a teammate\n\n"
                + EXPORT_HINT)
-    parser.add_argument("--version", action="version", version=f"layerlens {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("summary", help="summarize every engine found in the given artifacts",
@@ -116,6 +115,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_accuracy_commands(sub)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the installed version, looked up only when asked for (see ``engine_core.__getattr__``)."""
+
+    def __init__(self, option_strings, dest, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        import engine_core
+
+        parser.exit(message=f"layerlens {engine_core.__version__}\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -185,6 +184,8 @@ def serve_dashboard(plan: ServePlan, path: str = "") -> int:
             if proc.poll() is not None:
                 break
             try:
+                import urllib.request  # here: the rest of the CLI never needs it
+
                 if urllib.request.urlopen(health, timeout=1).read() == b"ok":
                     print(f"LayerLens dashboard: {plan.link(path)}  (store: {plan.store}{mode}; Ctrl+C stops)",
                           flush=True)
