@@ -126,7 +126,8 @@ class _VersionAction(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None) -> None:
         import engine_core
 
-        parser.exit(message=f"layerlens {engine_core.__version__}\n")
+        print(f"layerlens {engine_core.__version__}")  # to stdout, as argparse's own version action does
+        parser.exit()
 
 
 def main(argv: list[str] | None = None) -> int:
