@@ -214,18 +214,10 @@ _spent = dict.fromkeys(TIME_BUDGET_S, 0.0)
 
 
 def pytest_collection_modifyitems(items):
-    """Mark tests that need real TensorRT-RTX builds (the session's rtx_* fixtures) as ``build``, and run the files
-    that need the session's builds first, the whole zoo before the rest: pytest-xdist workers split those builds
-    between them only when they reach them at the same time (:func:`build_once`). Files keep their order
-    otherwise, and a file's tests stay together (module fixtures start once)."""
-    needs = {}
+    """Mark tests that need real TensorRT-RTX builds (the session's rtx_* fixtures) as ``build``."""
     for item in items:
-        names = set(getattr(item, "fixturenames", ()))
-        if {"rtx_builds", "rtx_store", "rtx_env"} & names:
+        if {"rtx_builds", "rtx_store", "rtx_env"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.build)
-        rank = 0 if "rtx_zoo_builds" in names else 1 if {"rtx_builds", "rtx_store"} & names else 2
-        needs[item.path] = min(rank, needs.get(item.path, 2))
-    items.sort(key=lambda item: needs[item.path])  # stable: the order inside each group of files is kept
 
 
 def pytest_runtest_logreport(report):
