@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -78,40 +80,102 @@ RTX_RECIPES = ("fp32", "fp16", "bf16", "int8-ort-uncalibrated", "int8-tensorrt-u
                "fp8-tensorrt-uncalibrated")
 
 
-@pytest.fixture(scope="session")
-def rtx_env(tmp_path_factory):
-    """Models, recipe cache and store in temporary folders, for this process and the build workers."""
-    import os
+def run_temp(tmp_path_factory) -> Path:
+    """This run's temporary folder. Under pytest-xdist (``make test`` runs two workers) each worker's base folder
+    is a subfolder of it, so what is put here is shared by the workers."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
-    root = tmp_path_factory.mktemp("rtx")
-    env = {"LAYERLENS_MODELS": str(root / "models"), "LAYERLENS_RECIPES": str(root / "recipes")}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    yield root
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+
+@contextlib.contextmanager
+def exclusive(lock: Path, wait: bool = True):
+    """Hold an exclusive lock on the file ``lock`` across pytest-xdist workers; yields False, holding nothing, when
+    ``wait`` is off and another worker holds it."""
+    import fcntl
+
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def layerlens_caches(tmp_path_factory):
+    """Sample models and the recipe cache in the run's temporary folder, shared by the workers, for this process,
+    the build workers and the dashboards the tests start: nothing a test does writes into ``~/.layerlens`` (the
+    Models page and every build generate sample models and recipes on first use; both are written atomically).
+    A test that needs an empty cache sets its own."""
+    root = run_temp(tmp_path_factory) / "rtx"
+    root.mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LAYERLENS_MODELS", str(root / "models"))
+        patch.setenv("LAYERLENS_RECIPES", str(root / "recipes"))
+        yield root
+
+
+@pytest.fixture(scope="session")
+def rtx_env(layerlens_caches):
+    """The folder the real builds' stores live in, beside the session's models and recipe cache (asking for it
+    marks a test ``build``)."""
+    return layerlens_caches
+
+
+def build_once(store_root: Path, builds: list[tuple]) -> dict:
+    """Real TensorRT-RTX builds, each made once per test run: ``builds`` are ``(model, Variant, targets)``;
+    returns ``{(model, recipe): Engine}`` loaded from the store at ``store_root``.
+
+    Workers share the store: each build is made by the first worker that takes its lock. A worker first makes every
+    build no other worker is making, then waits for the others' (so two workers that need the same builds make
+    half each, in parallel).
+    """
+    from engine_core.build.matrix import build_matrix
+    from engine_core.models.zoo import sample_model_path
+    from engine_core.store import RunStore
+
+    store, made = RunStore(store_root), store_root.parent / f"{store_root.name}-made"
+    made.mkdir(exist_ok=True)
+
+    def key(build) -> str:
+        model, variant, targets = build
+        return "-".join((model, variant.precision, variant.placement, *targets))
+
+    def make(build) -> dict:
+        record = made / f"{key(build)}.json"
+        if not record.exists():
+            model, variant, targets = build
+            result = build_matrix(sample_model_path(model), [variant], targets=targets, store=store)
+            assert not result.failures, [f.error for f in result.failures]
+            record.write_text(json.dumps({"recipe": result.results[0].engine.recipe, "run_id": result.results[0].run_id}))
+        return json.loads(record.read_text())
+
+    found, theirs = [], []
+    for build in builds:
+        with exclusive(made / f"{key(build)}.lock", wait=False) as mine:
+            if mine:
+                found.append((build[0], make(build)))
+            else:
+                theirs.append(build)
+    for build in theirs:
+        with exclusive(made / f"{key(build)}.lock"):
+            found.append((build[0], make(build)))
+    return {(model, made["recipe"]): store.load(made["run_id"]) for model, made in found}
 
 
 @pytest.fixture(scope="session")
 def rtx_builds(rtx_env):
     """Real TensorRT-RTX builds of every sample model in every recipe: ``{(model, recipe): Engine}``."""
-    from engine_core.build.matrix import Variant, build_matrix
-    from engine_core.models.zoo import sample_model_path
-    from engine_core.store import RunStore
+    from engine_core.build.matrix import Variant
 
-    store = RunStore(rtx_env / "runs")
-    engines = {}
-    for model in RTX_MODELS:
-        path = sample_model_path(model)
-        plain = [Variant("fp32"), Variant("fp16"), Variant("bf16"), Variant("int8", "ort"), Variant("int8", "tensorrt")]
-        for variants, targets in ((plain, ()), ([Variant("fp8", "tensorrt")], ("sm89",))):
-            result = build_matrix(path, variants, targets=targets, store=store)
-            assert not result.failures, [f.error for f in result.failures]
-            for item in result.results:
-                engines[(model, item.engine.recipe)] = item.engine
+    plain = [Variant("fp32"), Variant("fp16"), Variant("bf16"), Variant("int8", "ort"), Variant("int8", "tensorrt")]
+    builds = [(model, variant, ()) for model in RTX_MODELS for variant in plain]
+    builds += [(model, Variant("fp8", "tensorrt"), ("sm89",)) for model in RTX_MODELS]  # FP8 needs an SM89+ target
+    engines = build_once(rtx_env / "runs", builds)
     assert set(engines) == {(m, r) for m in RTX_MODELS for r in RTX_RECIPES}
     return engines
 
@@ -131,17 +195,13 @@ ZOO_RECIPES = ("fp32", "fp16", "int8-ort-uncalibrated", "int8-tensorrt-uncalibra
 def rtx_zoo_builds(rtx_builds, rtx_env):
     """Real TensorRT-RTX builds of every float sample model in fp32, fp16 and int8 with both Q/DQ placements:
     ``{(model, recipe): Engine}``; the models :func:`rtx_builds` already built are taken from it."""
-    from engine_core.build.matrix import Variant, build_matrix
-    from engine_core.models.zoo import FLOAT_ZOO, sample_model_path
-    from engine_core.store import RunStore
+    from engine_core.build.matrix import Variant
+    from engine_core.models.zoo import FLOAT_ZOO
 
-    store = RunStore(rtx_env / "zoo-runs")
-    engines = {key: engine for key, engine in rtx_builds.items() if key[1] in ZOO_RECIPES}
     variants = [Variant("fp32"), Variant("fp16"), Variant("int8", "ort"), Variant("int8", "tensorrt")]
-    for model in [m for m in FLOAT_ZOO if m not in RTX_MODELS]:
-        result = build_matrix(sample_model_path(model), variants, store=store)
-        assert not result.failures, [f.error for f in result.failures]
-        engines.update({(model, item.engine.recipe): item.engine for item in result.results})
+    builds = [(model, variant, ()) for model in FLOAT_ZOO if model not in RTX_MODELS for variant in variants]
+    engines = {key: engine for key, engine in rtx_builds.items() if key[1] in ZOO_RECIPES}
+    engines.update(build_once(rtx_env / "zoo-runs", builds))
     assert set(engines) == {(m, r) for m in FLOAT_ZOO for r in ZOO_RECIPES}
     return engines
 
@@ -168,6 +228,10 @@ def pytest_runtest_logreport(report):
 def pytest_terminal_summary(terminalreporter, config):
     if ARTIFACTS_KEY in config.stash:
         terminalreporter.write_line(f"browser screenshots and server logs: {config.stash[ARTIFACTS_KEY]}")
+    elif config.pluginmanager.hasplugin("dsession"):  # pytest-xdist: the workers wrote into the run's folder
+        folder = Path(os.environ.get("LAYERLENS_TEST_ARTIFACTS") or config._tmp_path_factory.getbasetemp() / "artifacts")
+        if folder.is_dir():
+            terminalreporter.write_line(f"browser screenshots and server logs: {folder.resolve()}")
     if not any(_spent.values()):
         return
     parts = [f"{kind} {spent:.0f} s (budget {TIME_BUDGET_S[kind]} s{', OVER' if spent > TIME_BUDGET_S[kind] else ''})"
@@ -183,7 +247,7 @@ ARTIFACTS_KEY = pytest.StashKey[Path]()
 def artifacts(request, tmp_path_factory) -> Path:
     """The folder for screenshots and server logs: ``$LAYERLENS_TEST_ARTIFACTS``, else a temporary one."""
     chosen = os.environ.get("LAYERLENS_TEST_ARTIFACTS")
-    folder = Path(chosen).resolve() if chosen else tmp_path_factory.mktemp("artifacts")
+    folder = Path(chosen).resolve() if chosen else run_temp(tmp_path_factory) / "artifacts"  # one for every worker
     folder.mkdir(parents=True, exist_ok=True)
     request.config.stash[ARTIFACTS_KEY] = folder
     return folder

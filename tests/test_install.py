@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from browser.conftest import CHROMIUM, CHROMIUM_ARGS, wait_for_app
+from browser.conftest import CHROMIUM, CHROMIUM_ARGS, open_app
 from conftest import FIXTURES, REPO
 from dashboard_process import free_port, on_own_thread, session_pids, start_dashboard
 
@@ -178,17 +178,14 @@ def _browse_the_installed_dashboard(link: str, port: int, fault: Path, store: Pa
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(link)
-        wait_for_app(page)
-        main = page.locator("[data-testid='stMain']")
+        main = open_app(page, link)
         expect(main).to_contain_text("Bytes: why resnet18-int8-tensorrt-uncalibrated is the size it is", timeout=60000)
         # The theme is the packaged one: the sidebar wears its secondary background, not Streamlit's default.
         sidebar = page.locator("[data-testid='stSidebar']")
         expect(sidebar).to_have_css("background-color", "rgb(243, 245, 247)")
         screenshot(page, "installed-demo")
 
-        page.goto(f"http://127.0.0.1:{port}/models")
-        wait_for_app(page)
+        open_app(page, f"http://127.0.0.1:{port}/models")
         # The first sample, generated on first use into the fresh models cache, and every other one offered.
         expect(main).to_contain_text("home/.layerlens/models/tiny_cnn.onnx · producer pytorch layerlens-zoo",
                                      timeout=60000)

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_temp
 
 
 def _inside_repo(path) -> bool:
@@ -17,7 +17,7 @@ def _inside_repo(path) -> bool:
 
 @pytest.mark.skipif("LAYERLENS_TEST_ARTIFACTS" in os.environ, reason="the user named the artifacts folder")
 def test_screenshots_and_server_logs_go_to_a_temporary_folder(artifacts, tmp_path_factory):
-    assert not _inside_repo(artifacts) and artifacts.is_relative_to(tmp_path_factory.getbasetemp())
+    assert not _inside_repo(artifacts) and artifacts.is_relative_to(run_temp(tmp_path_factory))
 
 
 def test_fuzz_crashes_go_outside_the_source_tree(tmp_path, monkeypatch):

@@ -117,10 +117,28 @@ def page(browser):
 
 
 def wait_for_app(page, timeout_ms: int = 45000) -> None:
-    """Wait until the script finished running (no running indicator) and the page has content."""
+    """Wait until the script finished running (no running indicator) and the page has content.
+
+    After a click or a key press the rerun may not have started yet when this is called, so it ends with a short
+    settle; a freshly loaded page needs none (:func:`open_app`).
+    """
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
     page.wait_for_function(
         "() => { const s = document.querySelector(\"[data-testid='stStatusWidget']\"); return !s || !s.innerText.includes('Running'); }",
         timeout=timeout_ms)
     page.wait_for_selector("h1", timeout=timeout_ms)
     page.wait_for_timeout(800)
+
+
+def open_app(page, url: str, timeout_ms: int = 45000):
+    """Load ``url`` and wait for the app's first run to finish; returns the main area (``stMain``).
+
+    A fresh page starts in script state ``initial`` and reaches ``notRunning`` only when a run has finished
+    (Streamlit's own e2e tests wait on the same attribute), so no fixed sleep is needed: assertions that follow
+    use Playwright's auto-waiting ``expect``.
+    """
+    page.goto(url)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached",
+                           timeout=timeout_ms)
+    page.wait_for_selector("h1", timeout=timeout_ms)
+    return page.locator("[data-testid='stMain']")

@@ -8,22 +8,24 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import _serve, _stop, wait_for_app
+from browser.conftest import _serve, _stop, open_app
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def accuracy_store(rtx_env, tmp_path_factory):
-    """FP32 and INT8 (onnxruntime placement) builds of ResNet-18, each with its accuracy measured."""
-    from engine_core.build.matrix import Variant, build_matrix
-    from engine_core.models.zoo import sample_model_path
+def accuracy_store(rtx_builds, rtx_store, tmp_path_factory):
+    """FP32 and INT8 (onnxruntime placement) builds of ResNet-18, each with its accuracy measured: the session's
+    builds (``rtx_builds``) copied into a store of their own, which the keep-and-build test adds to."""
     from engine_core.store import RunStore
 
-    root = tmp_path_factory.mktemp("accuracy-runs")
-    result = build_matrix(sample_model_path("resnet18"), [Variant("fp32"), Variant("int8", "ort")], store=RunStore(root))
-    assert not result.failures, [f.error for f in result.failures]
-    return root, {r.engine.name: r.run_id for r in result.results}
+    store = RunStore(tmp_path_factory.mktemp("accuracy-runs"))
+    ids = {}
+    for recipe in ("fp32", "int8-ort-uncalibrated"):
+        engine = rtx_builds[("resnet18", recipe)]
+        labels = next(r.labels for r in rtx_store.list_runs() if r.name == engine.name)
+        ids[engine.name] = store.add(engine, source="build", labels=labels)[0].run_id
+    return store.root, ids
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +43,7 @@ def _metric(page, label: str) -> str:
 
 def test_per_layer_error_on_the_precision_and_graph_pages(page, accuracy_url, accuracy_store, screenshot):
     int8 = accuracy_store[1]["resnet18-int8-ort-uncalibrated"]
-    page.goto(f"{accuracy_url}/precision?run={int8}")
-    wait_for_app(page)
-    main = page.locator("[data-testid='stMain']")
+    main = open_app(page, f"{accuracy_url}/precision?run={int8}")
     expect(main).to_contain_text("Quantization error per layer", timeout=60000)
     expect(main).to_contain_text("Output SQNR 35.1 dB against resnet18.onnx")
     expect(main).to_contain_text("not task accuracy")
@@ -51,8 +51,7 @@ def test_per_layer_error_on_the_precision_and_graph_pages(page, accuracy_url, ac
     main.get_by_text("Quantization error per layer").scroll_into_view_if_needed()
     screenshot(page, "accuracy-precision-page")
 
-    page.goto(f"{accuracy_url}/graph?run={int8}")
-    wait_for_app(page)
+    open_app(page, f"{accuracy_url}/graph?run={int8}")
     page.get_by_text("Quantization error", exact=True).click()
     expect(main).to_contain_text("colour = SQNR vs the float model (synthetic inputs)", timeout=60000)
     expect(main.locator(".legend").first).to_contain_text("30–40 dB", timeout=30000)
@@ -61,9 +60,7 @@ def test_per_layer_error_on_the_precision_and_graph_pages(page, accuracy_url, ac
 
 def test_pick_layers_keep_in_fp16_build_and_compare(page, accuracy_url, accuracy_store, screenshot):
     int8 = accuracy_store[1]["resnet18-int8-ort-uncalibrated"]
-    page.goto(f"{accuracy_url}/layers?run={int8}")
-    wait_for_app(page)
-    main = page.locator("[data-testid='stMain']")
+    main = open_app(page, f"{accuracy_url}/layers?run={int8}")
     expect(main).to_contain_text("select rows to keep them in FP16/FP32", timeout=60000)
     page.get_by_label("Search names, ONNX nodes, tactics").fill("/fc/")
     page.keyboard.press("Enter")
@@ -92,9 +89,7 @@ def test_pick_layers_keep_in_fp16_build_and_compare(page, accuracy_url, accuracy
 
 
 def test_build_page_offers_advise_with_a_target(page, accuracy_url, screenshot):
-    page.goto(f"{accuracy_url}/build")
-    wait_for_app(page)
-    main = page.locator("[data-testid='stMain']")
+    main = open_app(page, f"{accuracy_url}/build")
     expect(main).to_contain_text("Advise: which layers to keep in FP16", timeout=60000)
     expect(main.get_by_text("Target output SQNR (dB)")).to_be_visible()
     expect(page.get_by_role("button", name="Advise for 40 dB")).to_be_visible()

@@ -11,7 +11,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import _free_port, wait_for_app
+from browser.conftest import _free_port, open_app
 from conftest import REPO
 
 pytestmark = pytest.mark.browser
@@ -50,9 +50,7 @@ def test_first_run_builds_the_demo_and_opens_on_the_comparison(page, first_run, 
     url, output = first_run
     assert "building real ResNet-18 engines with TensorRT-RTX" in output and "Built 4 demo engines" in output
     assert "/compare?" in url
-    page.goto(url)
-    wait_for_app(page)
-    main = page.locator("[data-testid='stMain']")
+    main = open_app(page, url)
     expect(main).to_contain_text("Bytes: why resnet18-int8-tensorrt-uncalibrated is the size it is", timeout=60000)
     expect(main).to_contain_text("31% of resnet18-fp32's 44.88 MiB")
     expect(main).to_contain_text("What is not INT8 in resnet18-int8-tensorrt-uncalibrated, and why")

@@ -5,16 +5,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import wait_for_app
+from browser.conftest import open_app, wait_for_app
 from conftest import FIXTURES
 
 pytestmark = pytest.mark.browser
 
 
 def test_empty_store_shows_what_to_do(page, empty_app_url, screenshot):
-    page.goto(empty_app_url)
-    wait_for_app(page)
-    main = page.locator("[data-testid='stMain']")
+    main = open_app(page, empty_app_url)
     expect(main).to_contain_text("No engine to show yet", timeout=30000)
     expect(main).to_contain_text("--exportLayerInfo")
     screenshot(page, "empty-overview")
@@ -22,11 +20,9 @@ def test_empty_store_shows_what_to_do(page, empty_app_url, screenshot):
 
 def test_drag_in_fp16_and_qat_then_compare(page, empty_app_url, screenshot):
     files = sorted(str(p) for d in ("fp16", "qat") for p in (FIXTURES / "trex-rtx3090" / d).iterdir())
-    page.goto(f"{empty_app_url}/import_page")
-    wait_for_app(page)
+    main = open_app(page, f"{empty_app_url}/import_page")
     page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(files)
     page.get_by_role("button", name="Import files").click()
-    main = page.locator("[data-testid='stMain']")
     # The import reruns the script; wait for each message rather than reading the page once.
     for text in ("Imported resnet (86 layers", "Imported resnet-qat (63 layers", "Comparing resnet (baseline) with resnet-qat"):
         expect(main).to_contain_text(text, timeout=60000)
@@ -58,12 +54,10 @@ def test_drag_in_fp16_and_qat_then_compare(page, empty_app_url, screenshot):
 def test_bad_upload_is_a_message_not_a_traceback(page, empty_app_url, screenshot):
     from conftest import DATA
 
-    page.goto(f"{empty_app_url}/import_page")
-    wait_for_app(page)
+    main = open_app(page, f"{empty_app_url}/import_page")
     page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
         [str(DATA / "bad" / "truncated.graph.json")])
     page.get_by_role("button", name="Import files").click()
-    main = page.locator("[data-testid='stMain']")
     expect(main).to_contain_text("truncated.graph.json: ends before the JSON is complete", timeout=60000)
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
     assert "/tmp/" not in main.inner_text()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import wait_for_app
+from browser.conftest import open_app
 
 pytestmark = pytest.mark.browser
 
@@ -35,10 +37,8 @@ def _run_id(store, name):
 @pytest.mark.parametrize("path,title,min_charts,text,elements", PAGES, ids=[p[1] for p in PAGES])
 def test_page_renders(page, app_url, seeded_store, screenshot, path, title, min_charts, text, elements):
     run = _run_id(seeded_store, "resnet-qat")
-    page.goto(f"{app_url}/{path}?run={run}")
-    wait_for_app(page)
+    main = open_app(page, f"{app_url}/{path}?run={run}")
     expect(page.locator("h1").first).to_have_text(title)
-    main = page.locator("[data-testid='stMain']")
     expect(main).to_contain_text(text, timeout=30000)
     for selector in elements:
         expect(main.locator(selector).first).to_be_visible(timeout=30000)
@@ -50,9 +50,7 @@ def test_page_renders(page, app_url, seeded_store, screenshot, path, title, min_
 
 def test_compare_page_from_shared_link(page, app_url, seeded_store, screenshot):
     a, b = _run_id(seeded_store, "fp16/resnet"), _run_id(seeded_store, "resnet-qat")
-    page.goto(f"{app_url}/compare?run={b}&baseline={a}")
-    wait_for_app(page)
-    main = page.locator("[data-testid='stMain']")
+    main = open_app(page, f"{app_url}/compare?run={b}&baseline={a}")
     expect(main).to_contain_text("resnet-qat is 1.83× fp16/resnet (FP16)", timeout=30000)
     expect(main).to_contain_text("FP16->INT8")
     expect(main).to_contain_text("Where the difference comes from")
@@ -66,22 +64,20 @@ def test_compare_page_from_shared_link(page, app_url, seeded_store, screenshot):
 
 def test_selection_is_kept_in_the_url(page, app_url, seeded_store):
     run = _run_id(seeded_store, "mobilenet.qat")
-    page.goto(f"{app_url}/precision?run={run}")
-    wait_for_app(page)
-    assert f"run={run}" in page.url
-    expect(page.locator("[data-testid='stMain']")).to_contain_text("mobilenet.qat", timeout=30000)
+    main = open_app(page, f"{app_url}/precision?run={run}")
+    expect(page).to_have_url(re.compile(f"[?&]run={run}"))
+    expect(main).to_contain_text("mobilenet.qat", timeout=30000)
 
 
 def test_clicking_a_layer_shows_its_full_record(page, app_url, seeded_store, screenshot):
     run = _run_id(seeded_store, "resnet-qat")
-    page.goto(f"{app_url}/layers?run={run}")
-    wait_for_app(page)
+    main = open_app(page, f"{app_url}/layers?run={run}")
+    expect(main).to_contain_text("63 of 63 layers", timeout=30000)  # the table's data has arrived
     grid = page.locator("[data-testid='stDataFrame']").first
     grid.wait_for(timeout=30000)
     box = grid.bounding_box()
     # The grid is a canvas: the selection checkbox column is the first ~30 px; rows are 35 px under a 35 px header.
     page.mouse.click(box["x"] + 15, box["y"] + 35 + 35 * 2 + 17)  # third row: the NHWC->NCHW shuffle before conv1
-    main = page.locator("[data-testid='stMain']")
     expect(main).to_contain_text("Raw TensorRT record", timeout=30000)
     expect(main).to_contain_text("#2 resnet50/quant_conv1_conv/BiasAdd__1121")
     expect(main).to_contain_text("ONNX origin")

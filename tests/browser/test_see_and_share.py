@@ -10,7 +10,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import _serve, _stop, wait_for_app
+from browser.conftest import _serve, _stop, open_app, wait_for_app
 from conftest import FIXTURES, REPO
 
 pytestmark = pytest.mark.browser
@@ -93,10 +93,9 @@ def graph_store(tmp_path_factory, artifacts):
 
 def open_graph(page, url: str, query: str):
     """The Graph page with every node drawn; returns the main area."""
-    page.goto(f"{url}/graph?{query}")
-    wait_for_app(page)
+    main = open_app(page, f"{url}/graph?{query}")
     expect(page.locator(NODES).first).to_be_visible(timeout=30000)
-    return page.locator("[data-testid='stMain']")
+    return main
 
 
 def test_graph_of_the_largest_real_fixture_and_a_click_opens_the_layer(page, graph_store, screenshot):
@@ -136,8 +135,7 @@ def test_sidebar_report_button_downloads_the_same_report(page, graph_store):
 def test_a_dashboard_chart_downloads_as_svg_with_its_provenance(browser, graph_store):
     url, ids, _ = graph_store
     page = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000}).new_page()
-    page.goto(f"{url}/?run={ids['resnet-qat']}")
-    wait_for_app(page)
+    open_app(page, f"{url}/?run={ids['resnet-qat']}")
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30000)
     with page.expect_download(timeout=60000) as download:  # kaleido renders it server-side when clicked
         page.get_by_role("button", name="SVG").first.click()
@@ -169,11 +167,9 @@ def test_bundle_imports_on_the_import_page(page, graph_store, tmp_path, artifact
     theirs = RunStore(tmp_path / "teammate")
     proc, url = _serve(theirs.root, artifacts)
     try:
-        page.goto(f"{url}/import_page")
-        wait_for_app(page)
+        main = open_app(page, f"{url}/import_page")
         page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(bundle))
         page.get_by_role("button", name="Import files").click()
-        main = page.locator("[data-testid='stMain']")
         expect(main).to_contain_text(f"Imported: resnet-qat as {ids['resnet-qat']} (from resnet.lens.zip)", timeout=60000)
         expect(main).to_contain_text(f"Imported: fp16/resnet as {ids['fp16/resnet']}")
         screenshot(page, "import-bundle")
@@ -201,8 +197,7 @@ def test_delete_on_the_runs_page_asks_first(page, tmp_path, artifacts, screensho
     qat = next(r for r in store.list_runs() if r.name == "resnet-qat")
     proc, url = _serve(store.root, artifacts)
     try:
-        page.goto(f"{url}/runs")
-        wait_for_app(page)
+        open_app(page, f"{url}/runs")
         pick_run(page, qat.run_id)
         page.get_by_role("button", name="Delete 1 run(s)…").click()
         dialog = page.get_by_role("dialog")

@@ -9,7 +9,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import wait_for_app
+from browser.conftest import open_app
 from conftest import REPO
 from dashboard_process import free_port, start_dashboard
 
@@ -44,9 +44,7 @@ def read_only(seeded_store):
 @pytest.mark.parametrize("path", ["/", "/runs", "/layers?run=whatever", "/?token=not-the-token"])
 def test_without_the_token_the_page_shows_only_how_to_get_in(page, exposed, seeded_store, path, screenshot):
     _, base, _ = exposed
-    page.goto(base + path)
-    wait_for_app(page)
-    main = page.locator("[data-testid='stMain']")
+    main = open_app(page, base + path)
     expect(main).to_contain_text(REFUSED)
     expect(main).to_contain_text("it ends in ?token=…")
     if "token=" in path:
@@ -63,9 +61,7 @@ def test_without_the_token_the_page_shows_only_how_to_get_in(page, exposed, seed
 
 def test_the_tokenised_link_opens_every_page_and_leaves_the_address_bar(page, exposed, screenshot):
     dashboard, base, token = exposed
-    page.goto(f"{base}/?token={token}")
-    wait_for_app(page)
-    main = page.locator("[data-testid='stMain']")
+    main = open_app(page, f"{base}/?token={token}")
     expect(main).to_contain_text("GPU compute median", timeout=60000)
     page.wait_for_function("() => !location.search.includes('token') && location.search.includes('run=')")
     with page.expect_download() as download:  # what a user shares from here carries no token
@@ -83,10 +79,8 @@ def test_the_tokenised_link_opens_every_page_and_leaves_the_address_bar(page, ex
 
 def test_read_only_dashboard_offers_no_way_to_change_the_store(page, read_only, seeded_store, screenshot):
     before = sorted(p.name for p in seeded_store.iterdir())
-    main = page.locator("[data-testid='stMain']")
     for path, notice in (("/import_page", "Importing runs is turned off"), ("/build", "Building engines is turned off")):
-        page.goto(read_only + path)
-        wait_for_app(page)
+        main = open_app(page, read_only + path)
         expect(main).to_contain_text(notice, timeout=60000)
         expect(main).to_contain_text("shares its run store read-only (layerlens dashboard --read-only)")
         expect(main.locator("[data-testid='stFileUploader']")).to_have_count(0)
@@ -94,8 +88,7 @@ def test_read_only_dashboard_offers_no_way_to_change_the_store(page, read_only, 
         expect(main.get_by_role("button")).to_have_count(0)
     expect(page.locator("[data-testid='stSidebar']")).to_contain_text("Read-only: importing, building, renaming")
 
-    page.goto(read_only + "/runs")
-    wait_for_app(page)
+    main = open_app(page, read_only + "/runs")
     expect(main).to_contain_text("Renaming, tagging and deleting runs is turned off", timeout=60000)
     main.locator("[data-testid='stMultiSelect']").click()
     page.get_by_role("option", name=re.compile(r"^resnet-qat · ")).click()

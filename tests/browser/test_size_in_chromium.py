@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import _serve, _stop, wait_for_app
+from browser.conftest import _serve, _stop, open_app
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +22,7 @@ def zoo_url(rtx_zoo_builds, rtx_env):
 
 def test_size_page_says_why_int8_is_bigger_first(page, zoo_url, screenshot):
     url, ids = zoo_url
-    page.goto(f"{url}/size?run={ids['efficientnet_b0-int8-ort-uncalibrated']}&baseline={ids['efficientnet_b0-fp32']}")
-    wait_for_app(page)
-    main = page.locator("[data-testid='stMain']")
+    main = open_app(page, f"{url}/size?run={ids['efficientnet_b0-int8-ort-uncalibrated']}&baseline={ids['efficientnet_b0-fp32']}")
     first = main.locator("h3").first
     expect(first).to_have_text("Why is efficientnet_b0-int8-ort-uncalibrated bigger than efficientnet_b0-fp32?",
                                timeout=30000)
