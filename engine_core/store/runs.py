@@ -11,7 +11,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 from engine_core.errors import StoreError
 from engine_core.schema import SCHEMA_VERSION
@@ -19,6 +19,8 @@ from engine_core.strict_json import dumps_strict
 
 if TYPE_CHECKING:  # listing, renaming and tagging runs never import pandas (`layerlens runs` answers at once)
     from engine_core.engine import Engine
+
+T = TypeVar("T")
 
 MANIFEST = "manifest.json"
 ARTIFACTS = "artifacts"
@@ -156,6 +158,35 @@ class RunStore:
         artifacts = [Artifact(folder / f, sniff_file(folder / f), manifest.parts.get(f)) for f in manifest.files]
         artifacts = [a for a in artifacts if a.kind is not ArtifactKind.UNKNOWN]
         return engine_from_artifacts(manifest.name, artifacts)
+
+    def analysis(self, run_id: str, key: str, compute: Callable[[], T], depends_on: Sequence[str] = ()) -> T:
+        """A derived result of a run: read from its folder when this code computed it from these very runs,
+        else ``compute()``-d and stored there for the next process (see :mod:`~engine_core.store.analysis_cache`).
+
+        Args:
+            run_id: the run the result belongs to (it is stored in this run's folder).
+            key: the result's name, unique within the run; says what else it depends on (a GPU, a baseline).
+            compute: makes the result when nothing usable is stored.
+            depends_on: the other runs it was computed from (a baseline), so a change to them recomputes it too.
+
+        Raises:
+            StoreError: a run is unknown or its artifact files are missing.
+        """
+        from engine_core.store.analysis_cache import AnalysisMiss, read_analysis, run_stamp, write_analysis
+
+        try:
+            sources = [run_stamp(self._run_dir(r), m.name, m.files) for r in (run_id, *depends_on)
+                       for m in [self.manifest(r)]]
+        except OSError:
+            raise StoreError(f"Run '{run_id}' is missing its artifact files.",
+                             f"Delete {self._run_dir(run_id)} and import the artifacts again.") from None
+        try:
+            return read_analysis(self._run_dir(run_id), key, sources)
+        except AnalysisMiss:
+            pass
+        value = compute()
+        write_analysis(self._run_dir(run_id), key, sources, value)
+        return value
 
     def add(self, engine: Engine, source: str = "import", labels: dict | None = None) -> tuple[RunManifest, bool]:
         """Store an engine's artifact files as a run.
