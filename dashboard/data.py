@@ -4,8 +4,11 @@ Loaded engines are cached as resources (large, shared, never mutated) keyed by
 run id, which is a content hash, so a cached engine can never go stale. An
 engine's own analyses live on it (``engine.analysis``: computed once, shared by
 every page, diagnose and the report); analyses of several engines or another GPU
-are cached per (run ids, GPU). Every cache is bounded. Nothing here draws; pages
-call ``load_*`` and render.
+are cached per (run ids, GPU). Every cache is bounded. The heavy results are also
+kept in the run's folder (:meth:`RunStore.analysis`): a new server process, or the
+first visit after a restart, reads them instead of computing them again, which on
+an LLM-size engine is the difference between seconds and a minute. Nothing here
+draws; pages call ``load_*`` and render.
 """
 
 from __future__ import annotations
@@ -89,7 +92,13 @@ def clear_run_list() -> None:
 
 @st.cache_resource(max_entries=24, show_spinner="Loading engine…")
 def _engine(root: str, run_id: str) -> Engine:
-    return RunStore(root).load(run_id)
+    store = RunStore(root)
+    engine = store.load(run_id)
+    # Asked for by nearly every view of the engine (the key numbers, the fallbacks): read when kept, never recomputed.
+    analysis = engine.analysis
+    vars(analysis)["requested_precision"] = store.analysis(run_id, "requested_precision",
+                                                           lambda: analysis.requested_precision)
+    return engine
 
 
 def load_engine(run_id: str) -> Engine:
@@ -120,11 +129,40 @@ def gpu_names() -> list[str]:
     return [g.name for g in CATALOG]
 
 
+def _stored(root: str, run_id: str, key: str, compute, *others: str):
+    """A result of ``run_id`` (and ``others``) kept in its run folder: read when this code stored it, else computed."""
+    return RunStore(root).analysis(run_id, key, compute, depends_on=others)
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def _kept(root: str, run_id: str, name: str):
+    """``engine.analysis.<name>`` of a stored run, read from the run's folder when kept there (the engine is not
+    even loaded), else computed and kept."""
+    return _stored(root, run_id, name, lambda: getattr(_engine(root, run_id).analysis, name))
+
+
+def _analysis(root: str, run_id: str, name: str):
+    """:func:`_kept`, also handed to the loaded engine's analysis as its value, so what builds on it (diagnose, the
+    key numbers, the report) reuses it rather than computing it again."""
+    value = _kept(root, run_id, name)
+    vars(_engine(root, run_id).analysis).setdefault(name, value)  # where functools.cached_property keeps its value
+    return value
+
+
+def run_name(run_id: str) -> str:
+    """A stored run's name, from its manifest (no engine loaded)."""
+    return next((r.name for r in load_runs() if r.run_id == run_id), None) or store().manifest(run_id).name
+
+
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _diagnosis(root: str, run_id: str, baseline_id: str | None) -> list:
-    engine = _engine(root, run_id)
-    baseline = _engine(root, baseline_id) if baseline_id else None
-    return diagnose_mod.diagnose(engine, baseline)
+    def compute() -> list:
+        baseline = _engine(root, baseline_id) if baseline_id else None
+        return diagnose_mod.diagnose(_engine(root, run_id), baseline)
+
+    if baseline_id:
+        return _stored(root, run_id, f"diagnosis@{baseline_id}", compute, baseline_id)
+    return _stored(root, run_id, "diagnosis", compute)
 
 
 def load_diagnosis(run_id: str, baseline_id: str | None = None) -> list:
@@ -132,35 +170,79 @@ def load_diagnosis(run_id: str, baseline_id: str | None = None) -> list:
 
 
 def load_fallbacks(run_id: str) -> pd.DataFrame:
-    return load_engine(run_id).analysis.fallbacks
+    return _analysis(str(store_root()), run_id, "fallbacks")
 
 
 def load_fallback_summary(run_id: str) -> pd.DataFrame:
-    return load_engine(run_id).analysis.fallback_summary
+    return _analysis(str(store_root()), run_id, "fallback_summary")
 
 
 def load_requested_precision(run_id: str) -> tuple[str | None, str]:
-    return load_engine(run_id).analysis.requested_precision
+    return _analysis(str(store_root()), run_id, "requested_precision")
 
 
 def load_fairness(run_id: str) -> list:
-    return load_engine(run_id).analysis.fairness
+    return _analysis(str(store_root()), run_id, "fairness")
 
 
 def load_byte_account(run_id: str) -> size.ByteAccount:
-    return load_engine(run_id).analysis.byte_account
+    return _kept(str(store_root()), run_id, "byte_account")  # a baseline's too (Size page): no engine to load
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _layer_search_text(root: str, run_id: str) -> pd.Series:
+    """Per layer, lower case: its name, tactic and ONNX nodes (what the Layers page's search looks in), made once."""
     layers = _engine(root, run_id).layers
     text = layers["name"] + " " + layers["tactic_name"].fillna("") + " " + layers["onnx_nodes"].map(" ".join)
     return text.str.lower()
 
 
-def load_layer_search_text(run_id: str) -> pd.Series:
-    """Per layer, lower case: its name, tactic and ONNX nodes (what the Layers page's search looks in), made once."""
-    return _layer_search_text(str(store_root()), run_id)
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _layer_view(root: str, run_id: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    engine = _engine(root, run_id)
+    layers = engine.layers
+    view = layers[list(columns)]
+    if engine.accuracy is not None:  # SQNR vs the float model: the worst measured ONNX node of each layer
+        sqnr = _layer_accuracy(root, run_id)["sqnr_db"]
+        view.insert(5, "sqnr_db", sqnr.where(sqnr != float("inf")))
+    fallbacks = _analysis(root, run_id, "fallbacks")
+    reasons = fallbacks.set_index("name")["reason"] if not layers.empty else pd.Series(dtype=object)
+    return view.assign(fallback_reason=layers["name"].map(reasons))
+
+
+def load_layer_view(run_id: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    """The Layers table of a run, every row: ``columns`` of its layers, its SQNR when measured (after the fifth
+    column), and each layer's fallback reason; indexed as ``engine.layers``. Made once per run."""
+    return _layer_view(str(store_root()), run_id, columns)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _layer_choices(root: str, run_id: str, column: str) -> list:
+    return sorted(_engine(root, run_id).layers[column].dropna().unique())
+
+
+def load_layer_choices(run_id: str, column: str) -> list:
+    """The distinct values of a layer column, sorted (a Layers filter's options)."""
+    return _layer_choices(str(store_root()), run_id, column)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _matching_layers(root: str, run_id: str, search: str, types: tuple, precisions: tuple) -> pd.Index:
+    layers = _engine(root, run_id).layers
+    keep = pd.Series(True, index=layers.index)
+    if search:
+        keep &= _layer_search_text(root, run_id).str.contains(search.lower(), regex=False)
+    if types:
+        keep &= layers["layer_type"].isin(types)
+    if precisions:
+        keep &= layers["compute_precision"].isin(precisions)
+    return layers.index[keep.to_numpy()]
+
+
+def load_matching_layers(run_id: str, search: str, types: tuple, precisions: tuple) -> pd.Index:
+    """The index of the layers whose search text holds ``search`` (any case) and whose type and compute precision
+    are among ``types`` and ``precisions`` (each: any, when empty). Kept per filter, so a click reruns none."""
+    return _matching_layers(str(store_root()), run_id, search, types, precisions)
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
@@ -205,7 +287,8 @@ def load_model_node_names(path: Path) -> frozenset[str]:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _size_growth(root: str, baseline_id: str, run_id: str) -> size.SizeGrowth | None:
-    return size.explain_growth(_engine(root, baseline_id), _engine(root, run_id))
+    return _stored(root, run_id, f"size_growth@{baseline_id}",
+                   lambda: size.explain_growth(_engine(root, baseline_id), _engine(root, run_id)), baseline_id)
 
 
 def load_size_growth(baseline_id: str, run_id: str) -> size.SizeGrowth | None:
@@ -215,9 +298,12 @@ def load_size_growth(baseline_id: str, run_id: str) -> size.SizeGrowth | None:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _roofline(root: str, run_id: str, gpu_name: str) -> pd.DataFrame | None:
-    engine = _engine(root, run_id)
-    gpu = engine_gpu(engine, gpu_name or None)
-    return roofline.roofline_table(engine.layers, gpu, engine.analysis.layer_work) if gpu else None
+    def compute() -> pd.DataFrame | None:
+        engine = _engine(root, run_id)
+        gpu = engine_gpu(engine, gpu_name or None)
+        return roofline.roofline_table(engine.layers, gpu, engine.analysis.layer_work) if gpu else None
+
+    return _stored(root, run_id, f"roofline@{gpu_name}", compute)
 
 
 def load_roofline(run_id: str, gpu_name: str = "") -> pd.DataFrame | None:
@@ -226,14 +312,17 @@ def load_roofline(run_id: str, gpu_name: str = "") -> pd.DataFrame | None:
 
 def load_measured_vs_estimated(run_id: str) -> pd.DataFrame:
     """Each measured layer beside the latency model's estimate on the engine's own GPU (empty when unknown)."""
-    return load_engine(run_id).analysis.measured_vs_estimated
+    return _analysis(str(store_root()), run_id, "measured_vs_estimated")
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _estimates_at(root: str, run_id: str, gpu_name: str, precisions: tuple[str, ...]) -> dict[str, float]:
-    engine = _engine(root, run_id)
-    gpu = estimate.estimate_gpu(engine, gpu_name or None)
-    return {p: float(engine.analysis.predicted(gpu, p)["estimated_ms"].sum()) for p in precisions}
+    def compute() -> dict[str, float]:
+        engine = _engine(root, run_id)
+        gpu = estimate.estimate_gpu(engine, gpu_name or None)
+        return {p: float(engine.analysis.predicted(gpu, p)["estimated_ms"].sum()) for p in precisions}
+
+    return _stored(root, run_id, f"estimates_at@{gpu_name}@{'-'.join(precisions)}", compute)
 
 
 def load_estimates_at(run_id: str, gpu_name: str, precisions: tuple[str, ...]) -> dict[str, float]:
@@ -242,13 +331,18 @@ def load_estimates_at(run_id: str, gpu_name: str, precisions: tuple[str, ...]) -
 
 
 @st.cache_resource(max_entries=16, show_spinner="Aligning engines…")
-def _comparison(root: str, run_ids: tuple[str, ...]) -> tuple[compare_mod.Comparison, list[Engine], Attribution]:
-    if len(run_ids) == 2:  # the pair diagnose and the report compare too: computed once, on the engine
-        cmp, att = _engine(root, run_ids[1]).analysis.compared_with(_engine(root, run_ids[0]))
-        return cmp, estimate.on_one_footing([_engine(root, r) for r in run_ids]), att
-    engines = estimate.on_one_footing([_engine(root, r) for r in run_ids])
+def _comparison(root: str, run_ids: tuple[str, ...]) -> tuple[compare_mod.Comparison, Attribution]:
+    if len(run_ids) == 2:  # the pair diagnose and the report compare too: computed once, on the engine, and kept
+        return _stored(root, run_ids[1], f"comparison@{run_ids[0]}",
+                       lambda: _engine(root, run_ids[1]).analysis.compared_with(_engine(root, run_ids[0])), run_ids[0])
+    engines = _compared_engines(root, run_ids)
     cmp = compare_mod.compare_engines(engines)
-    return cmp, engines, attribute(cmp, engines[0], engines[1])
+    return cmp, attribute(cmp, engines[0], engines[1])
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _compared_engines(root: str, run_ids: tuple[str, ...]) -> list[Engine]:
+    return estimate.on_one_footing([_engine(root, r) for r in run_ids])
 
 
 def load_comparison(run_ids: list[str]) -> compare_mod.Comparison:
@@ -258,12 +352,12 @@ def load_comparison(run_ids: list[str]) -> compare_mod.Comparison:
 
 def load_compared_engines(run_ids: list[str]) -> list[Engine]:
     """The engines as compared: stored, or their estimated copies when any of them was never timed."""
-    return _comparison(str(store_root()), tuple(run_ids))[1]
+    return _compared_engines(str(store_root()), tuple(run_ids))
 
 
 def load_attribution(run_ids: list[str]) -> Attribution:
     """Verdict and attribution of the second engine against the first."""
-    return _comparison(str(store_root()), tuple(run_ids))[2]
+    return _comparison(str(store_root()), tuple(run_ids))[1]
 
 
 @st.cache_resource(max_entries=8, show_spinner="Wiring the graph…")
@@ -271,7 +365,8 @@ def _graph(root: str, run_id: str, baseline_id: str | None) -> EngineGraph:
     if baseline_id:  # the engine's own graph, stamped with the comparison's changes: wired once per engine
         return mark_precision_change(_graph(root, run_id, None), _comparison(root, (baseline_id, run_id))[0].groups)
     # Sized by time: measured, or the labelled estimate; the fallback reasons are the Precision page's.
-    return engine_graph(_timed_engine(root, run_id, ""), fallbacks=_engine(root, run_id).analysis.fallbacks)
+    return _stored(root, run_id, "graph", lambda: engine_graph(_timed_engine(root, run_id, ""),
+                                                               fallbacks=_analysis(root, run_id, "fallbacks")))
 
 
 def load_graph(run_id: str, baseline_id: str | None = None) -> EngineGraph:
@@ -281,8 +376,13 @@ def load_graph(run_id: str, baseline_id: str | None = None) -> EngineGraph:
 
 @st.cache_resource(max_entries=16, show_spinner="Laying out the graph…")
 def _drawn_graph(root: str, run_id: str, baseline_id: str | None, depth) -> tuple[EngineGraph, GraphLayout]:
-    drawn = fit_for_drawing(_graph(root, run_id, baseline_id), depth)
-    return drawn, layout_graph(drawn)
+    def compute() -> tuple[EngineGraph, GraphLayout]:
+        drawn = fit_for_drawing(_graph(root, run_id, baseline_id), depth)
+        return drawn, layout_graph(drawn)
+
+    if baseline_id:
+        return _stored(root, run_id, f"drawn_graph@{baseline_id}@{depth}", compute, baseline_id)
+    return _stored(root, run_id, f"drawn_graph@{depth}", compute)
 
 
 def load_drawn_graph(run_id: str, baseline_id: str | None, depth: int | str | None) -> tuple[EngineGraph, GraphLayout]:
