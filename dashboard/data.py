@@ -355,9 +355,31 @@ def load_compared_engines(run_ids: list[str]) -> list[Engine]:
     return _compared_engines(str(store_root()), tuple(run_ids))
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _byte_diff(root: str, run_ids: tuple[str, str]) -> tuple[list[str], pd.DataFrame]:
+    def compute() -> tuple[list[str], pd.DataFrame]:
+        cmp = _comparison(root, run_ids)[0]
+        return cmp.names, size.diff_bytes(cmp.groups) if not cmp.groups.empty else cmp.groups
+
+    return _stored(root, run_ids[1], f"byte_diff@{run_ids[0]}", compute, run_ids[0])
+
+
+def load_byte_diff(run_ids: list[str]) -> tuple[list[str], pd.DataFrame]:
+    """``(engine names, aligned groups that changed weight storage)`` of the second run against the first
+    (:func:`engine_core.analysis.size.diff_bytes`; kept apart, so the Size page reads no other group)."""
+    return _byte_diff(str(store_root()), tuple(run_ids))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _attribution(root: str, run_ids: tuple[str, ...]) -> Attribution:
+    if len(run_ids) == 2:  # kept apart from the comparison: the verdict alone is read without every aligned group
+        return _stored(root, run_ids[1], f"attribution@{run_ids[0]}", lambda: _comparison(root, run_ids)[1], run_ids[0])
+    return _comparison(root, run_ids)[1]
+
+
 def load_attribution(run_ids: list[str]) -> Attribution:
     """Verdict and attribution of the second engine against the first."""
-    return _comparison(str(store_root()), tuple(run_ids))[1]
+    return _attribution(str(store_root()), tuple(run_ids))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Wiring the graph…")

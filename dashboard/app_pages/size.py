@@ -8,7 +8,6 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components.common import current_engine, head_rows, plot, provenance_text, record, render_provenance
 from dashboard.components.compare_panels import bytes_rows
-from engine_core.analysis.size import diff_bytes
 from layerlens.views.figures import (make_bytes_by_figure, make_bytes_diff_figure, make_engine_bytes_figure,
                                      make_size_components_figure)
 
@@ -64,9 +63,7 @@ if engine is not None:
         st.caption("Pick a **Baseline** in the sidebar to see which layers changed weight precision and how many "
                    "bytes that moved: the \"calibrated engine is bigger\" question.")
     else:
-        cmp = data.load_comparison(compare[:2])
-        a_name, b_name = cmp.names[0], cmp.names[1]
-        diff = diff_bytes(cmp.groups) if not cmp.groups.empty else cmp.groups
+        (a_name, b_name), diff = data.load_byte_diff(compare[:2])
         if diff.empty:
             st.success(f"No aligned layer changed its weight storage between {a_name} and {b_name}.")
         else:

@@ -62,6 +62,7 @@ def _fail_if_computed(monkeypatch) -> None:
 
     monkeypatch.setattr(data.diagnose_mod, "diagnose", refuse("diagnose"))
     monkeypatch.setattr(data.size, "explain_growth", refuse("explain_growth"))
+    monkeypatch.setattr(data.size, "diff_bytes", refuse("diff_bytes"))
     monkeypatch.setattr(data.roofline, "roofline_table", refuse("roofline_table"))
     monkeypatch.setattr(data, "engine_graph", refuse("engine_graph"))
     monkeypatch.setattr(data, "fit_for_drawing", refuse("fit_for_drawing"))
