@@ -29,7 +29,8 @@ from engine_core.analysis import estimate, roofline, size
 from engine_core.analysis.attribution import Attribution, attribute
 from engine_core.analysis.gpus import CATALOG, GpuSpec, gpu_by_name, gpu_for_engine
 from engine_core.engine import Engine
-from engine_core.graph import EngineGraph, engine_graph, fit_for_drawing, layout_graph, mark_precision_change
+from engine_core.graph import (EngineGraph, engine_graph, fit_for_drawing, layout_graph, mark_precision_change,
+                               scope_depth)
 from engine_core.graph.layout import GraphLayout
 from engine_core.models.zoo import NAMINGS, ZOO, models_cache_dir
 from engine_core.store import BrokenRun, RunManifest, RunStore
@@ -391,9 +392,19 @@ def _graph(root: str, run_id: str, baseline_id: str | None) -> EngineGraph:
                                                                fallbacks=_analysis(root, run_id, "fallbacks")))
 
 
-def load_graph(run_id: str, baseline_id: str | None = None) -> EngineGraph:
-    """Every layer as a node; with a baseline, each carries its aligned group's precision change."""
-    return _graph(str(store_root()), run_id, baseline_id)
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _graph_outline(root: str, run_id: str) -> tuple[int, pd.DataFrame, str]:
+    def compute() -> tuple[int, pd.DataFrame, str]:
+        full = _graph(root, run_id, None)
+        return scope_depth(full), full.nodes[["kind", "name", "layer_type", "order"]], full.wired_by
+
+    return _stored(root, run_id, "graph_outline", compute)
+
+
+def load_graph_outline(run_id: str) -> tuple[int, pd.DataFrame, str]:
+    """``(scope depth, nodes, wired_by)`` of the run's full graph: what the Graph page searches and opens groups
+    with (each node's kind, name, layer type and order, indexed as the graph's nodes), without reading the graph."""
+    return _graph_outline(str(store_root()), run_id)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Laying out the graph…")
