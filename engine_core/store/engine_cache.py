@@ -33,6 +33,7 @@ import importlib
 import json
 import math
 import os
+from collections.abc import Collection, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -101,13 +102,58 @@ def write_engine_cache(run_dir: Path, engine: Engine, stored_names: dict[str, st
     return True
 
 
-def read_engine_cache(run_dir: Path, name: str) -> Engine:
+def read_engine_cache(run_dir: Path, name: str, without: Collection[str] = ()) -> Engine:
     """The engine cached in ``run_dir``, named ``name``.
+
+    Args:
+        run_dir: the run's folder.
+        name: the engine's name (the manifest's: a run can be renamed).
+        without: layer columns not to read, for a view that never looks at them: an outline of the engine
+            (the per-row JSON of ``record`` and ``onnx_nodes`` is most of a read). Without ``record``, the
+            columns rebuilt from it (``inputs``, ``outputs``) are left out too. Any analysis of such an engine
+            that needs a column left out raises KeyError; it is never computed from less.
 
     Raises:
         CacheMiss: no cache, a damaged one, one written by other parsing code, or artifact files
             that changed since it was written.
     """
+    import pyarrow as pa
+
+    table, facts = _open(run_dir)
+    try:
+        with paused_gc():
+            layers = _decode_table(table, frozenset(without))
+        return _engine(facts, name, layers, run_dir)
+    except CacheMiss:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, ImportError, pa.ArrowException) as exc:
+        raise CacheMiss(f"{run_dir / CACHE_FILE} is unreadable ({type(exc).__name__}: {exc})") from None
+
+
+def read_cached_layers(run_dir: Path, rows: Sequence[int]) -> pd.DataFrame:
+    """Every column of some layers of the engine cached in ``run_dir`` (``rows``: positions in its layer table,
+    which are its index), without reading the others: one layer's full record for a view holding an outline.
+
+    Raises:
+        CacheMiss: as :func:`read_engine_cache`.
+    """
+    import pyarrow as pa
+
+    table, facts = _open(run_dir)
+    try:
+        if _stats(run_dir, facts["files"]) != facts["stats"]:
+            raise CacheMiss("an artifact changed since the cache was written")
+        layers = _decode_table(table.take(pa.array(list(rows), type=pa.int64())))
+    except CacheMiss:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, pa.ArrowException) as exc:
+        raise CacheMiss(f"{run_dir / CACHE_FILE} is unreadable ({type(exc).__name__}: {exc})") from None
+    layers.index = pd.Index(list(rows), dtype="int64")
+    return layers
+
+
+def _open(run_dir: Path):
+    """``(table, facts)`` of a run's cache, once its stamp says this parsing code wrote it."""
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
@@ -119,13 +165,10 @@ def read_engine_cache(run_dir: Path, name: str) -> Engine:
         stamp = json.loads(meta.get(b"layerlens.cache", b"{}"))
         if stamp != {"format": CACHE_FORMAT, "schema_version": SCHEMA_VERSION, "parser": parser_fingerprint()}:
             raise CacheMiss(f"{path} was written by other parsing code")
-        facts = json.loads(meta[b"layerlens.facts"])
-        with paused_gc():
-            layers = _decode_table(table)
-        return _engine(facts, name, layers, run_dir)
+        return table, json.loads(meta[b"layerlens.facts"])
     except CacheMiss:
         raise
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, ImportError, pa.ArrowException) as exc:
+    except (OSError, ValueError, KeyError, TypeError, ImportError, pa.ArrowException) as exc:
         raise CacheMiss(f"{path} is unreadable ({type(exc).__name__}: {exc})") from None
 
 
@@ -194,7 +237,7 @@ def _encode_column(name: str, series: pd.Series, records: list | None):
     return "json", pa.array(encoded, type=pa.large_binary()), tag_array
 
 
-def _decode_table(table) -> pd.DataFrame:
+def _decode_table(table, without: frozenset[str] = frozenset()) -> pd.DataFrame:
     import orjson
 
     n = table.num_rows
@@ -204,7 +247,7 @@ def _decode_table(table) -> pd.DataFrame:
     for position, field in enumerate(table.schema):
         meta = {k.decode(): v.decode() for k, v in (field.metadata or {}).items()}
         codec = meta["codec"]
-        if codec == "tag":
+        if codec == "tag" or field.name in without or (codec.startswith("record:") and "record" in without):
             continue
         column = table.column(position)
         if codec == "native":
