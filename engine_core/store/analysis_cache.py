@@ -24,10 +24,10 @@ import hashlib
 import importlib
 import json
 import os
-import re
 import shutil
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,6 @@ from engine_core.store.engine_cache import CacheMiss, _decode_table, _encode_col
 ANALYSES_DIR = "analyses"
 #: Bump when the layout of an analysis file changes.
 ANALYSIS_FORMAT = 1
-_KEY = re.compile(r"[A-Za-z0-9._@=-]+")
 _INDEX = "\x1findex"
 
 
@@ -67,7 +66,7 @@ def read_analysis(run_dir: Path, key: str, sources: list) -> object:
 
     Args:
         run_dir: the run's folder.
-        key: the result's name (letters, digits, ``._@=-``), e.g. ``fallbacks`` or ``diagnosis@<baseline id>``.
+        key: the result's name, e.g. ``fallbacks``, ``diagnosis@<baseline id>`` or ``roofline@<GPU>``.
         sources: a :func:`run_stamp` per run the result was computed from, the run itself first.
 
     Raises:
@@ -132,9 +131,8 @@ def drop_analyses(run_dir: Path) -> None:
 
 
 def _path(run_dir: Path, key: str) -> Path:
-    if not _KEY.fullmatch(key):
-        raise ValueError(f"analysis key {key!r} is not a plain file name")
-    return run_dir / ANALYSES_DIR / f"{key}.arrow"
+    """The file of ``key``: one name in the run's analyses folder whatever the key holds (a GPU name has spaces)."""
+    return run_dir / ANALYSES_DIR / f"{quote(key, safe='@=-._')}.arrow"
 
 
 def _stamp(sources: list) -> dict:
