@@ -91,15 +91,30 @@ def clear_run_list() -> None:
     _runs.clear()
 
 
+#: Layer columns an outline of an engine leaves unread (``inputs`` and ``outputs`` go with ``record``): per-row
+#: JSON, most of the time a 100k-layer run takes to open, and nothing a page draws looks at them.
+OUTLINE_SKIPS = ("record", "onnx_nodes")
+
+
 @st.cache_resource(max_entries=24, show_spinner="Loading engine…")
 def _engine(root: str, run_id: str) -> Engine:
-    store = RunStore(root)
-    engine = store.load(run_id)
-    # Asked for by nearly every view of the engine (the key numbers, the fallbacks): read when kept, never recomputed.
-    analysis = engine.analysis
-    vars(analysis)["requested_precision"] = store.analysis(run_id, "requested_precision",
-                                                           lambda: analysis.requested_precision)
+    engine = RunStore(root).load(run_id)
+    _seed_requested_precision(root, run_id, engine, engine)
     return engine
+
+
+@st.cache_resource(max_entries=24, show_spinner="Loading engine…")
+def _outline(root: str, run_id: str) -> Engine:
+    engine = RunStore(root).load(run_id, without=OUTLINE_SKIPS)
+    _seed_requested_precision(root, run_id, engine, None)
+    return engine
+
+
+def _seed_requested_precision(root: str, run_id: str, engine: Engine, whole: Engine | None) -> None:
+    """Asked for by nearly every view of an engine (the key numbers, the fallbacks): read when kept, never
+    recomputed; computed (when not kept) on ``whole``, else on the whole engine loaded for it."""
+    vars(engine.analysis)["requested_precision"] = _stored(
+        root, run_id, "requested_precision", lambda: (whole or _engine(root, run_id)).analysis.requested_precision)
 
 
 def load_engine(run_id: str) -> Engine:
@@ -107,17 +122,41 @@ def load_engine(run_id: str) -> Engine:
     return _engine(str(store_root()), run_id)
 
 
+def load_engine_outline(run_id: str) -> Engine:
+    """The stored run without the layer columns of :data:`OUTLINE_SKIPS` (every other fact and column as
+    :func:`load_engine`), for pages that draw: opens in a fraction of the time. Whatever needs a column left
+    out (a layer's full record, an analysis) reads it from :func:`load_layer_rows`, :func:`load_engine` or a kept
+    result; asked of the outline, it raises KeyError rather than answer from less."""
+    return _outline(str(store_root()), run_id)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _layer_rows(root: str, run_id: str, rows: tuple[int, ...]) -> pd.DataFrame:
+    return RunStore(root).load_layers(run_id, rows)
+
+
+def load_layer_rows(run_id: str, rows) -> pd.DataFrame:
+    """Every column of the layers ``rows`` (their index in ``engine.layers``), without the whole engine."""
+    return _layer_rows(str(store_root()), run_id, tuple(int(r) for r in rows))
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _timed_engine(root: str, run_id: str, gpu_name: str) -> Engine:
     engine = _engine(root, run_id)
     return engine.analysis.timed(estimate.estimate_gpu(engine, gpu_name or None))
 
 
 def load_timed_engine(run_id: str, gpu_name: str = "") -> Engine:
-    """The engine for time views: as measured, or (never timed) a copy with the model's labelled estimates.
+    """The engine for time views: as measured (its outline: :func:`load_engine_outline`), or (never timed) a
+    copy with the model's labelled estimates (made from every column).
 
     ``gpu_name`` picks the estimate's GPU (default: the engine's own or its target's stand-in).
     """
-    return _timed_engine(str(store_root()), run_id, gpu_name)
+    root = str(store_root())
+    outline = _outline(root, run_id)
+    if outline.measured:  # shown as measured: the outline holds every time
+        return outline.analysis.timed(estimate.estimate_gpu(outline, gpu_name or None))
+    return _timed_engine(root, run_id, gpu_name)
 
 
 def engine_gpu(engine: Engine, override: str | None = None) -> GpuSpec | None:
@@ -143,10 +182,10 @@ def _kept(root: str, run_id: str, name: str):
 
 
 def _analysis(root: str, run_id: str, name: str):
-    """:func:`_kept`, also handed to the loaded engine's analysis as its value, so what builds on it (diagnose, the
-    key numbers, the report) reuses it rather than computing it again."""
+    """:func:`_kept`, also handed to the outline's analysis as its value (pages hold the outline), so what builds on
+    it there reuses it; computed, it was computed on the whole engine, whose analysis keeps it too."""
     value = _kept(root, run_id, name)
-    vars(_engine(root, run_id).analysis).setdefault(name, value)  # where functools.cached_property keeps its value
+    vars(_outline(root, run_id).analysis).setdefault(name, value)  # where functools.cached_property keeps its value
     return value
 
 
@@ -193,14 +232,17 @@ def load_byte_account(run_id: str) -> size.ByteAccount:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _layer_search_text(root: str, run_id: str) -> pd.Series:
     """Per layer, lower case: its name, tactic and ONNX nodes (what the Layers page's search looks in), made once."""
-    layers = _engine(root, run_id).layers
-    text = layers["name"] + " " + layers["tactic_name"].fillna("") + " " + layers["onnx_nodes"].map(" ".join)
-    return text.str.lower()
+    def compute() -> pd.DataFrame:
+        layers = _engine(root, run_id).layers
+        text = layers["name"] + " " + layers["tactic_name"].fillna("") + " " + layers["onnx_nodes"].map(" ".join)
+        return text.str.lower().to_frame("text")
+
+    return _stored(root, run_id, "layer_search_text", compute)["text"]
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _layer_view(root: str, run_id: str, columns: tuple[str, ...]) -> pd.DataFrame:
-    engine = _engine(root, run_id)
+    engine = _outline(root, run_id)
     layers = engine.layers
     view = layers[list(columns)]
     if engine.accuracy is not None:  # SQNR vs the float model: the worst measured ONNX node of each layer
@@ -219,7 +261,7 @@ def load_layer_view(run_id: str, columns: tuple[str, ...]) -> pd.DataFrame:
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _layer_choices(root: str, run_id: str, column: str) -> list:
-    return sorted(_engine(root, run_id).layers[column].dropna().unique())
+    return sorted(_outline(root, run_id).layers[column].dropna().unique())
 
 
 def load_layer_choices(run_id: str, column: str) -> list:
@@ -229,7 +271,7 @@ def load_layer_choices(run_id: str, column: str) -> list:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _matching_layers(root: str, run_id: str, search: str, types: tuple, precisions: tuple) -> pd.Index:
-    layers = _engine(root, run_id).layers
+    layers = _outline(root, run_id).layers
     keep = pd.Series(True, index=layers.index)
     if search:
         keep &= _layer_search_text(root, run_id).str.contains(search.lower(), regex=False)

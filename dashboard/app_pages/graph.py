@@ -30,9 +30,9 @@ def readable_model(path: str | None) -> Path | None:
         return None
 
 
-def layer_with_order(engine, order) -> pd.Series:
-    """The engine's layer whose execution order is ``order`` (a node's record)."""
-    return engine.layers[engine.layers["order"] == int(order)].iloc[0]
+def layer_with_order(run_id: str, engine, order) -> pd.Series:
+    """The engine's layer whose execution order is ``order``, every column (a node's record)."""
+    return data.load_layer_rows(run_id, engine.layers.index[engine.layers["order"] == int(order)][:1]).iloc[0]
 
 
 st.title("Graph")
@@ -95,7 +95,7 @@ if engine is not None:
         row = drawn.nodes.iloc[node]
         fallbacks = data.load_fallbacks(run_id)
         if row["kind"] == "layer":
-            layer = layer_with_order(engine, row["order"])
+            layer = layer_with_order(run_id, engine, row["order"])
             render_keep_panel(engine, run_id, layer.to_frame().T)
             render_layer_record(layer, fallbacks)
         elif row["kind"] in ("input", "output"):
@@ -109,10 +109,10 @@ if engine is not None:
             picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
                                   selection_mode="multi-row", key="graph.members")
             rows = picked.selection.rows if picked is not None else []
-            render_keep_panel(engine, run_id, engine.layers.loc[table.index[rows]] if rows else
-                              engine.layers.loc[table.index])  # the whole group unless rows are picked
+            render_keep_panel(engine, run_id, data.load_layer_rows(run_id, table.index[rows] if rows else
+                                                                   table.index))  # the whole group unless rows are picked
             if len(rows) == 1:
-                render_layer_record(layer_with_order(engine, table.iloc[rows[0]]["order"]), fallbacks)
+                render_layer_record(layer_with_order(run_id, engine, table.iloc[rows[0]]["order"]), fallbacks)
 
     onnx = readable_model(engine.build_facts.get("onnx"))
     if onnx and onnx.is_file():
