@@ -240,6 +240,12 @@ def _layer_search_text(root: str, run_id: str) -> pd.Series:
     return _stored(root, run_id, "layer_search_text", compute)["text"]
 
 
+def load_layer_search_text(run_id: str) -> pd.Series:
+    """Per layer, lower case: its name, tactic and ONNX nodes (what the Layers page's search looks in), made once
+    per run and kept (the ONNX nodes are not in the outline: made from the whole engine)."""
+    return _layer_search_text(str(store_root()), run_id)
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _layer_view(root: str, run_id: str, columns: tuple[str, ...]) -> pd.DataFrame:
     engine = _outline(root, run_id)

@@ -16,6 +16,7 @@ from dashboard.components.layer_record import render_layer_record
 from engine_core.accuracy.join import with_layer_accuracy
 from layerlens.views.figures import PRECISION_COLORS
 from engine_core.analysis.estimate import layers_for_export
+from engine_core.errors import LayerLensError
 from engine_core.export import layer_table_csv
 
 #: Rows the table holds at once; a longer (filtered) table is paged, ordered first by the user's choice. Every
@@ -61,8 +62,16 @@ def _csv(run_id: str, rows: pd.Index) -> str:
 @st.fragment
 def _render_table(engine, run_id: str) -> None:
     """Filters, the (paged) table, and what a selection opens; reruns alone when any of them changes."""
+    try:
+        _table(engine, run_id)
+    except LayerLensError as exc:  # a fragment's rerun is not inside the router's guard: say it here
+        st.error(str(exc), icon=":material/error:")
+
+
+def _table(engine, run_id: str) -> None:
     layers = engine.layers
     view = data.load_layer_view(run_id, tuple(SHOWN))
+    data.load_layer_search_text(run_id)  # read (or made and kept) with the page, so the first search only searches
     c1, c2, c3 = st.columns([2, 2, 2])
     search = c1.text_input("Search names, ONNX nodes, tactics", key=state.LAYER_SEARCH, placeholder="e.g. conv2_block1 or i8f16")
     types = c2.multiselect("Layer types", data.load_layer_choices(run_id, "layer_type"), key=state.LAYER_TYPES)

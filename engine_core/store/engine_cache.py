@@ -46,7 +46,9 @@ from engine_core.schema import SCHEMA_VERSION
 
 CACHE_FILE = "engine.arrow"
 #: Bump when the layout of the cache file changes.
-CACHE_FORMAT = 2  # 2: the engine's constants table (byte accounting) is cached beside the layers
+CACHE_FORMAT = 3  # 2: the engine's constants table (byte accounting); 3: written in batches of BATCH_ROWS
+#: Layers per record batch: each batch is compressed apart, so a few layers are read without the rest.
+BATCH_ROWS = 4096
 #: Modules whose code decides what an engine parsed from artifacts looks like (see module doc).
 _PARSER_CODE = ("engine.py", "layer_table.py", "precision.py", "schema.py", "importers", "store/engine_cache.py")
 #: Engine fields holding artifact paths (stored relative to the run's artifacts/ folder).
@@ -94,7 +96,7 @@ def write_engine_cache(run_dir: Path, engine: Engine, stored_names: dict[str, st
         with pa.OSFile(str(partial), "wb") as sink:
             options = ipc.IpcWriteOptions(compression="lz4")
             with ipc.new_file(sink, table.schema.with_metadata(meta), options=options) as writer:
-                writer.write_table(table)
+                writer.write_table(table, max_chunksize=BATCH_ROWS)
         os.replace(partial, target)
     except (OSError, pa.ArrowException):
         partial.unlink(missing_ok=True)
@@ -119,7 +121,7 @@ def read_engine_cache(run_dir: Path, name: str, without: Collection[str] = ()) -
     """
     import pyarrow as pa
 
-    table, facts = _open(run_dir)
+    table, facts = _open(run_dir, lambda reader: reader.read_all().combine_chunks())
     try:
         with paused_gc():
             layers = _decode_table(table, frozenset(without))
@@ -139,33 +141,43 @@ def read_cached_layers(run_dir: Path, rows: Sequence[int]) -> pd.DataFrame:
     """
     import pyarrow as pa
 
-    table, facts = _open(run_dir)
+    rows = [int(r) for r in rows]
+
+    def batches_holding_rows(reader):  # each batch decompressed alone: only those holding the rows are read
+        wanted = sorted({r // BATCH_ROWS for r in rows})
+        if any(b < 0 or b >= reader.num_record_batches for b in wanted):
+            raise CacheMiss(f"rows {rows} are not in the cached layer table")
+        return pa.Table.from_batches([reader.get_batch(b) for b in wanted], schema=reader.schema).combine_chunks(), wanted
+
+    (table, wanted), facts = _open(run_dir, batches_holding_rows)
     try:
         if _stats(run_dir, facts["files"]) != facts["stats"]:
             raise CacheMiss("an artifact changed since the cache was written")
-        layers = _decode_table(table.take(pa.array(list(rows), type=pa.int64())))
+        first = {b: i * BATCH_ROWS for i, b in enumerate(wanted)}  # where each batch starts in the table read
+        local = [first[r // BATCH_ROWS] + r % BATCH_ROWS for r in rows]
+        layers = _decode_table(table.take(pa.array(local, type=pa.int64())))
     except CacheMiss:
         raise
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, pa.ArrowException) as exc:
         raise CacheMiss(f"{run_dir / CACHE_FILE} is unreadable ({type(exc).__name__}: {exc})") from None
-    layers.index = pd.Index(list(rows), dtype="int64")
+    layers.index = pd.Index(rows, dtype="int64")
     return layers
 
 
-def _open(run_dir: Path):
-    """``(table, facts)`` of a run's cache, once its stamp says this parsing code wrote it."""
+def _open(run_dir: Path, read):
+    """``(read(reader), facts)`` of a run's cache, once its stamp says this parsing code wrote it."""
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
     path = run_dir / CACHE_FILE
     try:
         with pa.memory_map(str(path)) as source:
-            table = ipc.open_file(source).read_all()
-        meta = table.schema.metadata or {}
-        stamp = json.loads(meta.get(b"layerlens.cache", b"{}"))
-        if stamp != {"format": CACHE_FORMAT, "schema_version": SCHEMA_VERSION, "parser": parser_fingerprint()}:
-            raise CacheMiss(f"{path} was written by other parsing code")
-        return table, json.loads(meta[b"layerlens.facts"])
+            reader = ipc.open_file(source)
+            meta = reader.schema.metadata or {}
+            stamp = json.loads(meta.get(b"layerlens.cache", b"{}"))
+            if stamp != {"format": CACHE_FORMAT, "schema_version": SCHEMA_VERSION, "parser": parser_fingerprint()}:
+                raise CacheMiss(f"{path} was written by other parsing code")
+            return read(reader), json.loads(meta[b"layerlens.facts"])
     except CacheMiss:
         raise
     except (OSError, ValueError, KeyError, TypeError, ImportError, pa.ArrowException) as exc:
