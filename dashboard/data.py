@@ -4,8 +4,11 @@ Loaded engines are cached as resources (large, shared, never mutated) keyed by
 run id, which is a content hash, so a cached engine can never go stale. An
 engine's own analyses live on it (``engine.analysis``: computed once, shared by
 every page, diagnose and the report); analyses of several engines or another GPU
-are cached per (run ids, GPU). Every cache is bounded. Nothing here draws; pages
-call ``load_*`` and render.
+are cached per (run ids, GPU). Every cache is bounded. The heavy results are also
+kept in the run's folder (:meth:`RunStore.analysis`): a new server process, or the
+first visit after a restart, reads them instead of computing them again, which on
+an LLM-size engine is the difference between seconds and a minute. Nothing here
+draws; pages call ``load_*`` and render.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from engine_core.analysis import estimate, roofline, size
 from engine_core.analysis.attribution import Attribution, attribute
 from engine_core.analysis.gpus import CATALOG, GpuSpec, gpu_by_name, gpu_for_engine
 from engine_core.engine import Engine
-from engine_core.graph import EngineGraph, engine_graph, fit_for_drawing, layout_graph, mark_precision_change
+from engine_core.graph import (EngineGraph, engine_graph, fit_for_drawing, layout_graph, mark_precision_change,
+                               scope_depth)
 from engine_core.graph.layout import GraphLayout
 from engine_core.models.zoo import NAMINGS, ZOO, models_cache_dir
 from engine_core.store import BrokenRun, RunManifest, RunStore
@@ -87,9 +91,30 @@ def clear_run_list() -> None:
     _runs.clear()
 
 
+#: Layer columns an outline of an engine leaves unread (``inputs`` and ``outputs`` go with ``record``): per-row
+#: JSON, most of the time a 100k-layer run takes to open, and nothing a page draws looks at them.
+OUTLINE_SKIPS = ("record", "onnx_nodes")
+
+
 @st.cache_resource(max_entries=24, show_spinner="Loading engine…")
 def _engine(root: str, run_id: str) -> Engine:
-    return RunStore(root).load(run_id)
+    engine = RunStore(root).load(run_id)
+    _seed_requested_precision(root, run_id, engine, engine)
+    return engine
+
+
+@st.cache_resource(max_entries=24, show_spinner="Loading engine…")
+def _outline(root: str, run_id: str) -> Engine:
+    engine = RunStore(root).load(run_id, without=OUTLINE_SKIPS)
+    _seed_requested_precision(root, run_id, engine, None)
+    return engine
+
+
+def _seed_requested_precision(root: str, run_id: str, engine: Engine, whole: Engine | None) -> None:
+    """Asked for by nearly every view of an engine (the key numbers, the fallbacks): read when kept, never
+    recomputed; computed (when not kept) on ``whole``, else on the whole engine loaded for it."""
+    vars(engine.analysis)["requested_precision"] = _stored(
+        root, run_id, "requested_precision", lambda: (whole or _engine(root, run_id)).analysis.requested_precision)
 
 
 def load_engine(run_id: str) -> Engine:
@@ -97,17 +122,41 @@ def load_engine(run_id: str) -> Engine:
     return _engine(str(store_root()), run_id)
 
 
+def load_engine_outline(run_id: str) -> Engine:
+    """The stored run without the layer columns of :data:`OUTLINE_SKIPS` (every other fact and column as
+    :func:`load_engine`), for pages that draw: opens in a fraction of the time. Whatever needs a column left
+    out (a layer's full record, an analysis) reads it from :func:`load_layer_rows`, :func:`load_engine` or a kept
+    result; asked of the outline, it raises KeyError rather than answer from less."""
+    return _outline(str(store_root()), run_id)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _layer_rows(root: str, run_id: str, rows: tuple[int, ...]) -> pd.DataFrame:
+    return RunStore(root).load_layers(run_id, rows)
+
+
+def load_layer_rows(run_id: str, rows) -> pd.DataFrame:
+    """Every column of the layers ``rows`` (their index in ``engine.layers``), without the whole engine."""
+    return _layer_rows(str(store_root()), run_id, tuple(int(r) for r in rows))
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _timed_engine(root: str, run_id: str, gpu_name: str) -> Engine:
     engine = _engine(root, run_id)
     return engine.analysis.timed(estimate.estimate_gpu(engine, gpu_name or None))
 
 
 def load_timed_engine(run_id: str, gpu_name: str = "") -> Engine:
-    """The engine for time views: as measured, or (never timed) a copy with the model's labelled estimates.
+    """The engine for time views: as measured (its outline: :func:`load_engine_outline`), or (never timed) a
+    copy with the model's labelled estimates (made from every column).
 
     ``gpu_name`` picks the estimate's GPU (default: the engine's own or its target's stand-in).
     """
-    return _timed_engine(str(store_root()), run_id, gpu_name)
+    root = str(store_root())
+    outline = _outline(root, run_id)
+    if outline.measured:  # shown as measured: the outline holds every time
+        return outline.analysis.timed(estimate.estimate_gpu(outline, gpu_name or None))
+    return _timed_engine(root, run_id, gpu_name)
 
 
 def engine_gpu(engine: Engine, override: str | None = None) -> GpuSpec | None:
@@ -120,11 +169,40 @@ def gpu_names() -> list[str]:
     return [g.name for g in CATALOG]
 
 
+def _stored(root: str, run_id: str, key: str, compute, *others: str):
+    """A result of ``run_id`` (and ``others``) kept in its run folder: read when this code stored it, else computed."""
+    return RunStore(root).analysis(run_id, key, compute, depends_on=others)
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def _kept(root: str, run_id: str, name: str):
+    """``engine.analysis.<name>`` of a stored run, read from the run's folder when kept there (the engine is not
+    even loaded), else computed and kept."""
+    return _stored(root, run_id, name, lambda: getattr(_engine(root, run_id).analysis, name))
+
+
+def _analysis(root: str, run_id: str, name: str):
+    """:func:`_kept`, also handed to the outline's analysis as its value (pages hold the outline), so what builds on
+    it there reuses it; computed, it was computed on the whole engine, whose analysis keeps it too."""
+    value = _kept(root, run_id, name)
+    vars(_outline(root, run_id).analysis).setdefault(name, value)  # where functools.cached_property keeps its value
+    return value
+
+
+def run_name(run_id: str) -> str:
+    """A stored run's name, from its manifest (no engine loaded)."""
+    return next((r.name for r in load_runs() if r.run_id == run_id), None) or store().manifest(run_id).name
+
+
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _diagnosis(root: str, run_id: str, baseline_id: str | None) -> list:
-    engine = _engine(root, run_id)
-    baseline = _engine(root, baseline_id) if baseline_id else None
-    return diagnose_mod.diagnose(engine, baseline)
+    def compute() -> list:
+        baseline = _engine(root, baseline_id) if baseline_id else None
+        return diagnose_mod.diagnose(_engine(root, run_id), baseline)
+
+    if baseline_id:
+        return _stored(root, run_id, f"diagnosis@{baseline_id}", compute, baseline_id)
+    return _stored(root, run_id, "diagnosis", compute)
 
 
 def load_diagnosis(run_id: str, baseline_id: str | None = None) -> list:
@@ -132,35 +210,88 @@ def load_diagnosis(run_id: str, baseline_id: str | None = None) -> list:
 
 
 def load_fallbacks(run_id: str) -> pd.DataFrame:
-    return load_engine(run_id).analysis.fallbacks
+    return _analysis(str(store_root()), run_id, "fallbacks")
 
 
 def load_fallback_summary(run_id: str) -> pd.DataFrame:
-    return load_engine(run_id).analysis.fallback_summary
+    return _analysis(str(store_root()), run_id, "fallback_summary")
 
 
 def load_requested_precision(run_id: str) -> tuple[str | None, str]:
-    return load_engine(run_id).analysis.requested_precision
+    return _analysis(str(store_root()), run_id, "requested_precision")
 
 
 def load_fairness(run_id: str) -> list:
-    return load_engine(run_id).analysis.fairness
+    return _analysis(str(store_root()), run_id, "fairness")
 
 
 def load_byte_account(run_id: str) -> size.ByteAccount:
-    return load_engine(run_id).analysis.byte_account
+    return _kept(str(store_root()), run_id, "byte_account")  # a baseline's too (Size page): no engine to load
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _layer_search_text(root: str, run_id: str) -> pd.Series:
-    layers = _engine(root, run_id).layers
-    text = layers["name"] + " " + layers["tactic_name"].fillna("") + " " + layers["onnx_nodes"].map(" ".join)
-    return text.str.lower()
+    """Per layer, lower case: its name, tactic and ONNX nodes (what the Layers page's search looks in), made once."""
+    def compute() -> pd.DataFrame:
+        layers = _engine(root, run_id).layers
+        text = layers["name"] + " " + layers["tactic_name"].fillna("") + " " + layers["onnx_nodes"].map(" ".join)
+        return text.str.lower().to_frame("text")
+
+    return _stored(root, run_id, "layer_search_text", compute)["text"]
 
 
 def load_layer_search_text(run_id: str) -> pd.Series:
-    """Per layer, lower case: its name, tactic and ONNX nodes (what the Layers page's search looks in), made once."""
+    """Per layer, lower case: its name, tactic and ONNX nodes (what the Layers page's search looks in), made once
+    per run and kept (the ONNX nodes are not in the outline: made from the whole engine)."""
     return _layer_search_text(str(store_root()), run_id)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _layer_view(root: str, run_id: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    engine = _outline(root, run_id)
+    layers = engine.layers
+    view = layers[list(columns)]
+    if engine.accuracy is not None:  # SQNR vs the float model: the worst measured ONNX node of each layer
+        sqnr = _layer_accuracy(root, run_id)["sqnr_db"]
+        view.insert(5, "sqnr_db", sqnr.where(sqnr != float("inf")))
+    fallbacks = _analysis(root, run_id, "fallbacks")
+    reasons = fallbacks.set_index("name")["reason"] if not layers.empty else pd.Series(dtype=object)
+    return view.assign(fallback_reason=layers["name"].map(reasons))
+
+
+def load_layer_view(run_id: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    """The Layers table of a run, every row: ``columns`` of its layers, its SQNR when measured (after the fifth
+    column), and each layer's fallback reason; indexed as ``engine.layers``. Made once per run."""
+    return _layer_view(str(store_root()), run_id, columns)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _layer_choices(root: str, run_id: str, column: str) -> list:
+    return sorted(_outline(root, run_id).layers[column].dropna().unique())
+
+
+def load_layer_choices(run_id: str, column: str) -> list:
+    """The distinct values of a layer column, sorted (a Layers filter's options)."""
+    return _layer_choices(str(store_root()), run_id, column)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _matching_layers(root: str, run_id: str, search: str, types: tuple, precisions: tuple) -> pd.Index:
+    layers = _outline(root, run_id).layers
+    keep = pd.Series(True, index=layers.index)
+    if search:
+        keep &= _layer_search_text(root, run_id).str.contains(search.lower(), regex=False)
+    if types:
+        keep &= layers["layer_type"].isin(types)
+    if precisions:
+        keep &= layers["compute_precision"].isin(precisions)
+    return layers.index[keep.to_numpy()]
+
+
+def load_matching_layers(run_id: str, search: str, types: tuple, precisions: tuple) -> pd.Index:
+    """The index of the layers whose search text holds ``search`` (any case) and whose type and compute precision
+    are among ``types`` and ``precisions`` (each: any, when empty). Kept per filter, so a click reruns none."""
+    return _matching_layers(str(store_root()), run_id, search, types, precisions)
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
@@ -205,7 +336,8 @@ def load_model_node_names(path: Path) -> frozenset[str]:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _size_growth(root: str, baseline_id: str, run_id: str) -> size.SizeGrowth | None:
-    return size.explain_growth(_engine(root, baseline_id), _engine(root, run_id))
+    return _stored(root, run_id, f"size_growth@{baseline_id}",
+                   lambda: size.explain_growth(_engine(root, baseline_id), _engine(root, run_id)), baseline_id)
 
 
 def load_size_growth(baseline_id: str, run_id: str) -> size.SizeGrowth | None:
@@ -215,9 +347,12 @@ def load_size_growth(baseline_id: str, run_id: str) -> size.SizeGrowth | None:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _roofline(root: str, run_id: str, gpu_name: str) -> pd.DataFrame | None:
-    engine = _engine(root, run_id)
-    gpu = engine_gpu(engine, gpu_name or None)
-    return roofline.roofline_table(engine.layers, gpu, engine.analysis.layer_work) if gpu else None
+    def compute() -> pd.DataFrame | None:
+        engine = _engine(root, run_id)
+        gpu = engine_gpu(engine, gpu_name or None)
+        return roofline.roofline_table(engine.layers, gpu, engine.analysis.layer_work) if gpu else None
+
+    return _stored(root, run_id, f"roofline@{gpu_name}", compute)
 
 
 def load_roofline(run_id: str, gpu_name: str = "") -> pd.DataFrame | None:
@@ -226,14 +361,17 @@ def load_roofline(run_id: str, gpu_name: str = "") -> pd.DataFrame | None:
 
 def load_measured_vs_estimated(run_id: str) -> pd.DataFrame:
     """Each measured layer beside the latency model's estimate on the engine's own GPU (empty when unknown)."""
-    return load_engine(run_id).analysis.measured_vs_estimated
+    return _analysis(str(store_root()), run_id, "measured_vs_estimated")
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _estimates_at(root: str, run_id: str, gpu_name: str, precisions: tuple[str, ...]) -> dict[str, float]:
-    engine = _engine(root, run_id)
-    gpu = estimate.estimate_gpu(engine, gpu_name or None)
-    return {p: float(engine.analysis.predicted(gpu, p)["estimated_ms"].sum()) for p in precisions}
+    def compute() -> dict[str, float]:
+        engine = _engine(root, run_id)
+        gpu = estimate.estimate_gpu(engine, gpu_name or None)
+        return {p: float(engine.analysis.predicted(gpu, p)["estimated_ms"].sum()) for p in precisions}
+
+    return _stored(root, run_id, f"estimates_at@{gpu_name}@{'-'.join(precisions)}", compute)
 
 
 def load_estimates_at(run_id: str, gpu_name: str, precisions: tuple[str, ...]) -> dict[str, float]:
@@ -242,13 +380,18 @@ def load_estimates_at(run_id: str, gpu_name: str, precisions: tuple[str, ...]) -
 
 
 @st.cache_resource(max_entries=16, show_spinner="Aligning engines…")
-def _comparison(root: str, run_ids: tuple[str, ...]) -> tuple[compare_mod.Comparison, list[Engine], Attribution]:
-    if len(run_ids) == 2:  # the pair diagnose and the report compare too: computed once, on the engine
-        cmp, att = _engine(root, run_ids[1]).analysis.compared_with(_engine(root, run_ids[0]))
-        return cmp, estimate.on_one_footing([_engine(root, r) for r in run_ids]), att
-    engines = estimate.on_one_footing([_engine(root, r) for r in run_ids])
+def _comparison(root: str, run_ids: tuple[str, ...]) -> tuple[compare_mod.Comparison, Attribution]:
+    if len(run_ids) == 2:  # the pair diagnose and the report compare too: computed once, on the engine, and kept
+        return _stored(root, run_ids[1], f"comparison@{run_ids[0]}",
+                       lambda: _engine(root, run_ids[1]).analysis.compared_with(_engine(root, run_ids[0])), run_ids[0])
+    engines = _compared_engines(root, run_ids)
     cmp = compare_mod.compare_engines(engines)
-    return cmp, engines, attribute(cmp, engines[0], engines[1])
+    return cmp, attribute(cmp, engines[0], engines[1])
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _compared_engines(root: str, run_ids: tuple[str, ...]) -> list[Engine]:
+    return estimate.on_one_footing([_engine(root, r) for r in run_ids])
 
 
 def load_comparison(run_ids: list[str]) -> compare_mod.Comparison:
@@ -258,12 +401,34 @@ def load_comparison(run_ids: list[str]) -> compare_mod.Comparison:
 
 def load_compared_engines(run_ids: list[str]) -> list[Engine]:
     """The engines as compared: stored, or their estimated copies when any of them was never timed."""
-    return _comparison(str(store_root()), tuple(run_ids))[1]
+    return _compared_engines(str(store_root()), tuple(run_ids))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _byte_diff(root: str, run_ids: tuple[str, str]) -> tuple[list[str], pd.DataFrame]:
+    def compute() -> tuple[list[str], pd.DataFrame]:
+        cmp = _comparison(root, run_ids)[0]
+        return cmp.names, size.diff_bytes(cmp.groups) if not cmp.groups.empty else cmp.groups
+
+    return _stored(root, run_ids[1], f"byte_diff@{run_ids[0]}", compute, run_ids[0])
+
+
+def load_byte_diff(run_ids: list[str]) -> tuple[list[str], pd.DataFrame]:
+    """``(engine names, aligned groups that changed weight storage)`` of the second run against the first
+    (:func:`engine_core.analysis.size.diff_bytes`; kept apart, so the Size page reads no other group)."""
+    return _byte_diff(str(store_root()), tuple(run_ids))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _attribution(root: str, run_ids: tuple[str, ...]) -> Attribution:
+    if len(run_ids) == 2:  # kept apart from the comparison: the verdict alone is read without every aligned group
+        return _stored(root, run_ids[1], f"attribution@{run_ids[0]}", lambda: _comparison(root, run_ids)[1], run_ids[0])
+    return _comparison(root, run_ids)[1]
 
 
 def load_attribution(run_ids: list[str]) -> Attribution:
     """Verdict and attribution of the second engine against the first."""
-    return _comparison(str(store_root()), tuple(run_ids))[2]
+    return _attribution(str(store_root()), tuple(run_ids))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Wiring the graph…")
@@ -271,18 +436,34 @@ def _graph(root: str, run_id: str, baseline_id: str | None) -> EngineGraph:
     if baseline_id:  # the engine's own graph, stamped with the comparison's changes: wired once per engine
         return mark_precision_change(_graph(root, run_id, None), _comparison(root, (baseline_id, run_id))[0].groups)
     # Sized by time: measured, or the labelled estimate; the fallback reasons are the Precision page's.
-    return engine_graph(_timed_engine(root, run_id, ""), fallbacks=_engine(root, run_id).analysis.fallbacks)
+    return _stored(root, run_id, "graph", lambda: engine_graph(_timed_engine(root, run_id, ""),
+                                                               fallbacks=_analysis(root, run_id, "fallbacks")))
 
 
-def load_graph(run_id: str, baseline_id: str | None = None) -> EngineGraph:
-    """Every layer as a node; with a baseline, each carries its aligned group's precision change."""
-    return _graph(str(store_root()), run_id, baseline_id)
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _graph_outline(root: str, run_id: str) -> tuple[int, pd.DataFrame, str]:
+    def compute() -> tuple[int, pd.DataFrame, str]:
+        full = _graph(root, run_id, None)
+        return scope_depth(full), full.nodes[["kind", "name", "layer_type", "order"]], full.wired_by
+
+    return _stored(root, run_id, "graph_outline", compute)
+
+
+def load_graph_outline(run_id: str) -> tuple[int, pd.DataFrame, str]:
+    """``(scope depth, nodes, wired_by)`` of the run's full graph: what the Graph page searches and opens groups
+    with (each node's kind, name, layer type and order, indexed as the graph's nodes), without reading the graph."""
+    return _graph_outline(str(store_root()), run_id)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Laying out the graph…")
 def _drawn_graph(root: str, run_id: str, baseline_id: str | None, depth) -> tuple[EngineGraph, GraphLayout]:
-    drawn = fit_for_drawing(_graph(root, run_id, baseline_id), depth)
-    return drawn, layout_graph(drawn)
+    def compute() -> tuple[EngineGraph, GraphLayout]:
+        drawn = fit_for_drawing(_graph(root, run_id, baseline_id), depth)
+        return drawn, layout_graph(drawn)
+
+    if baseline_id:
+        return _stored(root, run_id, f"drawn_graph@{baseline_id}@{depth}", compute, baseline_id)
+    return _stored(root, run_id, f"drawn_graph@{depth}", compute)
 
 
 def load_drawn_graph(run_id: str, baseline_id: str | None, depth: int | str | None) -> tuple[EngineGraph, GraphLayout]:

@@ -69,7 +69,7 @@ if run_id:
         with st.sidebar:
             render_report_button(run_id, st.session_state.get(state.BASELINE) or None)
             if st.session_state.get(state.VIEW_ITEMS):
-                render_export_button(page.title, provenance_text(data.load_engine(run_id)))
+                render_export_button(page.title, provenance_text(data.load_engine_outline(run_id)))
     except LayerLensError:
         pass
 state.push_to_url()

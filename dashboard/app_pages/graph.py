@@ -19,7 +19,6 @@ from dashboard.components.layer_record import render_layer_record
 from layerlens import access
 from layerlens.views.graph_figure import make_engine_graph_figure
 from engine_core.analysis.latency_model import default_latency_model
-from engine_core.graph import scope_depth
 from engine_core.graph.collapse import MAX_DRAWN_NODES
 
 
@@ -31,9 +30,9 @@ def readable_model(path: str | None) -> Path | None:
         return None
 
 
-def layer_with_order(engine, order) -> pd.Series:
-    """The engine's layer whose execution order is ``order`` (a node's record)."""
-    return engine.layers[engine.layers["order"] == int(order)].iloc[0]
+def layer_with_order(run_id: str, engine, order) -> pd.Series:
+    """The engine's layer whose execution order is ``order``, every column (a node's record)."""
+    return data.load_layer_rows(run_id, engine.layers.index[engine.layers["order"] == int(order)][:1]).iloc[0]
 
 
 st.title("Graph")
@@ -44,13 +43,12 @@ if engine is not None:
     timed = data.load_timed_engine(run_id)  # node sizes: measured times, or labelled estimates
     render_provenance(timed)
     render_estimate_notice(timed)
-    full = data.load_graph(run_id)
+    depths, nodes, wired_by = data.load_graph_outline(run_id)  # the full graph's nodes, never read whole here
     c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
     colour_options = (["Compute precision"] + (["Change vs baseline"] if baseline_id and baseline_id != run_id else [])
                       + (["Quantization error"] if engine.accuracy is not None else []))
     colour = c1.radio("Colour by", colour_options, horizontal=True, key="graph.colour")
     size_by = c2.radio("Size by", ["Time", "Weight bytes"], horizontal=True, key="graph.size")
-    depths = scope_depth(full)
     detail_options = ["Auto", "Every layer", *[f"Scope depth {d}" for d in range(1, depths + 1)]]
     detail = c3.selectbox("Detail", detail_options, key="graph.detail",
                           help=f"Auto folds layers by ONNX scope (then by execution order) to at most {MAX_DRAWN_NODES} "
@@ -58,13 +56,11 @@ if engine is not None:
     search = c4.text_input("Find layers", key="graph.search", placeholder="name, ONNX node or type, e.g. layer3 or Reformat")
     depth = {"Auto": "auto", "Every layer": None}.get(detail, int(detail.rsplit(" ", 1)[-1]) if detail.startswith("Scope") else "auto")
     with_change = colour == "Change vs baseline"
-    if with_change:
-        full = data.load_graph(run_id, baseline_id)
     drawn, layout = data.load_drawn_graph(run_id, baseline_id if with_change else None, depth)
 
     highlight, focus = set(), None
     if search:
-        layers = full.nodes[full.nodes["kind"] != "group"]
+        layers = nodes[nodes["kind"] != "group"]
         hit = (layers["name"].str.contains(search, case=False, regex=False)
                | layers["layer_type"].str.contains(search, case=False, regex=False))
         matched = layers.index[hit.to_numpy()]
@@ -78,7 +74,7 @@ if engine is not None:
     if drawn.depth is not None or drawn.group_of is not None:
         how = f"folded by ONNX scope at depth {drawn.depth}" if drawn.depth else "folded in execution order"
         folded = f" as {len(drawn.nodes):,} nodes ({how}; squares are groups: hover for their mix, click for their layers)"
-    wiring = " Layers are chained in execution order: these artifacts name no tensors." if full.wired_by == "order" else ""
+    wiring = " Layers are chained in execution order: these artifacts name no tensors." if wired_by == "order" else ""
     st.caption(f"{len(engine.layers):,} layers{folded}. Drag to pan, scroll to zoom, double-click to reset. "
                "Red outline: not in the requested precision · ◆ reformat · ▲ quantize · ★ network input/output." + wiring)
     size_word = "time" if size_by == "Time" else "weight bytes"
@@ -99,24 +95,24 @@ if engine is not None:
         row = drawn.nodes.iloc[node]
         fallbacks = data.load_fallbacks(run_id)
         if row["kind"] == "layer":
-            layer = layer_with_order(engine, row["order"])
+            layer = layer_with_order(run_id, engine, row["order"])
             render_keep_panel(engine, run_id, layer.to_frame().T)
             render_layer_record(layer, fallbacks)
         elif row["kind"] in ("input", "output"):
             st.subheader(f"Network {row['kind']} {row['name']} ({row['precision']})")
         else:
-            members = full.nodes.index[drawn.group_of == node] if drawn.group_of is not None else []
-            orders = set(full.nodes.loc[members].query("kind == 'layer'")["order"].astype(int))
+            members = nodes.index[drawn.group_of == node] if drawn.group_of is not None else []
+            orders = set(nodes.loc[members].query("kind == 'layer'")["order"].astype(int))
             table = engine.layers[engine.layers["order"].isin(orders)][[
                 "order", "name", "layer_type", "compute_precision", "output_precision", "avg_ms", "weights_bytes"]]
             st.subheader(f"{row['name']}: {len(table)} layers")
             picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
                                   selection_mode="multi-row", key="graph.members")
             rows = picked.selection.rows if picked is not None else []
-            render_keep_panel(engine, run_id, engine.layers.loc[table.index[rows]] if rows else
-                              engine.layers.loc[table.index])  # the whole group unless rows are picked
+            render_keep_panel(engine, run_id, data.load_layer_rows(run_id, table.index[rows] if rows else
+                                                                   table.index))  # the whole group unless rows are picked
             if len(rows) == 1:
-                render_layer_record(layer_with_order(engine, table.iloc[rows[0]]["order"]), fallbacks)
+                render_layer_record(layer_with_order(run_id, engine, table.iloc[rows[0]]["order"]), fallbacks)
 
     onnx = readable_model(engine.build_facts.get("onnx"))
     if onnx and onnx.is_file():

@@ -1,6 +1,8 @@
 """Layers: every layer in a filterable, sortable table with its SQNR when the build measured it; click one for its
-full record; select several to keep them in FP16/FP32 and rebuild; CSV export. Above a thousand rows the table
-is paged (the order is chosen over every row, not just the page), so a 100k-layer engine opens in seconds."""
+full record; select several to keep them in FP16/FP32 and rebuild; CSV export. Above 250 rows the table
+is paged (the order is chosen over every row, not just the page), so a 100k-layer engine opens in seconds. The
+filters, the table and the picked layer's record are one fragment: a search or a click reruns only them, against
+the narrow table of shown columns made once per run (``data.load_layer_view``), never the whole page."""
 
 from __future__ import annotations
 
@@ -14,22 +16,18 @@ from dashboard.components.layer_record import render_layer_record
 from engine_core.accuracy.join import with_layer_accuracy
 from layerlens.views.figures import PRECISION_COLORS
 from engine_core.analysis.estimate import layers_for_export
+from engine_core.errors import LayerLensError
 from engine_core.export import layer_table_csv
 
-#: Rows the table holds at once; a longer (filtered) table is paged, ordered first by the user's choice.
-PAGE_ROWS = 1000
+#: Rows the table holds at once; a longer (filtered) table is paged, ordered first by the user's choice. Every
+#: rerun styles each cell of the page (the precision colours: pandas' Styler, ~0.3 s for 1,000 rows on two busy
+#: cores), so a page is kept to what a user scrolls through: a search or a click then answers in well under 0.3 s.
+PAGE_ROWS = 250
 #: Columns the rows of a paged table can be ordered by, with their labels.
 SORTABLE = {"order": "execution order", "avg_ms": "time (avg ms)", "weights_bytes": "weight bytes",
             "name": "name", "layer_type": "layer type", "compute_precision": "compute precision"}
 SHOWN = ["order", "name", "layer_type", "compute_precision", "output_precision", "avg_ms", "latency_share_pct",
          "weights_precision", "weights_bytes", "tactic_name", "stream_id"]
-
-
-def _reasons(run_id: str, layers: pd.DataFrame) -> pd.Series:
-    """Fallback reason by layer name."""
-    if layers.empty:
-        return pd.Series(dtype=object)
-    return data.load_fallbacks(run_id).set_index("name")["reason"]
 
 
 def _page(shown: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -55,37 +53,40 @@ def _page(shown: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return page, f" · rows {first + 1:,}–{first + len(page):,} shown ({PAGE_ROWS:,} a page)"
 
 
-st.title("Layers")
-engine = current_engine()
-if engine is not None:
-    run_id = st.session_state[state.RUN]
-    render_provenance(engine)
+def _csv(run_id: str, rows: pd.Index) -> str:
+    """The rows as the CSV download holds them: every column, from the whole engine (made only when clicked)."""
+    engine = data.load_engine(run_id)
+    return layer_table_csv(with_layer_accuracy(layers_for_export(engine).loc[rows], engine.layers, engine.accuracy))
+
+
+@st.fragment
+def _render_table(engine, run_id: str) -> None:
+    """Filters, the (paged) table, and what a selection opens; reruns alone when any of them changes."""
+    try:
+        _table(engine, run_id)
+    except LayerLensError as exc:  # a fragment's rerun is not inside the router's guard: say it here
+        st.error(str(exc), icon=":material/error:")
+
+
+def _table(engine, run_id: str) -> None:
     layers = engine.layers
+    view = data.load_layer_view(run_id, tuple(SHOWN))
+    data.load_layer_search_text(run_id)  # read (or made and kept) with the page, so the first search only searches
     c1, c2, c3 = st.columns([2, 2, 2])
     search = c1.text_input("Search names, ONNX nodes, tactics", key=state.LAYER_SEARCH, placeholder="e.g. conv2_block1 or i8f16")
-    types = c2.multiselect("Layer types", sorted(layers["layer_type"].dropna().unique()), key=state.LAYER_TYPES)
-    precisions = c3.multiselect("Compute precision", sorted(layers["compute_precision"].unique()), key=state.LAYER_PRECISIONS)
-    keep = pd.Series(True, index=layers.index)
-    if search:  # the search text of every layer is made once per run, not on every keystroke
-        keep &= data.load_layer_search_text(run_id).str.contains(search.lower(), regex=False)
-    if types:
-        keep &= layers["layer_type"].isin(types)
-    if precisions:
-        keep &= layers["compute_precision"].isin(precisions)
-    shown = layers[keep] if not keep.all() else layers
-    page, where = _page(shown)
-    table = page[SHOWN].assign(fallback_reason=page["name"].map(_reasons(run_id, layers)))
-    if engine.accuracy is not None:  # SQNR vs the float model: the worst measured ONNX node of each layer
-        sqnr = data.load_layer_accuracy(run_id)["sqnr_db"].loc[page.index]
-        table.insert(5, "sqnr_db", sqnr.where(sqnr != float("inf")))
+    types = c2.multiselect("Layer types", data.load_layer_choices(run_id, "layer_type"), key=state.LAYER_TYPES)
+    precisions = c3.multiselect("Compute precision", data.load_layer_choices(run_id, "compute_precision"),
+                                key=state.LAYER_PRECISIONS)
+    shown = view.loc[data.load_matching_layers(run_id, search, tuple(types), tuple(precisions))]
+    table, where = _page(shown)
     keep_hint = " · select rows to keep them in FP16/FP32" if engine.build_facts.get("request") else ""
     st.caption(f"{len(shown):,} of {len(layers):,} layers{where} · click a row for its full record{keep_hint} · sort by "
                "clicking a column" + (" (sorts this page)" if where else "")
                + (f" · SQNR on {engine.accuracy.inputs_label} (empty: identical or not measured)"
                   if engine.accuracy is not None else ""))
-    view = table.style.map(lambda p: f"background-color: {PRECISION_COLORS.get(p, '')}33",
-                           subset=["compute_precision", "output_precision", "weights_precision"])
-    event = st.dataframe(view, hide_index=True, width="stretch", height=460, on_select="rerun",
+    styled = table.style.map(lambda p: f"background-color: {PRECISION_COLORS.get(p, '')}33",
+                             subset=["compute_precision", "output_precision", "weights_precision"])
+    event = st.dataframe(styled, hide_index=True, width="stretch", height=460, on_select="rerun",
                          selection_mode="multi-row", key="layers.table",
                          column_config={"avg_ms": st.column_config.NumberColumn("avg ms", format="%.4f"),
                                         "sqnr_db": st.column_config.NumberColumn(
@@ -95,11 +96,17 @@ if engine is not None:
                                         "weights_bytes": st.column_config.NumberColumn("weights B", format="%d")})
     record("Layer table", table=table.head(500))
     st.download_button(":material/download: Download CSV (all columns)" + (f", all {len(shown):,} rows" if where else ""),
-                       data=lambda: layer_table_csv(with_layer_accuracy(layers_for_export(engine).loc[shown.index],
-                                                                        layers, engine.accuracy)),
+                       data=lambda: _csv(run_id, shown.index),
                        file_name=f"{engine.name}-layers.csv", mime="text/csv", key="layers.csv", on_click="ignore")
     rows = event.selection.rows if event is not None else []
     if rows:
-        render_keep_panel(engine, run_id, page.iloc[rows])
+        render_keep_panel(engine, run_id, data.load_layer_rows(run_id, table.index[rows]))
     if len(rows) == 1:
-        render_layer_record(page.iloc[rows[0]], data.load_fallbacks(run_id))
+        render_layer_record(data.load_layer_rows(run_id, table.index[rows[:1]]).iloc[0], data.load_fallbacks(run_id))
+
+
+st.title("Layers")
+engine = current_engine()
+if engine is not None:
+    render_provenance(engine)
+    _render_table(engine, st.session_state[state.RUN])

@@ -49,7 +49,7 @@ if engine is not None:
         st.subheader("Top findings")
         baseline = st.session_state.get(state.BASELINE) or None
         if baseline:
-            st.caption(f"Against the baseline **{data.load_engine(baseline).name}** (change it in the sidebar).")
+            st.caption(f"Against the baseline **{data.run_name(baseline)}** (change it in the sidebar).")
         render_findings(data.load_diagnosis(run_id, baseline), limit=6)
     with right:
         st.subheader("Is the comparison fair?")

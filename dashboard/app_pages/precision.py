@@ -51,5 +51,6 @@ if engine is not None:
         if engine.layers["weights_bytes"].any():
             plot(make_precision_sunburst_figure(engine.layers, "weights_bytes", prov), "Bytes by precision and type")
 
-    render_layer_accuracy(engine, prov)
-    render_calibration(engine, prov)
+    whole = data.load_engine(st.session_state[state.RUN]) if engine.accuracy or engine.calibration else engine
+    render_layer_accuracy(whole, prov)  # the ONNX nodes of each layer
+    render_calibration(whole, prov)  # the tensors each layer reads

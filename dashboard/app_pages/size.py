@@ -8,7 +8,6 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components.common import current_engine, head_rows, plot, provenance_text, record, render_provenance
 from dashboard.components.compare_panels import bytes_rows
-from engine_core.analysis.size import diff_bytes
 from layerlens.views.figures import (make_bytes_by_figure, make_bytes_diff_figure, make_engine_bytes_figure,
                                      make_size_components_figure)
 
@@ -23,15 +22,15 @@ if engine is not None:
     growth = data.load_size_growth(compare[0], run_id) if compare else None
     if growth is not None:
         # The seed question, answered before anything else: a quantized engine bigger than its float build.
-        baseline = data.load_engine(compare[0])
-        st.subheader(f"Why is {engine.name} bigger than {baseline.name}?")
+        baseline_name = data.run_name(compare[0])
+        st.subheader(f"Why is {engine.name} bigger than {baseline_name}?")
         st.warning(growth.statement, icon=":material/warning:")
         st.markdown(f"**What to try.** {growth.fix}")
-        rows = pd.DataFrame(bytes_rows(baseline.name, data.load_byte_account(compare[0])) + bytes_rows(engine.name, account),
+        rows = pd.DataFrame(bytes_rows(baseline_name, data.load_byte_account(compare[0])) + bytes_rows(engine.name, account),
                             columns=["engine", "component", "bytes"])
-        plot(make_engine_bytes_figure(rows, prov, title=f"What grew: {baseline.name} -> {engine.name}"), "What grew")
+        plot(make_engine_bytes_figure(rows, prov, title=f"What grew: {baseline_name} -> {engine.name}"), "What grew")
         grew = growth.components.assign(**{c: growth.components[c] / 2**20 for c in ("baseline_bytes", "bytes", "delta_bytes")})
-        st.dataframe(grew.rename(columns={"baseline_bytes": f"{baseline.name} MiB", "bytes": f"{engine.name} MiB",
+        st.dataframe(grew.rename(columns={"baseline_bytes": f"{baseline_name} MiB", "bytes": f"{engine.name} MiB",
                                           "delta_bytes": "change MiB"}), hide_index=True, width="stretch")
         record("Why it is bigger", text=f"{growth.statement} {growth.fix}", table=growth.components)
     st.info(account.statement, icon=":material/calculate:")
@@ -64,9 +63,7 @@ if engine is not None:
         st.caption("Pick a **Baseline** in the sidebar to see which layers changed weight precision and how many "
                    "bytes that moved: the \"calibrated engine is bigger\" question.")
     else:
-        cmp = data.load_comparison(compare[:2])
-        a_name, b_name = cmp.names[0], cmp.names[1]
-        diff = diff_bytes(cmp.groups) if not cmp.groups.empty else cmp.groups
+        (a_name, b_name), diff = data.load_byte_diff(compare[:2])
         if diff.empty:
             st.success(f"No aligned layer changed its weight storage between {a_name} and {b_name}.")
         else:

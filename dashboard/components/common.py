@@ -101,7 +101,7 @@ def render_report_button(run_id: str, baseline_id: str | None) -> None:
 
         return report_html(data.load_engine(run_id), data.load_engine(baseline_id) if baseline_id else None)
 
-    engine = data.load_engine(run_id)
+    engine = data.load_engine_outline(run_id)
     st.download_button(":material/summarize: Report (HTML)", data=_report, type="primary",
                        file_name=f"layerlens-report-{engine.name.replace('/', '-')}.html", mime="text/html",
                        key="report.download", on_click="ignore",
@@ -144,13 +144,14 @@ def render_empty_state(what: str = "engine") -> None:
 
 
 def current_engine() -> Engine | None:
-    """The engine picked in the sidebar, or None (after showing why)."""
+    """The outline (:func:`dashboard.data.load_engine_outline`) of the engine picked in the sidebar, or None (after
+    showing why)."""
     run_id = st.session_state.get(state.RUN)
     if not run_id:
         render_empty_state()
         return None
     try:
-        return data.load_engine(run_id)
+        return data.load_engine_outline(run_id)
     except LayerLensError as exc:
         st.error(f"This run cannot be read: {exc}", icon=":material/error:")
         return None

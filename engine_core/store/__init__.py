@@ -5,6 +5,7 @@ Layout (``~/.layerlens/runs`` by default, or ``$LAYERLENS_RUNS``)::
     <run_id>/manifest.json     schema version, name, source, TensorRT version, GPU, ...
     <run_id>/artifacts/...     the artifact files exactly as imported or built
     <run_id>/engine.arrow      the parsed engine (layer table and facts), derived from the artifacts
+    <run_id>/analyses/*.arrow  its analyses (fallbacks, byte account, diagnosis, ...), derived from both
 
 A run's display name and tags can change (:meth:`RunStore.rename`,
 :meth:`RunStore.set_tags`); its id cannot, so links and bundles stay valid.

@@ -6,8 +6,8 @@ Layout::
     runs/<run_id>/manifest.json               the run's manifest, name and tags included
     runs/<run_id>/artifacts/...               its artifact files, byte for byte
 
-A run's engine cache (``engine.arrow``) is derived data: never written into a bundle, and dropped from
-one that carries it, so every imported run is read from its own artifacts.
+A run's engine cache (``engine.arrow``) and stored analyses (``analyses/``) are derived data: never written
+into a bundle, and dropped from one that carries them, so every imported run is read from its own artifacts.
 
 A bundle comes from someone else, so import trusts nothing:
 
@@ -161,9 +161,11 @@ def _plan(store: RunStore, staged: RunStore, bundle: Path, run_id: str,
         manifest = staged.manifest(run_id)
         if manifest.run_id != run_id:
             raise StoreError(f"its manifest names another run ({manifest.run_id!r})", "")
+        from engine_core.store.analysis_cache import drop_analyses
         from engine_core.store.engine_cache import drop_engine_cache
 
         drop_engine_cache(staged.root / run_id)  # derived data from elsewhere is never trusted: re-read the artifacts
+        drop_analyses(staged.root / run_id)
         staged.load(run_id)  # every file present, every artifact readable by the importers (and the cache rebuilt)
     except LayerLensError as exc:
         raise ArtifactFormatError(str(bundle), f"holds a run '{run_id}' that cannot be read: {exc.what}",

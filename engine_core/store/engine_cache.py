@@ -33,6 +33,7 @@ import importlib
 import json
 import math
 import os
+from collections.abc import Collection, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -45,7 +46,9 @@ from engine_core.schema import SCHEMA_VERSION
 
 CACHE_FILE = "engine.arrow"
 #: Bump when the layout of the cache file changes.
-CACHE_FORMAT = 2  # 2: the engine's constants table (byte accounting) is cached beside the layers
+CACHE_FORMAT = 3  # 2: the engine's constants table (byte accounting); 3: written in batches of BATCH_ROWS
+#: Layers per record batch: each batch is compressed apart, so a few layers are read without the rest.
+BATCH_ROWS = 4096
 #: Modules whose code decides what an engine parsed from artifacts looks like (see module doc).
 _PARSER_CODE = ("engine.py", "layer_table.py", "precision.py", "schema.py", "importers", "store/engine_cache.py")
 #: Engine fields holding artifact paths (stored relative to the run's artifacts/ folder).
@@ -93,7 +96,7 @@ def write_engine_cache(run_dir: Path, engine: Engine, stored_names: dict[str, st
         with pa.OSFile(str(partial), "wb") as sink:
             options = ipc.IpcWriteOptions(compression="lz4")
             with ipc.new_file(sink, table.schema.with_metadata(meta), options=options) as writer:
-                writer.write_table(table)
+                writer.write_table(table, max_chunksize=BATCH_ROWS)
         os.replace(partial, target)
     except (OSError, pa.ArrowException):
         partial.unlink(missing_ok=True)
@@ -101,31 +104,83 @@ def write_engine_cache(run_dir: Path, engine: Engine, stored_names: dict[str, st
     return True
 
 
-def read_engine_cache(run_dir: Path, name: str) -> Engine:
+def read_engine_cache(run_dir: Path, name: str, without: Collection[str] = ()) -> Engine:
     """The engine cached in ``run_dir``, named ``name``.
+
+    Args:
+        run_dir: the run's folder.
+        name: the engine's name (the manifest's: a run can be renamed).
+        without: layer columns not to read, for a view that never looks at them: an outline of the engine
+            (the per-row JSON of ``record`` and ``onnx_nodes`` is most of a read). Without ``record``, the
+            columns rebuilt from it (``inputs``, ``outputs``) are left out too. Any analysis of such an engine
+            that needs a column left out raises KeyError; it is never computed from less.
 
     Raises:
         CacheMiss: no cache, a damaged one, one written by other parsing code, or artifact files
             that changed since it was written.
     """
     import pyarrow as pa
+
+    table, facts = _open(run_dir, lambda reader: reader.read_all().combine_chunks())
+    try:
+        with paused_gc():
+            layers = _decode_table(table, frozenset(without))
+        return _engine(facts, name, layers, run_dir)
+    except CacheMiss:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, ImportError, pa.ArrowException) as exc:
+        raise CacheMiss(f"{run_dir / CACHE_FILE} is unreadable ({type(exc).__name__}: {exc})") from None
+
+
+def read_cached_layers(run_dir: Path, rows: Sequence[int]) -> pd.DataFrame:
+    """Every column of some layers of the engine cached in ``run_dir`` (``rows``: positions in its layer table,
+    which are its index), without reading the others: one layer's full record for a view holding an outline.
+
+    Raises:
+        CacheMiss: as :func:`read_engine_cache`.
+    """
+    import pyarrow as pa
+
+    rows = [int(r) for r in rows]
+
+    def batches_holding_rows(reader):  # each batch decompressed alone: only those holding the rows are read
+        wanted = sorted({r // BATCH_ROWS for r in rows})
+        if any(b < 0 or b >= reader.num_record_batches for b in wanted):
+            raise CacheMiss(f"rows {rows} are not in the cached layer table")
+        return pa.Table.from_batches([reader.get_batch(b) for b in wanted], schema=reader.schema).combine_chunks(), wanted
+
+    (table, wanted), facts = _open(run_dir, batches_holding_rows)
+    try:
+        if _stats(run_dir, facts["files"]) != facts["stats"]:
+            raise CacheMiss("an artifact changed since the cache was written")
+        first = {b: i * BATCH_ROWS for i, b in enumerate(wanted)}  # where each batch starts in the table read
+        local = [first[r // BATCH_ROWS] + r % BATCH_ROWS for r in rows]
+        layers = _decode_table(table.take(pa.array(local, type=pa.int64())))
+    except CacheMiss:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, pa.ArrowException) as exc:
+        raise CacheMiss(f"{run_dir / CACHE_FILE} is unreadable ({type(exc).__name__}: {exc})") from None
+    layers.index = pd.Index(rows, dtype="int64")
+    return layers
+
+
+def _open(run_dir: Path, read):
+    """``(read(reader), facts)`` of a run's cache, once its stamp says this parsing code wrote it."""
+    import pyarrow as pa
     import pyarrow.ipc as ipc
 
     path = run_dir / CACHE_FILE
     try:
         with pa.memory_map(str(path)) as source:
-            table = ipc.open_file(source).read_all()
-        meta = table.schema.metadata or {}
-        stamp = json.loads(meta.get(b"layerlens.cache", b"{}"))
-        if stamp != {"format": CACHE_FORMAT, "schema_version": SCHEMA_VERSION, "parser": parser_fingerprint()}:
-            raise CacheMiss(f"{path} was written by other parsing code")
-        facts = json.loads(meta[b"layerlens.facts"])
-        with paused_gc():
-            layers = _decode_table(table)
-        return _engine(facts, name, layers, run_dir)
+            reader = ipc.open_file(source)
+            meta = reader.schema.metadata or {}
+            stamp = json.loads(meta.get(b"layerlens.cache", b"{}"))
+            if stamp != {"format": CACHE_FORMAT, "schema_version": SCHEMA_VERSION, "parser": parser_fingerprint()}:
+                raise CacheMiss(f"{path} was written by other parsing code")
+            return read(reader), json.loads(meta[b"layerlens.facts"])
     except CacheMiss:
         raise
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, ImportError, pa.ArrowException) as exc:
+    except (OSError, ValueError, KeyError, TypeError, ImportError, pa.ArrowException) as exc:
         raise CacheMiss(f"{path} is unreadable ({type(exc).__name__}: {exc})") from None
 
 
@@ -194,7 +249,7 @@ def _encode_column(name: str, series: pd.Series, records: list | None):
     return "json", pa.array(encoded, type=pa.large_binary()), tag_array
 
 
-def _decode_table(table) -> pd.DataFrame:
+def _decode_table(table, without: frozenset[str] = frozenset()) -> pd.DataFrame:
     import orjson
 
     n = table.num_rows
@@ -204,7 +259,7 @@ def _decode_table(table) -> pd.DataFrame:
     for position, field in enumerate(table.schema):
         meta = {k.decode(): v.decode() for k, v in (field.metadata or {}).items()}
         codec = meta["codec"]
-        if codec == "tag":
+        if codec == "tag" or field.name in without or (codec.startswith("record:") and "record" in without):
             continue
         column = table.column(position)
         if codec == "native":

@@ -11,14 +11,18 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 from engine_core.errors import StoreError
 from engine_core.schema import SCHEMA_VERSION
 from engine_core.strict_json import dumps_strict
 
 if TYPE_CHECKING:  # listing, renaming and tagging runs never import pandas (`layerlens runs` answers at once)
+    import pandas as pd
+
     from engine_core.engine import Engine
+
+T = TypeVar("T")
 
 MANIFEST = "manifest.json"
 ARTIFACTS = "artifacts"
@@ -121,9 +125,12 @@ class RunStore:
             raise StoreError(f"Run '{run_id}' cannot be read from {self.root} ({exc}).",
                              "Pick another run, or delete the folder and import it again.") from None
 
-    def load(self, run_id: str) -> Engine:
+    def load(self, run_id: str, without: Sequence[str] = ()) -> Engine:
         """A stored run as an :class:`Engine`: read from its engine cache, else re-imported from its artifacts
         (and the cache written for next time; see :mod:`~engine_core.store.engine_cache`).
+
+        ``without`` names layer columns a caller never looks at, left unread when the cache serves the run
+        (:func:`~engine_core.store.engine_cache.read_engine_cache`); a parsed run has them all.
 
         Raises:
             StoreError: the run is unknown or its artifact files are missing.
@@ -139,12 +146,26 @@ class RunStore:
             raise StoreError(f"Run '{run_id}' is missing its artifact files ({', '.join(missing[:3])}).",
                              f"Delete {self._run_dir(run_id)} and import the artifacts again.")
         try:
-            return read_engine_cache(run_dir, manifest.name)
+            return read_engine_cache(run_dir, manifest.name, without)
         except CacheMiss:
             pass
         engine = self.parse(run_id)
         write_engine_cache(run_dir, engine, {str(folder / f): f for f in manifest.files})
         return engine
+
+    def load_layers(self, run_id: str, rows: Sequence[int]) -> pd.DataFrame:
+        """Every column of some layers of a stored run (``rows``: their index in its layer table), read from
+        its engine cache without the other layers when it can serve them, else from the loaded run.
+
+        Raises:
+            StoreError, ArtifactFormatError: as :meth:`load`.
+        """
+        from engine_core.store.engine_cache import CacheMiss, read_cached_layers
+
+        try:
+            return read_cached_layers(self._run_dir(self.manifest(run_id).run_id), rows)
+        except CacheMiss:
+            return self.load(run_id).layers.loc[list(rows)]
 
     def parse(self, run_id: str) -> Engine:
         """Re-import a stored run from its artifact files, ignoring (and not writing) its engine cache."""
@@ -156,6 +177,35 @@ class RunStore:
         artifacts = [Artifact(folder / f, sniff_file(folder / f), manifest.parts.get(f)) for f in manifest.files]
         artifacts = [a for a in artifacts if a.kind is not ArtifactKind.UNKNOWN]
         return engine_from_artifacts(manifest.name, artifacts)
+
+    def analysis(self, run_id: str, key: str, compute: Callable[[], T], depends_on: Sequence[str] = ()) -> T:
+        """A derived result of a run: read from its folder when this code computed it from these very runs,
+        else ``compute()``-d and stored there for the next process (see :mod:`~engine_core.store.analysis_cache`).
+
+        Args:
+            run_id: the run the result belongs to (it is stored in this run's folder).
+            key: the result's name, unique within the run; says what else it depends on (a GPU, a baseline).
+            compute: makes the result when nothing usable is stored.
+            depends_on: the other runs it was computed from (a baseline), so a change to them recomputes it too.
+
+        Raises:
+            StoreError: a run is unknown or its artifact files are missing.
+        """
+        from engine_core.store.analysis_cache import AnalysisMiss, read_analysis, run_stamp, write_analysis
+
+        try:
+            sources = [run_stamp(self._run_dir(r), m.name, m.files) for r in (run_id, *depends_on)
+                       for m in [self.manifest(r)]]
+        except OSError:
+            raise StoreError(f"Run '{run_id}' is missing its artifact files.",
+                             f"Delete {self._run_dir(run_id)} and import the artifacts again.") from None
+        try:
+            return read_analysis(self._run_dir(run_id), key, sources)
+        except AnalysisMiss:
+            pass
+        value = compute()
+        write_analysis(self._run_dir(run_id), key, sources, value)
+        return value
 
     def add(self, engine: Engine, source: str = "import", labels: dict | None = None) -> tuple[RunManifest, bool]:
         """Store an engine's artifact files as a run.

@@ -18,7 +18,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from synthetic import write_engine  # noqa: E402
 
 LAYERS = 2500
-PAGE_ROWS = 1000  # dashboard/app_pages/layers.py PAGE_ROWS (a page script runs when imported)
+PAGE_ROWS = 250  # dashboard/app_pages/layers.py PAGE_ROWS (a page script runs when imported)
 TABLE_ROWS = 500  # dashboard/components/common.py TABLE_ROWS
 
 
