@@ -7,7 +7,6 @@ the console and summarised, never shown as a traceback.
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -19,11 +18,11 @@ if __package__ in (None, ""):  # `streamlit run dashboard/streamlit_app.py` runs
 from dashboard import data, state  # noqa: E402
 from dashboard.components.common import provenance_text, render_export_button, render_report_button  # noqa: E402
 from dashboard.components.gate import render_access_gate  # noqa: E402
+from dashboard.components.guard import errors_shown  # noqa: E402
 from dashboard.components.sidebar import render_sidebar  # noqa: E402
 from layerlens import access  # noqa: E402
 from engine_core.errors import LayerLensError  # noqa: E402
 
-log = logging.getLogger("layerlens.dashboard")
 
 st.set_page_config(page_title="LayerLens", page_icon=":material/layers:", layout="wide")
 render_access_gate()  # before anything reads the store: a refused session sees how to get in, nothing else
@@ -53,16 +52,8 @@ render_sidebar(runs)
 if access.read_only():
     st.sidebar.caption(":material/lock: Read-only: importing, building, renaming, tagging and deleting are off.")
 page = st.navigation(PAGES)
-try:
+with errors_shown(f"page {page.title}"):
     page.run()
-except LayerLensError as exc:
-    st.error(str(exc), icon=":material/error:")
-except Exception as exc:  # noqa: BLE001 - the last guard before a traceback would reach the browser
-    if type(exc).__module__.startswith("streamlit"):
-        raise  # st.rerun / st.stop / page switches are control flow, not errors
-    log.exception("page %s failed", page.title)
-    st.error(f"Something went wrong on this page ({type(exc).__name__}). The details are in the server log; "
-             "please report it with the artifacts you imported.", icon=":material/bug_report:")
 run_id = st.session_state.get(state.RUN)
 if run_id:
     try:

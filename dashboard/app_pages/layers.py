@@ -11,12 +11,12 @@ import streamlit as st
 
 from dashboard import data, state
 from dashboard.components.common import current_engine, record, render_provenance
+from dashboard.components.guard import errors_shown
 from dashboard.components.keep_panel import render_keep_panel
 from dashboard.components.layer_record import render_layer_record
 from engine_core.accuracy.join import with_layer_accuracy
 from layerlens.views.figures import PRECISION_COLORS
 from engine_core.analysis.estimate import layers_for_export
-from engine_core.errors import LayerLensError
 from engine_core.export import layer_table_csv
 
 #: Rows the table holds at once; a longer (filtered) table is paged, ordered first by the user's choice. Every
@@ -62,10 +62,8 @@ def _csv(run_id: str, rows: pd.Index) -> str:
 @st.fragment
 def _render_table(engine, run_id: str) -> None:
     """Filters, the (paged) table, and what a selection opens; reruns alone when any of them changes."""
-    try:
+    with errors_shown("the Layers table"):  # a fragment's rerun is not inside the router's guard
         _table(engine, run_id)
-    except LayerLensError as exc:  # a fragment's rerun is not inside the router's guard: say it here
-        st.error(str(exc), icon=":material/error:")
 
 
 def _table(engine, run_id: str) -> None:
