@@ -115,9 +115,11 @@ def test_graph_coloured_by_change_against_the_baseline(page, graph_store, screen
     open_graph(page, url, f"run={ids['resnet-qat']}&baseline={ids['fp16/resnet']}")
     page.get_by_text("Change vs baseline").click()
     wait_for_app(page)
-    legend = page.locator(".js-plotly-plot .legend")
+    # While the rerun draws, the precision-coloured chart can still stand beside the new one: wait for the new one.
+    legend = page.locator(".js-plotly-plot .legend").filter(has_text="precision change vs baseline")
     expect(legend).to_contain_text("FP16->INT8", timeout=30000)
     expect(legend).to_contain_text("only here")
+    expect(page.locator(".js-plotly-plot .legend")).to_have_count(1)  # the old chart is gone before the picture
     screenshot(page, "graph-qat-vs-fp16")
 
 
