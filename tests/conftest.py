@@ -65,6 +65,18 @@ def data() -> Path:
     return DATA
 
 
+def store_of_every_fixture(root):
+    """A run store at ``root`` holding every engine of ENGINE_FOLDERS and DATA_FOLDERS (importing writes each
+    run's engine cache); a fresh one per test module that changes what is stored."""
+    from engine_core.discover import load_engines
+    from engine_core.store import RunStore
+
+    store = RunStore(root)
+    for engine in load_engines(ENGINE_FOLDERS + DATA_FOLDERS)[0]:
+        store.add(engine)
+    return store
+
+
 def load_one(*paths):
     """Load the single engine found under ``paths``."""
     from engine_core.discover import load_engines

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import DATA_FOLDERS, ENGINE_FOLDERS
+from conftest import store_of_every_fixture
 from engine_core.analysis.diagnose import diagnose
 from engine_core.graph import engine_graph, fit_for_drawing, layout_graph
 from engine_core.store import RunStore
@@ -27,13 +27,7 @@ KEPT = ("requested_precision", "fallbacks", "fallback_summary", "byte_account", 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    """Every engine of every fixture folder, imported."""
-    from engine_core.discover import load_engines
-
-    store = RunStore(tmp_path_factory.mktemp("analysed"))
-    for engine in load_engines(ENGINE_FOLDERS + DATA_FOLDERS)[0]:
-        store.add(engine)
-    return store
+    return store_of_every_fixture(tmp_path_factory.mktemp("analysed"))
 
 
 def assert_same(a, b, where: str = "value") -> None:

@@ -13,7 +13,7 @@ import zipfile
 import pandas as pd
 import pytest
 
-from conftest import DATA_FOLDERS, ENGINE_FOLDERS, FIXTURES, load_one
+from conftest import DATA_FOLDERS, ENGINE_FOLDERS, FIXTURES, load_one, store_of_every_fixture
 from engine_core.store import RunStore
 from engine_core.store import engine_cache
 from engine_core.store.bundle import import_bundle, write_bundle
@@ -22,13 +22,7 @@ from engine_core.store.engine_cache import CACHE_FILE, CacheMiss, read_engine_ca
 
 @pytest.fixture(scope="module")
 def fixture_store(tmp_path_factory):
-    """Every engine of every fixture folder, imported (which writes each run's cache)."""
-    from engine_core.discover import load_engines
-
-    store = RunStore(tmp_path_factory.mktemp("cached"))
-    for engine in load_engines(ENGINE_FOLDERS + DATA_FOLDERS)[0]:
-        store.add(engine)
-    return store
+    return store_of_every_fixture(tmp_path_factory.mktemp("cached"))
 
 
 def assert_same_engine(cached, parsed) -> None:

@@ -9,8 +9,7 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from conftest import DATA_FOLDERS, ENGINE_FOLDERS
-from engine_core.store import RunStore
+from conftest import store_of_every_fixture
 from engine_core.store.engine_cache import CACHE_FILE, CacheMiss, read_cached_layers, read_engine_cache
 
 OUTLINE_SKIPS = ("record", "onnx_nodes")  # dashboard/data.py OUTLINE_SKIPS
@@ -19,12 +18,7 @@ LEFT_OUT = ["onnx_nodes", "inputs", "outputs", "record"]  # inputs and outputs a
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from engine_core.discover import load_engines
-
-    store = RunStore(tmp_path_factory.mktemp("outlined"))
-    for engine in load_engines(ENGINE_FOLDERS + DATA_FOLDERS)[0]:
-        store.add(engine)
-    return store
+    return store_of_every_fixture(tmp_path_factory.mktemp("outlined"))
 
 
 def test_an_outline_is_the_engine_without_its_json_columns(store):
