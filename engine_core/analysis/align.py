@@ -245,7 +245,7 @@ def align_engines(tables: list[pd.DataFrame]) -> Alignment:
                     key_ids[key] = uf.add()
                 uf.union(key_ids[key], base[e] + i)
     _attach_glue(uf, base, tables, glue, onnx_keys)
-    joined = _cross_engine(uf, base, sizes)
+    joined = _cross_engine(uf.roots(), base, sizes)
 
     # 2. normalized names, unique within each engine
     keyed: dict = {}  # an FP16 and an INT8 build share most layer names
@@ -253,10 +253,10 @@ def align_engines(tables: list[pd.DataFrame]) -> Alignment:
              for t in tables]  # lists: pandas would turn None into NaN
     for e in range(1, len(tables)):
         _link_unique(uf, links, base, names[0], names[e], 0, e, joined, glue, "name")
-    joined = _cross_engine(uf, base, sizes)
+    roots = uf.roots()
+    joined = _cross_engine(roots, base, sizes)
 
     # 3. structure: remaining compute layers in execution order
-    roots = uf.roots()
     spanning = np.fromiter(joined, dtype="int64", count=len(joined))
     pending = [np.flatnonzero(~glue[e] & ~np.isin(roots[base[e]:base[e] + sizes[e]], spanning)).tolist()
                for e in range(len(tables))]
@@ -298,9 +298,8 @@ def _attach_glue(uf, base, tables, glue, onnx_keys) -> None:
                 uf.union(base[e] + partner, base[e] + i)
 
 
-def _cross_engine(uf, base, sizes) -> set:
-    """Roots of groups that already span two or more engines."""
-    roots = uf.roots()
+def _cross_engine(roots: np.ndarray, base, sizes) -> set:
+    """Roots (of :meth:`_UnionFind.roots`) of groups that already span two or more engines."""
     per_engine = np.concatenate([np.unique(roots[start:start + size]) for start, size in zip(base, sizes)])
     found, engines = np.unique(per_engine, return_counts=True)
     return set(found[engines >= 2].tolist())
