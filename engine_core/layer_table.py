@@ -125,6 +125,12 @@ def record_param(record: dict, key: str):
     return None
 
 
+def has_prefixed_params(records: list[dict]) -> bool:
+    """Whether any record holds a fused layer's prefixed parameter (``ConvKernel``); when none does,
+    ``record.get(key)`` is :func:`record_param`. One C-level union of the keys, then a regex per distinct key."""
+    return any(_PREFIXED.match(k) for k in set().union(*records))
+
+
 def _prefixed_blob(record: dict, key: str) -> dict | None:
     """All ``<Prefix>Weights`` (or Bias) blobs of a fused layer, summed into one (type of the first)."""
     # The hot path for big engines: a cheap suffix test before the regex, on dict values only.

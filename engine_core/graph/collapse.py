@@ -28,8 +28,17 @@ def auto_depth(graph: EngineGraph, limit: int = MAX_DRAWN_NODES) -> int | None:
     """The deepest scope depth drawing at most ``limit`` nodes; None when every layer fits."""
     if len(graph.nodes) <= limit:
         return None
+    # Count groups per depth from the distinct scopes (a few thousand in an LLM engine), not per node:
+    # the nodes that stay themselves are the same at every depth.
+    skip = len(graph.scope_prefix)
+    alone, scopes = 0, set()
+    for kind, scope in zip(graph.nodes["kind"].tolist(), graph.nodes["scope"].tolist()):
+        if kind == "layer" and scope[skip:]:
+            scopes.add(scope[skip:])
+        else:
+            alone += 1
     for depth in range(scope_depth(graph), 0, -1):
-        if _group_count(graph, depth) <= limit:
+        if alone + len({scope[:depth] for scope in scopes}) <= limit:
             return depth
     return 1 if scope_depth(graph) else None
 
@@ -78,14 +87,10 @@ def _compose(graph: EngineGraph, codes: np.ndarray) -> np.ndarray:
 def _group_keys(graph: EngineGraph, depth: int) -> list:
     skip = len(graph.scope_prefix)
     keys = []
-    for node, kind, scope in zip(graph.nodes["node"], graph.nodes["kind"], graph.nodes["scope"]):
+    for node, kind, scope in zip(graph.nodes["node"].tolist(), graph.nodes["kind"].tolist(), graph.nodes["scope"].tolist()):
         key = scope[skip:skip + depth] if kind == "layer" else ()
         keys.append(key if key else ("#", int(node)))  # unscoped layers and network I/O stay themselves
     return keys
-
-
-def _group_count(graph: EngineGraph, depth: int) -> int:
-    return len(set(_group_keys(graph, depth)))
 
 
 def _fold(graph: EngineGraph, codes: np.ndarray, names: list) -> EngineGraph:

@@ -222,7 +222,7 @@ def _graph_blocks(timed: Engine, comparison: Comparison | None, fallbacks: pd.Da
 
 
 def _layer_table(timed: Engine, fallbacks: pd.DataFrame) -> pd.DataFrame:
-    reasons = dict(zip(fallbacks["name"], fallbacks["reason_text"])) if not fallbacks.empty else {}
+    reasons = dict(zip(fallbacks["name"].tolist(), fallbacks["reason_text"].tolist())) if not fallbacks.empty else {}
     table = timed.layers.assign(fallback_reason=timed.layers["name"].map(reasons))
     if timed.accuracy is None:
         return table[list(TABLE_COLUMNS)]

@@ -13,6 +13,7 @@ import html
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from plotly.offline import get_plotlyjs
 
@@ -98,13 +99,23 @@ def _findings(findings: list) -> str:
 
 
 def _layers(table: pd.DataFrame) -> str:
-    payload = {"columns": list(table.columns), "rows": [[_compact(v) for v in row] for row in table.itertuples(index=False)]}
+    columns = [_compact_column(table[c]) for c in table.columns]  # column by column: 100k rows x 20 columns
+    payload = {"columns": list(table.columns), "rows": [list(row) for row in zip(*columns)]}
     # `</` inside a JSON string would end the <script> element early.
     data = dumps_strict(payload, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
     return (f"<p><input id='layer-search' type='search' placeholder='Search layers: name, type, precision, tactic…'>"
             f"<span id='layer-status'></span></p><div style='max-height:640px;overflow:auto'><table id='layer-table'></table></div>"
             f"<p><button id='layer-more' hidden>Show more</button></p>"
             f"<script type='application/json' id='layer-data'>{data}</script>")
+
+
+def _compact_column(values: pd.Series) -> list:
+    """:func:`_compact` of every value of a column; plain numpy numbers without a call per value."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iub":
+        return values.tolist()
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "f":
+        return [None if math.isnan(v) else float(f"{v:.6g}") for v in values.tolist()]
+    return [_compact(v) for v in values.tolist()]
 
 
 def _compact(value):
