@@ -243,7 +243,7 @@ def _no_blobs(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _onnx_nodes(name: str, metadata) -> tuple[str, ...]:
     """ONNX nodes from ``Metadata`` when present, else from the fused layer name."""
     if metadata:
-        found = _ONNX_LAYER.findall(str(metadata))
+        found = _split_onnx_layers(metadata) or _ONNX_LAYER.findall(str(metadata))
         if found:
             return tuple(found)
     if name.startswith("Reformatting CopyNode") or name.startswith("__my"):
@@ -258,6 +258,17 @@ def _onnx_nodes(name: str, metadata) -> tuple[str, ...]:
         wrapped = WRAPPER.match(part)
         parts.append(wrapped.group(1) if wrapped else part)
     return tuple(p for p in parts if p)
+
+
+def _split_onnx_layers(metadata) -> list[str] | None:
+    """:data:`_ONNX_LAYER`'s matches by splitting, for the plain form ``[ONNX Layer: a]\x1e[ONNX Layer: b]``
+    (one per part, each part closed by its ``]``); None for anything else, which the regex reads."""
+    if type(metadata) is not str or "\x1f" in metadata or "\n" in metadata:  # the regex's "." stops at a newline
+        return None
+    parts = metadata.split("\x1e")
+    if all(p.startswith("[ONNX Layer: ") and p.endswith("]") and p.count("[ONNX Layer: ") == 1 for p in parts):
+        return [p[13:-1] for p in parts]
+    return None
 
 
 def _add_flags(frame: pd.DataFrame) -> None:

@@ -149,7 +149,10 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
         reason, evidence, inherited = decided[layer.name]
         rows.append((layer.order, layer.name, layer.layer_type, layer.compute_precision, layer.output_precision,
                      requested, reason, REASONS[reason], evidence, inherited, layer.avg_ms, layer.weights_bytes))
-    return pd.DataFrame(rows, columns=list(FALLBACK_COLUMNS))
+    if not rows:
+        return pd.DataFrame(columns=list(FALLBACK_COLUMNS))
+    # Column by column: a frame from 100k row tuples goes through one 2-D object array first.
+    return pd.DataFrame(dict(zip(FALLBACK_COLUMNS, map(list, zip(*rows)))))
 
 
 _WEIGHTED_MYELIN = ("correlation", "gemm")
