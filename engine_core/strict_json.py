@@ -75,13 +75,15 @@ def dumps_strict(value: Any, **kwargs) -> str:
     Raises:
         TypeError: a value JSON has no form for (an object, a set).
     """
-    option = _ORJSON_SHAPES.get(tuple(sorted(kwargs.items())))
-    if option is not None:
+    shape = _ORJSON_SHAPES.get(tuple(sorted(kwargs.items())))
+    if shape is not None:
         import orjson
 
+        option = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+        for name in shape:
+            option |= getattr(orjson, name)
         try:
-            return orjson.dumps(value, default=_plain, option=option | orjson.OPT_SERIALIZE_NUMPY
-                                | orjson.OPT_NON_STR_KEYS).decode()
+            return orjson.dumps(value, default=_plain, option=option).decode()
         except TypeError:  # orjson.JSONEncodeError: an integer over 64 bits, a type only json's hook knows
             pass
     try:
@@ -90,9 +92,10 @@ def dumps_strict(value: Any, **kwargs) -> str:
         return json.dumps(strict_jsonable(value), allow_nan=False, default=_plain, **kwargs)
 
 
-#: ``dumps_strict`` keyword sets orjson writes exactly as ``json`` would shape them: its option bits.
-_ORJSON_SHAPES = {(("indent", 2),): 1,  # orjson.OPT_INDENT_2
-                  (("ensure_ascii", False), ("separators", (",", ":"))): 0}
+#: ``dumps_strict`` keyword sets orjson writes exactly as ``json`` would shape them: the names of its options
+#: (names, so that importing this module does not import orjson).
+_ORJSON_SHAPES = {(("indent", 2),): ("OPT_INDENT_2",),
+                  (("ensure_ascii", False), ("separators", (",", ":"))): ()}
 
 
 def write_strict_json(path: str | Path, value: Any, **kwargs) -> Path:
