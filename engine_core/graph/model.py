@@ -70,7 +70,7 @@ def build_graph(engine: Engine, fallbacks: pd.DataFrame | None = None) -> Engine
         "order": layers["order"].to_numpy(), "is_reformat": layers["is_reformat"].to_numpy(dtype=bool),
         "is_quantize": layers["is_quantize"].to_numpy(dtype=bool),
         "is_fallback": layers["name"].isin(computed_above).to_numpy(),
-        "reason": layers["name"].map(reasons).to_numpy(), "scope": scopes, "members": 1, "change": None,
+        "reason": np.array([reasons.get(name, np.nan) for name in layers["name"].tolist()], dtype=object), "scope": scopes, "members": 1, "change": None,
         "mix": layers["compute_precision"].to_numpy(), "reformats": layers["is_reformat"].to_numpy(dtype=int),
         "sqnr_db": np.nan,
     })
@@ -104,7 +104,7 @@ def mark_precision_change(graph: EngineGraph, groups: pd.DataFrame) -> EngineGra
             change[name] = label
     nodes = graph.nodes.copy()
     is_layer = nodes["kind"] == "layer"
-    nodes.loc[is_layer, "change"] = [change.get(name, "only here") for name in nodes.loc[is_layer, "name"]]
+    nodes.loc[is_layer, "change"] = [change.get(name, "only here") for name in nodes.loc[is_layer, "name"].tolist()]
     return EngineGraph(nodes, graph.edges, graph.wired_by, graph.depth, graph.scope_prefix)
 
 
