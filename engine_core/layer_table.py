@@ -261,14 +261,15 @@ def _onnx_nodes(name: str, metadata) -> tuple[str, ...]:
 
 
 def _split_onnx_layers(metadata) -> list[str] | None:
-    """:data:`_ONNX_LAYER`'s matches by splitting, for the plain form ``[ONNX Layer: a]\x1e[ONNX Layer: b]``
-    (one per part, each part closed by its ``]``); None for anything else, which the regex reads."""
-    if type(metadata) is not str or "\x1f" in metadata or "\n" in metadata:  # the regex's "." stops at a newline
+    """:data:`_ONNX_LAYER`'s matches by splitting, for the plain form ``[ONNX Layer: a]\\x1e[ONNX Layer: b]``
+    (every separator between two entries, one marker per entry); None for anything else, which the regex reads."""
+    if (type(metadata) is not str or not metadata.startswith("[ONNX Layer: ") or not metadata.endswith("]")
+            or "\x1f" in metadata or "\n" in metadata):  # the regex's "." stops at a newline
         return None
-    parts = metadata.split("\x1e")
-    if all(p.startswith("[ONNX Layer: ") and p.endswith("]") and p.count("[ONNX Layer: ") == 1 for p in parts):
-        return [p[13:-1] for p in parts]
-    return None
+    parts = metadata[13:-1].split("]\x1e[ONNX Layer: ")
+    if metadata.count("\x1e") != len(parts) - 1 or metadata.count("[ONNX Layer: ") != len(parts):
+        return None
+    return parts
 
 
 def _add_flags(frame: pd.DataFrame) -> None:

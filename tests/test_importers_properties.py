@@ -42,3 +42,21 @@ def test_fuzz_crash_regressions_are_refused_cleanly(path, tmp_path):
     with pytest.raises(LayerLensError) as err:
         import_bytes(kind, path.read_bytes(), tmp_path / "input")
     assert "Re-export it" in str(err.value)
+
+
+# Node names built from the characters that make the ONNX Metadata form ambiguous: brackets, the marker itself,
+# TensorRT's separators, and the newline the regex's "." does not cross.
+_NODE_TEXT = st.lists(st.sampled_from(list("ab/.]_[") + ["[ONNX Layer: ", "\x1e", "\x1f", "\n"]), max_size=6).map("".join)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(nodes=st.lists(_NODE_TEXT, min_size=1, max_size=4), separator=st.sampled_from(["\x1e", "\x1f", "", "\x1e\x1e"]),
+       tail=st.sampled_from(["", "\n", "\x1e", "]"]))
+def test_onnx_metadata_split_agrees_with_the_regex(nodes, separator, tail):
+    """The plain ``[ONNX Layer: a]\\x1e[ONNX Layer: b]`` form is split, not regex-scanned (100k-layer engines):
+    whatever the node names hold, the split reads exactly what the regex reads, or leaves the text to it."""
+    from engine_core.layer_table import _ONNX_LAYER, _onnx_nodes
+
+    metadata = separator.join(f"[ONNX Layer: {n}]" for n in nodes) + tail
+    found = _ONNX_LAYER.findall(metadata)
+    assert _onnx_nodes("layer", metadata) == (tuple(found) if found else ("layer",))
