@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -230,11 +231,20 @@ TIME_BUDGET_S = {"browser": 200, "build": 200, "other": 150}
 _spent = dict.fromkeys(TIME_BUDGET_S, 0.0)
 
 
+#: Files of a few tests that take a minute or more each (each builds the demo from an empty HOME). xdist's loadfile
+#: hands out files by their number of tests, most first, so these came last and left one worker running them alone;
+#: `make test` starts them first (``--no-loadscope-reorder`` and the order below).
+START_FIRST = ("test_install.py", "test_first_run_demo.py")
+
+
 def pytest_collection_modifyitems(items):
-    """Mark tests that need real TensorRT-RTX builds (the session's rtx_* fixtures) as ``build``."""
+    """Mark tests that need real TensorRT-RTX builds (the session's rtx_* fixtures) as ``build``; order the files
+    as xdist would (most tests first), after :data:`START_FIRST`."""
     for item in items:
         if {"rtx_builds", "rtx_store", "rtx_env"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.build)
+    count = collections.Counter(item.path for item in items)
+    items.sort(key=lambda item: (item.path.name not in START_FIRST, -count[item.path]))  # stable within a file
 
 
 def pytest_runtest_logreport(report):
