@@ -33,14 +33,15 @@ run: setup
 	$(BIN)/python -m layerlens dashboard --port $(PORT)
 
 # The 15 slowest tests and the time per kind of test (browser, build, other) against its budget end every run.
-# Two pytest-xdist workers, one test file at a time each (a file's module fixtures and dashboards start once);
-# each real TensorRT-RTX build is made once, by whichever worker takes it first (tests/conftest.py build_once).
+# Two pytest-xdist workers, one test file at a time each (a file's module fixtures and dashboards start once), in the
+# order tests/conftest.py gives (the longest few-test files first, then by number of tests); each real TensorRT-RTX
+# build is made once, by whichever worker takes it first (tests/conftest.py build_once).
 PYTEST_WORKERS ?= 2
 test: setup browser
-	$(BIN)/python -m pytest -q --durations=15 -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q --durations=15 -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: setup
-	$(BIN)/python -m pytest -q --durations=15 -n $(PYTEST_WORKERS) --dist loadfile -m "not browser and not build and not install"
+	$(BIN)/python -m pytest -q --durations=15 -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not browser and not build and not install"
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -138,9 +139,10 @@ def rtx_env(layerlens_caches):
     return layerlens_caches
 
 
-def build_once(store_root: Path, builds: list[tuple]) -> dict:
+def build_once(store_root: Path, builds: list[tuple], accuracy: bool = True) -> dict:
     """Real TensorRT-RTX builds, each made once per test run: ``builds`` are ``(model, Variant, targets)``;
-    returns ``{(model, recipe): Engine}`` loaded from the store at ``store_root``.
+    returns ``{(model, recipe): Engine}`` loaded from the store at ``store_root``. ``accuracy`` measures each
+    recipe's output error with onnxruntime (build_matrix's own default; several times the build's cost).
 
     Workers share the store: each build is made by the first worker that takes its lock. A worker first makes every
     build no other worker is making, then waits for the others' (so two workers that need the same builds make
@@ -161,7 +163,7 @@ def build_once(store_root: Path, builds: list[tuple]) -> dict:
         record = made / f"{key(build)}.json"
         if not record.exists():
             model, variant, targets = build
-            result = build_matrix(sample_model_path(model), [variant], targets=targets, store=store)
+            result = build_matrix(sample_model_path(model), [variant], targets=targets, store=store, accuracy=accuracy)
             assert not result.failures, [f.error for f in result.failures]
             record.write_text(json.dumps({"recipe": result.results[0].engine.recipe, "run_id": result.results[0].run_id}))
         return json.loads(record.read_text())
@@ -206,14 +208,18 @@ ZOO_RECIPES = ("fp32", "fp16", "int8-ort-uncalibrated", "int8-tensorrt-uncalibra
 @pytest.fixture(scope="session")
 def rtx_zoo_builds(rtx_builds, rtx_env):
     """Real TensorRT-RTX builds of every float sample model in fp32, fp16 and int8 with both Q/DQ placements:
-    ``{(model, recipe): Engine}``; the models :func:`rtx_builds` already built are taken from it."""
+    ``{(model, recipe): Engine}``; the models :func:`rtx_builds` already built are taken from it.
+
+    Built without measuring accuracy: these builds answer where the bytes go (tests/test_bytes.py, the Size
+    page), and the accuracy tests read :func:`rtx_builds`' measurements; measuring 20 more would cost more
+    than the builds themselves."""
     from engine_core.build.matrix import Variant
     from engine_core.models.zoo import FLOAT_ZOO
 
     variants = [Variant("fp32"), Variant("fp16"), Variant("int8", "ort"), Variant("int8", "tensorrt")]
     builds = [(model, variant, ()) for model in FLOAT_ZOO if model not in RTX_MODELS for variant in variants]
     engines = {key: engine for key, engine in rtx_builds.items() if key[1] in ZOO_RECIPES}
-    engines.update(build_once(rtx_env / "zoo-runs", builds))
+    engines.update(build_once(rtx_env / "zoo-runs", builds, accuracy=False))
     assert set(engines) == {(m, r) for m in FLOAT_ZOO for r in ZOO_RECIPES}
     return engines
 
@@ -225,11 +231,20 @@ TIME_BUDGET_S = {"browser": 200, "build": 200, "other": 150}
 _spent = dict.fromkeys(TIME_BUDGET_S, 0.0)
 
 
+#: Files of a few tests that take a minute or more each (each builds the demo from an empty HOME). xdist's loadfile
+#: hands out files by their number of tests, most first, so these came last and left one worker running them alone;
+#: `make test` starts them first (``--no-loadscope-reorder`` and the order below).
+START_FIRST = ("test_install.py", "test_first_run_demo.py")
+
+
 def pytest_collection_modifyitems(items):
-    """Mark tests that need real TensorRT-RTX builds (the session's rtx_* fixtures) as ``build``."""
+    """Mark tests that need real TensorRT-RTX builds (the session's rtx_* fixtures) as ``build``; order the files
+    as xdist would (most tests first), after :data:`START_FIRST`."""
     for item in items:
         if {"rtx_builds", "rtx_store", "rtx_env"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.build)
+    count = collections.Counter(item.path for item in items)
+    items.sort(key=lambda item: (item.path.name not in START_FIRST, -count[item.path]))  # stable within a file
 
 
 def pytest_runtest_logreport(report):

@@ -121,7 +121,8 @@ def test_legacy_named_export_aligns_with_the_pytorch_export(rtx_builds, rtx_env)
     from engine_core.build.matrix import Variant, build_matrix
     from engine_core.models.zoo import sample_model_path
 
-    legacy = build_matrix(sample_model_path("resnet18", naming="legacy"), [Variant("fp16")]).results[0].engine
+    legacy = build_matrix(sample_model_path("resnet18", naming="legacy"), [Variant("fp16")],
+                          accuracy=False).results[0].engine  # alignment only: no onnxruntime run of the model
     modern = rtx_builds[("resnet18", "int8-tensorrt-uncalibrated")]
     assert legacy.layers["name"].str.contains(r"^Conv_\d+", regex=True).any()
     cmp, att = compare_pair(legacy, modern)

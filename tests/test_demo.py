@@ -1,18 +1,14 @@
-"""The first-run demo without a browser: which runs the dashboard opens on, the real build into an empty store, and
-that the dashboard/CLI process never imports the TensorRT-RTX binding (the builds run in worker processes)."""
+"""The first-run demo without a browser: what it builds, which runs the dashboard opens on, and when it builds nothing.
+The real build into an empty store is tested with the dashboard that makes it (tests/browser/test_first_run_demo.py)."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
-from urllib.parse import urlencode
 
 import pytest
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES
 from engine_core.build.demo import DEMO_MODEL, DEMO_VARIANTS, build_demo, demo_selection
 from engine_core.build.matrix import MatrixResult, VariantResult, variant_stem
 
@@ -79,33 +75,3 @@ def test_the_dashboard_skips_the_demo_when_it_cannot_or_need_not_build(tmp_path,
     full.add(load_engines([FIXTURES / "trex-rtx3090" / "qat"])[0][0])
     assert _demo_if_empty(argparse.Namespace(store=str(full.root), no_demo=False)) == ""
     assert len(full.list_runs()) == 1
-
-
-DEMO_SCRIPT = r"""
-import argparse, json, sys
-from engine_core.store import RunStore
-from layerlens.cli.main import _demo_if_empty
-
-path = _demo_if_empty(argparse.Namespace(store=sys.argv[1], no_demo=False))
-runs = RunStore(sys.argv[1]).list_runs()
-print(json.dumps({"path": path, "runs": {r.name: r.run_id for r in runs},
-                  "binding_imported": "tensorrt_rtx_bindings" in sys.modules}))
-"""
-
-
-def test_an_empty_store_gets_the_real_demo_and_the_link_to_its_comparison(rtx_env, tmp_path):
-    """What `layerlens dashboard` does first on an empty store: four real builds (~10 s), then the URL it opens."""
-    store = tmp_path / "runs"
-    proc = subprocess.run([sys.executable, "-c", DEMO_SCRIPT, str(store)], capture_output=True, text=True, cwd=REPO,
-                          env={**os.environ}, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout.splitlines()[-1])
-    runs = out["runs"]
-    assert sorted(runs) == sorted(STEMS.values())
-    assert out["path"] == "/compare?" + urlencode({
-        "run": runs["resnet18-int8-tensorrt-uncalibrated"], "baseline": runs["resnet18-fp32"],
-        "compare": f"{runs['resnet18-fp16']},{runs['resnet18-int8-ort-uncalibrated']}"})
-    assert out["binding_imported"] is False  # the binding is loaded by the build workers only
-    assert "building real ResNet-18 engines with TensorRT-RTX" in proc.stderr and "Built 4 demo engines in" in proc.stderr
-    for stem in STEMS.values():
-        assert f"  [{stem}] build" in proc.stderr  # progress for each variant

@@ -162,16 +162,24 @@ def fit_model(engines: list[MeasuredEngine], error: ErrorBand | None = None) -> 
         raise ValueError("the latency model needs at least one measured engine")
     generations = sorted({e.generation for e in engines})
     params = _Parameters(generations)
+    # The fit evaluates the formula ~50,000 times: once per generation on its engines' layers end to end (the
+    # formula is per layer, so each engine's slice is what it alone would give), and what depends only on the
+    # engines is computed here, once.
+    stacked = {g: _stacked_features([e.features for e in engines if e.generation == g]) for g in generations}
+    terms, offsets = [], dict.fromkeys(generations, 0)
+    for e in engines:
+        keep, start = e.fitted, offsets[e.generation]
+        offsets[e.generation] += len(keep)
+        terms.append((e.generation, slice(start, start + len(keep)), keep, e.measured_ms[keep],
+                      1.0 / math.sqrt(max(int(keep.sum()), 1)), e.measured_ms.sum()))
 
     def residuals(theta: np.ndarray) -> np.ndarray:
-        resolved = {g: params.resolve(theta, g) for g in generations}
+        estimates = {g: stacked[g].estimated_ms(params.resolve(theta, g)) for g in generations}
         parts = []
-        for e in engines:
-            estimate = e.features.estimated_ms(resolved[e.generation])
-            keep = e.fitted
-            layer_weight = 1.0 / math.sqrt(max(int(keep.sum()), 1))
-            parts.append(np.log(estimate[keep] / e.measured_ms[keep]) * layer_weight)
-            parts.append([math.log(estimate.sum() / e.measured_ms.sum()) * math.sqrt(_TOTAL_WEIGHT)])
+        for generation, layers, keep, measured_kept, layer_weight, measured_total in terms:
+            estimate = estimates[generation][layers]
+            parts.append(np.log(estimate[keep] / measured_kept) * layer_weight)
+            parts.append([math.log(estimate.sum() / measured_total) * math.sqrt(_TOTAL_WEIGHT)])
         parts.append((theta - params.priors) * params.ridge)
         return np.concatenate(parts)
 
@@ -183,6 +191,16 @@ def fit_model(engines: list[MeasuredEngine], error: ErrorBand | None = None) -> 
                      for e in engines)
     return LatencyModel(MODEL_NAME, MODEL_VERSION, fitted, error or ErrorBand(float("nan"), float("nan"), float("nan"), 0),
                         training)
+
+
+def _stacked_features(features: list[LayerFeatures]) -> LayerFeatures:
+    """The layers of several engines' features end to end, each layer with its own GPU's bandwidth and SM count
+    (the formula takes them per layer as well as per engine)."""
+    column = lambda name: np.concatenate([getattr(f, name) for f in features])  # noqa: E731
+    per_layer = lambda name: np.concatenate([np.full(len(f.classes), getattr(f, name)) for f in features])  # noqa: E731
+    return LayerFeatures(column("classes"), column("class_codes"), column("family_codes"), column("peaks"),
+                         column("flops"), column("bytes_moved"), column("output_elements"), per_layer("bandwidth"),
+                         per_layer("sms"))
 
 
 def _levenberg_marquardt(residuals, theta: np.ndarray, iterations: int = 300) -> np.ndarray:

@@ -1,4 +1,8 @@
-"""`make run` on an empty machine: the dashboard builds real ResNet-18 engines and opens on their comparison."""
+"""`make run` on an empty machine: the dashboard builds real ResNet-18 engines and opens on their comparison.
+
+One ``layerlens dashboard`` start serves both tests (the demo is four real builds): what the process printed, stored
+and loaded, then what the browser shows.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,24 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
 from browser.conftest import _free_port, open_app
 from conftest import REPO
+from test_demo import STEMS
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def first_run(tmp_path):
-    """``layerlens dashboard`` as `make run` starts it, on an empty HOME; yields the URL it prints."""
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    """``layerlens dashboard`` as `make run` starts it, on an empty HOME; yields the URL it prints, its output, the
+    process and the store it built the demo into."""
+    tmp_path = tmp_path_factory.mktemp("first-run")
     port = _free_port()
     env = {**os.environ, "HOME": str(tmp_path), "LAYERLENS_RUNS": str(tmp_path / "runs")}
     for key in ("LAYERLENS_MODELS", "LAYERLENS_RECIPES", "LAYERLENS_NO_DEMO"):
@@ -37,7 +46,7 @@ def first_run(tmp_path):
         url = match[1] if match else None
     try:
         assert url, "".join(lines)
-        yield url, "".join(lines)
+        yield url, "".join(lines), proc, tmp_path / "runs"
     finally:
         proc.terminate()
         try:
@@ -46,8 +55,27 @@ def first_run(tmp_path):
             proc.kill()
 
 
+def test_an_empty_store_gets_the_real_demo_and_the_link_to_its_comparison(first_run):
+    """What `layerlens dashboard` does first on an empty store: four real builds, with progress for each, then the URL
+    it opens; the dashboard process never loads the TensorRT-RTX binding (the builds run in worker processes)."""
+    from engine_core.store import RunStore
+
+    url, output, proc, store = first_run
+    runs = {r.name: r.run_id for r in RunStore(store).list_runs()}
+    assert sorted(runs) == sorted(STEMS.values())
+    link = urlsplit(url)
+    assert f"{link.path}?{link.query}" == "/compare?" + urlencode({
+        "run": runs["resnet18-int8-tensorrt-uncalibrated"], "baseline": runs["resnet18-fp32"],
+        "compare": f"{runs['resnet18-fp16']},{runs['resnet18-int8-ort-uncalibrated']}"})
+    # The binding's native library would be mapped into the process that imported it.
+    assert "tensorrt_rtx" not in Path(f"/proc/{proc.pid}/maps").read_text()
+    assert "building real ResNet-18 engines with TensorRT-RTX" in output and "Built 4 demo engines in" in output
+    for stem in STEMS.values():
+        assert f"  [{stem}] build" in output  # progress for each variant
+
+
 def test_first_run_builds_the_demo_and_opens_on_the_comparison(page, first_run, screenshot):
-    url, output = first_run
+    url, output, _, _ = first_run
     assert "building real ResNet-18 engines with TensorRT-RTX" in output and "Built 4 demo engines" in output
     assert "/compare?" in url
     main = open_app(page, url)
