@@ -288,8 +288,8 @@ class LayerFeatures:
     flops: np.ndarray
     bytes_moved: np.ndarray
     output_elements: np.ndarray
-    bandwidth: float             # bytes/s
-    sms: float                   # streaming multiprocessors (0 when unknown: no occupancy term)
+    bandwidth: float | np.ndarray  # bytes/s (per layer when several engines are stacked for the fit)
+    sms: float | np.ndarray        # streaming multiprocessors (0 when unknown: no occupancy term); per layer, stacked
 
     @classmethod
     def of(cls, layers: pd.DataFrame, gpu: GpuSpec, work: pd.DataFrame | None = None,
