@@ -226,18 +226,19 @@ def _pair_confidence(a: dict, b: dict) -> float:
     return round(sum(checks) / len(checks), 3) if checks else 0.5
 
 
-def align_engines(tables: list[pd.DataFrame]) -> Alignment:
+def align_engines(tables: list[pd.DataFrame], glue: list[np.ndarray] | None = None) -> Alignment:
     """Align the layer tables of several engines (the first is the reference for structure).
 
     Layer ``i`` of engine ``e`` is node ``base[e] + i`` of one union-find over every engine; ONNX keys are
     nodes after them. Everything is indexed once (tensor name -> writer and first reader, node key ->
     normalized key), so alignment stays linear in layers apart from the structure pass's sequence match.
+    ``glue``: :func:`is_glue` of each table when the caller has it already (an engine's analysis keeps it).
     """
     sizes = [len(t) for t in tables]
     base = [sum(sizes[:e]) for e in range(len(tables))]
     uf = _UnionFind(sum(sizes))
     links: dict[tuple, list[tuple[str, float]]] = {}   # (root,) -> [(method, confidence)]
-    glue = [is_glue(t).to_numpy() for t in tables]
+    glue = [is_glue(t).to_numpy() for t in tables] if glue is None else glue
     # Each distinct ONNX node is normalized once (the same node recurs in every engine and optimization
     # profile); the set union and the lookups through a bound method run in C.
     node_lists = [t["onnx_nodes"].tolist() for t in tables]

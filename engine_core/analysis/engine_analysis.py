@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
+from engine_core.analysis.align import is_glue
 from engine_core.analysis.attribution import Attribution, compare_pair
 from engine_core.analysis.compare import Comparison
 from engine_core.analysis.estimate import (LatencyEstimate, engine_with_estimated_times, estimate_gpu, estimate_latency,
@@ -53,6 +55,12 @@ class EngineAnalysis:
     def requested_precision(self) -> tuple[str | None, str]:
         """``(precision, source)``: :func:`engine_core.analysis.requested.requested_precision`."""
         return requested_precision(self.engine)
+
+    @cached_property
+    def glue(self) -> np.ndarray:
+        """Per layer (bool), the glue TensorRT inserted around the real work: :func:`~engine_core.analysis.align.is_glue`
+        (alignment and the graph both read it)."""
+        return is_glue(self.engine.layers).to_numpy()
 
     @cached_property
     def fallbacks(self) -> pd.DataFrame:

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine_core.analysis.align import is_glue
 from engine_core.engine import Engine
 from engine_core.precision import PRECISION_RANK, precision_from_datatype, tensor_datatype
 
@@ -60,7 +59,7 @@ def build_graph(engine: Engine, fallbacks: pd.DataFrame | None = None) -> Engine
                                    fallbacks["requested_precision"].tolist())
         if PRECISION_RANK.get(c, -1) > PRECISION_RANK.get(r, 99)}
     n = len(layers)
-    scopes = _layer_scopes(layers)
+    scopes = _layer_scopes(layers, engine.analysis.glue)
     nodes = pd.DataFrame({
         "node": np.arange(n), "name": layers["name"].to_numpy(), "kind": "layer",
         "layer_type": layers["layer_type"].fillna("").to_numpy(), "precision": layers["compute_precision"].to_numpy(),
@@ -167,8 +166,9 @@ def _io_node(name: str, kind: str, tensor: dict, order: int) -> dict:
             "scope": (), "members": 1, "change": None, "mix": precision, "reformats": 0}
 
 
-def _layer_scopes(layers: pd.DataFrame) -> list[tuple]:
-    """Each layer's ONNX scope (``("layer3", "layer3.0")`` for ``/layer3/layer3.0/conv1/Conv``).
+def _layer_scopes(layers: pd.DataFrame, glue: np.ndarray) -> list[tuple]:
+    """Each layer's ONNX scope (``("layer3", "layer3.0")`` for ``/layer3/layer3.0/conv1/Conv``); ``glue``:
+    :attr:`~engine_core.analysis.engine_analysis.EngineAnalysis.glue` of the same layers.
 
     The scope comes from the first ONNX node that is not a Q/DQ node, else the
     layer name; a layer with neither (a reformat, a sync kernel) takes the scope
@@ -178,7 +178,7 @@ def _layer_scopes(layers: pd.DataFrame) -> list[tuple]:
     scopes: list[tuple] = []
     previous: tuple = ()
     # Glue's names (`Reformatting CopyNode for Input Tensor 0 to resnet50/…`) hold slashes that are not its path.
-    for name, nodes, glue in zip(layers["name"].tolist(), layers["onnx_nodes"].tolist(), is_glue(layers).tolist()):
+    for name, nodes, glue in zip(layers["name"].tolist(), layers["onnx_nodes"].tolist(), glue.tolist()):
         real = [n for n in (nodes or ()) if "QuantizeLinear" not in n and "DequantizeLinear" not in n]  # not Q/DQ
         scope = _path_scope(real[0]) if real else ()
         if not scope and not glue:
