@@ -314,7 +314,8 @@ def model_build_ids(run_id: str) -> list[str]:
 
 @st.cache_resource(max_entries=8, show_spinner="Collecting the builds of this model…")
 def _tradeoff(root: str, run_ids: tuple[str, ...]) -> pd.DataFrame:
-    return tradeoff_points([_engine(root, r) for r in run_ids], list(run_ids))
+    measured = [r for r in run_ids if _outline(root, r).accuracy is not None]  # the others make no point: not loaded
+    return tradeoff_points([_engine(root, r) for r in measured], measured)
 
 
 def load_tradeoff(run_ids: list[str]) -> pd.DataFrame:
@@ -400,8 +401,13 @@ def load_comparison(run_ids: list[str]) -> compare_mod.Comparison:
 
 
 def load_compared_engines(run_ids: list[str]) -> list[Engine]:
-    """The engines as compared: stored, or their estimated copies when any of them was never timed."""
-    return _compared_engines(str(store_root()), tuple(run_ids))
+    """The engines as compared: stored (their outlines, :func:`load_engine_outline`, when every one was measured and
+    none measured its accuracy, which is joined by ONNX node), or their estimated copies when any was never timed."""
+    root = str(store_root())
+    outlines = [_outline(root, r) for r in run_ids]
+    if all(e.measured and e.accuracy is None for e in outlines):  # on_one_footing would hand them back as they are
+        return outlines
+    return _compared_engines(root, tuple(run_ids))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -429,6 +435,16 @@ def _attribution(root: str, run_ids: tuple[str, ...]) -> Attribution:
 def load_attribution(run_ids: list[str]) -> Attribution:
     """Verdict and attribution of the second engine against the first."""
     return _attribution(str(store_root()), tuple(run_ids))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _verdict(root: str, run_ids: tuple[str, str]) -> str:
+    return _stored(root, run_ids[1], f"verdict@{run_ids[0]}", lambda: _attribution(root, run_ids).verdict, run_ids[0])
+
+
+def load_verdict(run_ids: list[str]) -> str:
+    """The verdict of :func:`load_attribution` for two runs, kept apart: the Overview reads no attribution table."""
+    return _verdict(str(store_root()), tuple(run_ids))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Wiring the graph…")
