@@ -28,6 +28,7 @@ from engine_core.analysis import diagnose as diagnose_mod
 from engine_core.analysis import estimate, roofline, size
 from engine_core.analysis.attribution import Attribution, attribute
 from engine_core.analysis.gpus import CATALOG, GpuSpec, gpu_by_name, gpu_for_engine
+from engine_core.analysis.kernels import describe_kernel, quantize_count
 from engine_core.engine import Engine
 from engine_core.graph import (EngineGraph, engine_graph, fit_for_drawing, layout_graph, mark_precision_change,
                                scope_depth)
@@ -227,6 +228,26 @@ def load_fairness(run_id: str) -> list:
 
 def load_byte_account(run_id: str) -> size.ByteAccount:
     return _kept(str(store_root()), run_id, "byte_account")  # a baseline's too (Size page): no engine to load
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _generated_kernels(root: str, run_id: str) -> pd.DataFrame:
+    def compute() -> pd.DataFrame:
+        layers = _outline(root, run_id).layers
+        kernels = layers[layers["name"].map(lambda n: describe_kernel(n) is not None)]
+        quantized = kernels["output_precision"].isin(["INT8", "FP8", "INT4", "FP4"])
+        return pd.DataFrame({"order": kernels["order"], "kernel": kernels["name"],
+                             "does": [describe_kernel(n, q) for n, q in zip(kernels["name"], quantized)],
+                             "quantize steps": [quantize_count(n, q) for n, q in zip(kernels["name"], quantized)],
+                             "in": kernels["input_precision"], "out": kernels["output_precision"]})
+
+    return _stored(root, run_id, "generated_kernels", compute)
+
+
+def load_generated_kernels(run_id: str) -> pd.DataFrame:
+    """The run's generated (kgen) kernels in execution order: what each does and its quantize steps (every name
+    parsed once per run and kept: tens of thousands on an LLM engine)."""
+    return _generated_kernels(str(store_root()), run_id)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
