@@ -28,6 +28,7 @@ from engine_core.analysis import diagnose as diagnose_mod
 from engine_core.analysis import estimate, roofline, size
 from engine_core.analysis.attribution import Attribution, attribute
 from engine_core.analysis.gpus import CATALOG, GpuSpec, gpu_by_name, gpu_for_engine
+from engine_core.analysis.kernels import describe_kernel, quantize_count
 from engine_core.engine import Engine
 from engine_core.graph import (EngineGraph, engine_graph, fit_for_drawing, layout_graph, mark_precision_change,
                                scope_depth)
@@ -230,6 +231,26 @@ def load_byte_account(run_id: str) -> size.ByteAccount:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
+def _generated_kernels(root: str, run_id: str) -> pd.DataFrame:
+    def compute() -> pd.DataFrame:
+        layers = _outline(root, run_id).layers
+        kernels = layers[layers["name"].map(lambda n: describe_kernel(n) is not None)]
+        quantized = kernels["output_precision"].isin(["INT8", "FP8", "INT4", "FP4"])
+        return pd.DataFrame({"order": kernels["order"], "kernel": kernels["name"],
+                             "does": [describe_kernel(n, q) for n, q in zip(kernels["name"], quantized)],
+                             "quantize steps": [quantize_count(n, q) for n, q in zip(kernels["name"], quantized)],
+                             "in": kernels["input_precision"], "out": kernels["output_precision"]})
+
+    return _stored(root, run_id, "generated_kernels", compute)
+
+
+def load_generated_kernels(run_id: str) -> pd.DataFrame:
+    """The run's generated (kgen) kernels in execution order: what each does and its quantize steps (every name
+    parsed once per run and kept: tens of thousands on an LLM engine)."""
+    return _generated_kernels(str(store_root()), run_id)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _layer_search_text(root: str, run_id: str) -> pd.Series:
     """Per layer, lower case: its name, tactic and ONNX nodes (what the Layers page's search looks in), made once."""
     def compute() -> pd.DataFrame:
@@ -314,7 +335,8 @@ def model_build_ids(run_id: str) -> list[str]:
 
 @st.cache_resource(max_entries=8, show_spinner="Collecting the builds of this model…")
 def _tradeoff(root: str, run_ids: tuple[str, ...]) -> pd.DataFrame:
-    return tradeoff_points([_engine(root, r) for r in run_ids], list(run_ids))
+    measured = [r for r in run_ids if _outline(root, r).accuracy is not None]  # the others make no point: not loaded
+    return tradeoff_points([_engine(root, r) for r in measured], measured)
 
 
 def load_tradeoff(run_ids: list[str]) -> pd.DataFrame:
@@ -400,8 +422,13 @@ def load_comparison(run_ids: list[str]) -> compare_mod.Comparison:
 
 
 def load_compared_engines(run_ids: list[str]) -> list[Engine]:
-    """The engines as compared: stored, or their estimated copies when any of them was never timed."""
-    return _compared_engines(str(store_root()), tuple(run_ids))
+    """The engines as compared: stored (their outlines, :func:`load_engine_outline`, when every one was measured and
+    none measured its accuracy, which is joined by ONNX node), or their estimated copies when any was never timed."""
+    root = str(store_root())
+    outlines = [_outline(root, r) for r in run_ids]
+    if all(e.measured and e.accuracy is None for e in outlines):  # on_one_footing would hand them back as they are
+        return outlines
+    return _compared_engines(root, tuple(run_ids))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -429,6 +456,16 @@ def _attribution(root: str, run_ids: tuple[str, ...]) -> Attribution:
 def load_attribution(run_ids: list[str]) -> Attribution:
     """Verdict and attribution of the second engine against the first."""
     return _attribution(str(store_root()), tuple(run_ids))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _verdict(root: str, run_ids: tuple[str, str]) -> str:
+    return _stored(root, run_ids[1], f"verdict@{run_ids[0]}", lambda: _attribution(root, run_ids).verdict, run_ids[0])
+
+
+def load_verdict(run_ids: list[str]) -> str:
+    """The verdict of :func:`load_attribution` for two runs, kept apart: the Overview reads no attribution table."""
+    return _verdict(str(store_root()), tuple(run_ids))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Wiring the graph…")

@@ -179,3 +179,18 @@ def test_bundles_never_carry_kept_analyses(store, tmp_path):
     fresh = RunStore(tmp_path / "fresh")
     import_bundle(fresh, planted)
     assert not (fresh.root / run.run_id / ANALYSES_DIR).exists()
+
+
+def test_integers_up_to_64_bits_nan_and_long_name_lists_read_back_exactly_and_wider_integers_are_not_kept(tmp_path):
+    # The skeleton is read with orjson (a finding's thousands of layer names), which would read an integer wider
+    # than 64 bits back as a float: such a value is computed every time instead, never kept changed.
+    edge = {"u64": 2**64 - 1, "i64": -2**63, "nan": float("nan"), "inf": float("-inf"), "surrogate": "\ud800",
+            "names": [f"decoder.{i}/mlp/down_proj" for i in range(20_000)], "nested": [[1, (2, None)], {"k": ("v",)}]}
+    assert write_analysis(tmp_path, "edge", [], edge)
+    back = read_analysis(tmp_path, "edge", [])
+    assert type(back["u64"]) is int and back["u64"] == 2**64 - 1 and back["i64"] == -2**63
+    assert back["nan"] != back["nan"] and back["inf"] == float("-inf") and back["surrogate"] == "\ud800"
+    assert back["names"] == edge["names"] and back["nested"] == [[1, (2, None)], {"k": ("v",)}]
+    assert not write_analysis(tmp_path, "wide", [], {"x": 2**64})
+    assert not write_analysis(tmp_path, "wide", [], [(-2**63 - 1,)])
+    assert not (tmp_path / ANALYSES_DIR / "wide.arrow").exists()

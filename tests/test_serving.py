@@ -6,7 +6,9 @@ listen on from /proc, as ``ss -ltnp`` would show them.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -152,3 +154,19 @@ def test_exposed_server_listens_everywhere_with_a_tokenised_link_and_a_warning(t
     finally:
         dashboard.stop()
     assert not session_pids(dashboard.proc.pid)
+
+
+def test_the_server_imports_what_the_pages_import_before_it_listens_and_no_dashboard_module():
+    # `layerlens dashboard` starts Streamlit through dashboard/server.py, which imports the libraries first so the
+    # first page opened does not wait for them; the dashboard's own modules (Streamlit caches) are left to the app.
+    assert _plan().argv[1:4] == ["-m", "dashboard.server", "run"]
+    pages = sorted((REPO / "dashboard").rglob("*.py"))
+    imported = {m for p in pages for m in re.findall(r"^\s*from ((?:engine_core|layerlens)\.[\w.]+) import", p.read_text(), re.M)}
+    code = ("import json, sys, dashboard.server as s\ns.preload()\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'dashboard')))\n"
+            "print(json.dumps(sorted(m for m in sys.argv[1:] if m not in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code, *sorted(imported)], capture_output=True, text=True, cwd=REPO, check=True)
+    dashboard_modules, not_loaded = out.stdout.splitlines()
+    assert json.loads(dashboard_modules) == ["dashboard", "dashboard.server"]
+    # Left for the Build and Models pages: the builders and the ONNX model reader.
+    assert [m for m in json.loads(not_loaded) if not m.startswith(("engine_core.build.", "engine_core.models.onnx_info"))] == []

@@ -19,7 +19,7 @@ if engine is not None:
     timed = data.load_timed_engine(run_id, st.session_state.get(state.GPU) or "")
     render_provenance(timed)
     if st.session_state.get(state.BASELINE):
-        verdict = data.load_attribution([st.session_state[state.BASELINE], run_id]).verdict
+        verdict = data.load_verdict([st.session_state[state.BASELINE], run_id])
         st.markdown(f"#### {verdict}")
         record("Verdict", text=verdict)
     render_estimate_notice(timed)

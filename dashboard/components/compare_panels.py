@@ -8,7 +8,6 @@ import streamlit as st
 from dashboard import data
 from dashboard.components.common import head_rows, plot, record
 from layerlens.views.figures import make_engine_bytes_figure
-from engine_core.analysis.kernels import describe_kernel, quantize_count
 from engine_core.analysis.size import size_ratio_statement
 from engine_core.engine import Engine
 
@@ -53,14 +52,9 @@ def render_bytes_and_precision(a_id: str, b_id: str, a: Engine, b: Engine, prove
                                     "weights_bytes": st.column_config.NumberColumn("weight bytes", format="%d")})
         record("Why layers are not in the requested precision", table=table)
 
-    kernels = b.layers[b.layers["name"].map(lambda n: describe_kernel(n) is not None)]
-    if not kernels.empty:
+    shown = data.load_generated_kernels(b_id)
+    if not shown.empty:
         st.subheader(f"Generated kernels in {b.name}: quantize steps and epilogues")
-        quantized = kernels["output_precision"].isin(["INT8", "FP8", "INT4", "FP4"])
-        shown = pd.DataFrame({"order": kernels["order"], "kernel": kernels["name"],
-                              "does": [describe_kernel(n, q) for n, q in zip(kernels["name"], quantized)],
-                              "quantize steps": [quantize_count(n, q) for n, q in zip(kernels["name"], quantized)],
-                              "in": kernels["input_precision"], "out": kernels["output_precision"]})
         steps = int(shown["quantize steps"].sum())
         st.caption(f"{len(shown)} generated (kgen) kernels perform {steps} quantize steps. Each name spells the fused ops: "
                    "`MulMinMaxRounCast` is scale, clamp, round, cast to INT8.")

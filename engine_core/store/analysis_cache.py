@@ -83,7 +83,7 @@ def read_analysis(run_dir: Path, key: str, sources: list) -> object:
         stamp = json.loads(meta.get(b"layerlens.analysis", b"{}"))
         if stamp != _stamp(sources):
             raise AnalysisMiss(f"{path} was computed by other code or from other artifacts")
-        skeleton = json.loads(meta[b"layerlens.value"])
+        skeleton = _loads(meta[b"layerlens.value"])
         blobs = table.column("tables").to_pylist()
         return _decode(skeleton, blobs)
     except AnalysisMiss:
@@ -143,6 +143,8 @@ def _stamp(sources: list) -> dict:
 
 def _encode(value, blobs: list[bytes]):
     """Tagged JSON (see :mod:`engine_core.store.engine_cache`); tables go to ``blobs`` and are named by position."""
+    if type(value) is int and not -2**63 <= value < 2**64:
+        raise AnalysisMiss("an integer beyond 64 bits")  # orjson would read it back as a float (see _loads)
     if value is None or type(value) in (bool, int, float, str):
         return value  # NaN and infinities too: json writes and reads them back (NaN, Infinity)
     if type(value) in (np.float64, np.int64, np.bool_):  # a pandas reduction's scalar: kept as its numpy type
@@ -168,15 +170,26 @@ def _encode(value, blobs: list[bytes]):
     raise AnalysisMiss(f"cannot store a {type(value).__name__}")
 
 
+def _loads(text: bytes):
+    """The skeleton: orjson (a finding's thousands of layer names parse several times faster), else json for
+    the NaN and Infinity that orjson does not read."""
+    import orjson
+
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def _decode(value, blobs: list[bytes]):
     if not isinstance(value, dict):
         return value
     if "np" in value:
         return np.dtype(value["np"]).type(_decode(value["v"], blobs))
-    if "l" in value:
-        return [_decode(v, blobs) for v in value["l"]]
+    if "l" in value:  # plain items (layer names) taken as they are: no call per item
+        return [_decode(v, blobs) if type(v) is dict else v for v in value["l"]]
     if "t" in value:
-        return tuple(_decode(v, blobs) for v in value["t"])
+        return tuple(_decode(v, blobs) if type(v) is dict else v for v in value["t"])
     if "d" in value:
         return {k: _decode(v, blobs) for k, v in value["d"].items()}
     if "df" in value:

@@ -157,7 +157,7 @@ def plan_dashboard(args, environ: dict[str, str] | None = None) -> ServePlan:
     # "Network URL" (and look up this machine's external IP) whatever the address.
     settings.setdefault("server", {}).update(address=args.host, port=args.port)
     settings.setdefault("logger", {})["hideWelcomeMessage"] = True
-    argv = [sys.executable, "-m", "streamlit", "run", str(app), *streamlit_flags(settings)]
+    argv = [sys.executable, "-m", "dashboard.server", "run", str(app), *streamlit_flags(settings)]  # libraries imported first
     return ServePlan(app=app, argv=argv, env=env, host=args.host, port=args.port, token=token,
                      store=env.get("LAYERLENS_RUNS") or "~/.layerlens/runs", read_only=args.read_only,
                      headless=args.headless)

@@ -58,7 +58,7 @@ def _serve(store_root: Path, log_dir: Path | None = None):
     env = {**os.environ, "LAYERLENS_RUNS": str(store_root), "LAYERLENS_NO_DEMO": "1"}
     log_path = (log_dir or store_root.parent) / f"streamlit-{store_root.name}.log"
     with open(log_path, "w") as log:  # the server keeps its own handle
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "streamlit_app.py"),
+        proc = subprocess.Popen([sys.executable, "-m", "dashboard.server", "run", str(REPO / "dashboard" / "streamlit_app.py"),
                                  "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
                                  "--browser.gatherUsageStats", "false"], cwd=REPO, env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
