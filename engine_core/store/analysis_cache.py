@@ -32,7 +32,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from engine_core.store.engine_cache import CacheMiss, _decode_table, _encode_column
+from engine_core.store.engine_cache import CacheMiss, decode_table, encode_column
 
 ANALYSES_DIR = "analyses"
 #: Bump when the layout of an analysis file changes.
@@ -247,12 +247,12 @@ def _column(name: str, series: pd.Series):
     if isinstance(series.dtype, pd.StringDtype):  # read back as objects, then given this dtype again (see _frame)
         return "str", pa.array(series.to_numpy(dtype=object, na_value=None), type=pa.large_string()), None
     try:
-        return _encode_column(name, series, None)
+        return encode_column(name, series, None)
     except TypeError:
         if series.dtype != object:
             raise
     # numpy numbers inside cells (a comparison's per-engine times): stored as the Python numbers they equal
-    return _encode_column(name, pd.Series([_plain(v) for v in series], dtype=object), None)
+    return encode_column(name, pd.Series([_plain(v) for v in series], dtype=object), None)
 
 
 def _plain(value):
@@ -271,7 +271,7 @@ def _frame(blob: bytes) -> pd.DataFrame:
 
     table = ipc.open_stream(pa.py_buffer(blob)).read_all()
     described = json.loads(table.schema.metadata[b"layerlens.index"])
-    frame = _decode_table(table) if table.num_columns else pd.DataFrame(index=pd.RangeIndex(described["rows"]))
+    frame = decode_table(table) if table.num_columns else pd.DataFrame(index=pd.RangeIndex(described["rows"]))
     for field in table.schema:
         meta = {k.decode(): v.decode() for k, v in (field.metadata or {}).items()}
         if meta["codec"] == "str" and meta["dtype"] != "object":

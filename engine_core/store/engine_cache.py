@@ -125,7 +125,7 @@ def read_engine_cache(run_dir: Path, name: str, without: Collection[str] = ()) -
     table, facts = _open(run_dir, lambda reader: reader.read_all().combine_chunks(), without)
     try:
         with paused_gc():
-            layers = _decode_table(table, without)
+            layers = decode_table(table, without)
         return _engine(facts, name, layers, run_dir)
     except CacheMiss:
         raise
@@ -156,7 +156,7 @@ def read_cached_layers(run_dir: Path, rows: Sequence[int]) -> pd.DataFrame:
             raise CacheMiss("an artifact changed since the cache was written")
         first = {b: i * BATCH_ROWS for i, b in enumerate(wanted)}  # where each batch starts in the table read
         local = [first[r // BATCH_ROWS] + r % BATCH_ROWS for r in rows]
-        layers = _decode_table(table.take(pa.array(local, type=pa.int64())))
+        layers = decode_table(table.take(pa.array(local, type=pa.int64())))
     except CacheMiss:
         raise
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, pa.ArrowException) as exc:
@@ -208,7 +208,7 @@ def _encode_table(layers: pd.DataFrame):
     records = layers["record"].tolist() if "record" in layers else None
     for name in layers.columns:
         series = layers[name]
-        codec, array, extra = _encode_column(name, series, records)
+        codec, array, extra = encode_column(name, series, records)
         fields.append(pa.field(name, array.type, metadata={"codec": codec, "dtype": str(series.dtype)}))
         arrays.append(array)
         if extra is not None:
@@ -217,7 +217,15 @@ def _encode_table(layers: pd.DataFrame):
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _encode_column(name: str, series: pd.Series, records: list | None):
+def encode_column(name: str, series: pd.Series, records: list | None):
+    """``(codec, array, tags)``: one column of a frame as Arrow, in a form :func:`decode_table` gives back
+    identical (see the module doc); ``tags`` is the per-row tag array of a JSON column, or None.
+    ``records``: the frame's ``record`` column, from which ``inputs``/``outputs`` are rebuilt instead of stored
+    (None: store every column). The analysis cache keeps its tables with the same codec.
+
+    Raises:
+        CacheMiss: a dtype or a value the file could not give back exactly.
+    """
     import pyarrow as pa
 
     if series.dtype != object:
@@ -261,7 +269,12 @@ def _left_out(field, without: frozenset[str]) -> bool:
     return name in without or (codec.startswith("record:") and "record" in without)
 
 
-def _decode_table(table, without: frozenset[str] = frozenset()) -> pd.DataFrame:
+def decode_table(table, without: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """The frame a table of :func:`encode_column` columns was written from; ``without``: columns left unread.
+
+    Raises:
+        CacheMiss: a column codec this code does not know.
+    """
     import orjson
 
     n = table.num_rows
