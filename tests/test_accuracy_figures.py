@@ -31,3 +31,21 @@ def test_a_measured_latency_panel_says_nothing_more():
     fig = make_accuracy_tradeoff_figure(points, pareto_front(points, "engine_bytes"), pareto_front(points, "latency_ms"),
                                          "synthetic inputs")
     assert [a.text for a in fig.layout.annotations][:2] == ["engine size", "latency"]
+
+
+def test_builds_sitting_together_get_their_labels_on_different_sides():
+    """The demo's two INT8 recipes have the same estimated latency and SQNR a dB apart: their names printed over
+    each other. Neighbours now take different sides; a build far from the others keeps its label on top."""
+    basis = estimate_basis("RTX 4090")
+    rows = [("m-fp32", None, "fp32", math.inf, 46_000_000, 0.461, basis, "synthetic", 0),
+            ("m-fp16", None, "fp16", 68.8, 23_000_000, 0.206, basis, "synthetic", 0),
+            ("m-int8-tensorrt", None, "int8-tensorrt-uncalibrated", 36.1, 14_390_000, 0.2906, basis, "synthetic", 0),
+            ("m-int8-ort", None, "int8-ort-uncalibrated", 35.1, 14_420_000, 0.2906, basis, "synthetic", 0)]
+    points = pd.DataFrame(rows, columns=list(POINT_COLUMNS)).astype({"sqnr_db": float})
+    fig = make_accuracy_tradeoff_figure(points, pareto_front(points, "engine_bytes"), pareto_front(points, "latency_ms"),
+                                        "synthetic inputs")
+    for builds in (t for t in fig.data if t.mode == "markers+text"):  # the size panel and the latency panel
+        assert len(builds.textposition) == len(points)  # one place per build
+        places = dict(zip(points["name"], builds.textposition))
+        assert places["m-int8-tensorrt"] != places["m-int8-ort"]
+        assert places["m-fp32"] == places["m-fp16"] == "top center"

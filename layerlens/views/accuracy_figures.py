@@ -72,7 +72,7 @@ def make_accuracy_tradeoff_figure(points: pd.DataFrame, front_size: pd.Series, f
         labels = [f"{n}" for n in points["name"]]
         sqnr_text = [("identical" if not math.isfinite(s) else f"{s:.1f} dB") for s in points["sqnr_db"]]
         fig.add_trace(go.Scatter(
-            x=x, y=y, mode="markers+text", text=[_short(n) for n in labels], textposition="top center",
+            x=x, y=y, mode="markers+text", text=[_short(n) for n in labels], textposition=_label_positions(x, y),
             textfont=dict(size=9, color="#555"), name=f"builds ({unit})", showlegend=col == 1,
             marker=dict(size=[14 if n in highlight else 10 for n in points["name"]],
                         color=["#c62828" if n in highlight else "#4393c3" for n in points["name"]],
@@ -91,6 +91,26 @@ def make_accuracy_tradeoff_figure(points: pd.DataFrame, front_size: pd.Series, f
         fig.add_annotation(x=edge, y=1.0, yref="paper", text="identical →", showarrow=False, font=dict(size=10))
     fig.update_layout(height=420)
     return _titled(fig, f"Size and speed against accuracy, every build of the model ({inputs_label})", provenance)
+
+
+#: Where a build's label goes, tried in order: the first place no nearer-listed neighbour's label took.
+_LABEL_PLACES = ("top center", "bottom center", "middle right", "middle left")
+
+
+def _label_positions(x: pd.Series, y: pd.Series, near: float = 0.08) -> list[str]:
+    """A label place per point so that builds sitting close together (two INT8 recipes of one model: the same
+    latency, SQNR a dB apart) do not print their names over each other; ``near`` is a share of each axis's range."""
+    def scaled(values: pd.Series) -> np.ndarray:  # 0..1 over the axis; an unknown value (NaN) is near nothing
+        values = values.astype(float)
+        span = values.max() - values.min()
+        return ((values - values.min()) / span).to_numpy() if span > 0 else np.zeros(len(values))
+
+    sx, sy = scaled(x), scaled(y)
+    places: list[str] = []
+    for i in range(len(sx)):
+        taken = {places[j] for j in range(i) if abs(sx[i] - sx[j]) < near and abs(sy[i] - sy[j]) < near}
+        places.append(next((p for p in _LABEL_PLACES if p not in taken), _LABEL_PLACES[0]))
+    return places
 
 
 def _db(value) -> str:
