@@ -69,7 +69,8 @@ def build_graph(engine: Engine, fallbacks: pd.DataFrame | None = None) -> Engine
         "order": layers["order"].to_numpy(), "is_reformat": layers["is_reformat"].to_numpy(dtype=bool),
         "is_quantize": layers["is_quantize"].to_numpy(dtype=bool),
         "is_fallback": layers["name"].isin(computed_above).to_numpy(),
-        "reason": np.array([reasons.get(name, np.nan) for name in layers["name"].tolist()], dtype=object), "scope": scopes, "members": 1, "change": None,
+        "reason": np.array([reasons.get(name, np.nan) for name in layers["name"].tolist()], dtype=object),
+        "scope": scopes, "members": 1, "change": None,
         "mix": layers["compute_precision"].to_numpy(), "reformats": layers["is_reformat"].to_numpy(dtype=int),
         "sqnr_db": np.nan,
     })

@@ -32,7 +32,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from engine_core.store.engine_cache import CacheMiss, decode_table, encode_column
+from engine_core.store.engine_cache import CacheMiss, decode_table, encode_column, encode_columns
 
 ANALYSES_DIR = "analyses"
 #: Bump when the layout of an analysis file changes.
@@ -223,15 +223,7 @@ def _frame_bytes(frame: pd.DataFrame) -> bytes:
         raise AnalysisMiss(f"a table indexed by a {type(index).__name__}")
     if described["name"] is not None and type(described["name"]) is not str:
         raise AnalysisMiss("a table whose index name is not a string")
-    arrays, fields = [], []
-    for name, series in columns:
-        series = series.reset_index(drop=True)
-        codec, array, extra = _column(name, series)
-        fields.append(pa.field(name, array.type, metadata={"codec": codec, "dtype": str(series.dtype)}))
-        arrays.append(array)
-        if extra is not None:
-            fields.append(pa.field(f"{name}\x1ftag", extra.type, metadata={"codec": "tag", "dtype": ""}))
-            arrays.append(extra)
+    arrays, fields = encode_columns(((name, series.reset_index(drop=True)) for name, series in columns), _column)
     described["rows"] = len(frame)
     table = pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata={"layerlens.index": json.dumps(described)}))
     sink = pa.BufferOutputStream()

@@ -204,17 +204,27 @@ def _encode_table(layers: pd.DataFrame):
 
     if not isinstance(layers.index, pd.RangeIndex) or layers.index.start != 0 or layers.index.step != 1:
         raise CacheMiss("the layer table has a non-default index")
-    arrays, fields = [], []
     records = layers["record"].tolist() if "record" in layers else None
-    for name in layers.columns:
-        series = layers[name]
-        codec, array, extra = encode_column(name, series, records)
+    arrays, fields = encode_columns(((name, layers[name]) for name in layers.columns),
+                                    lambda name, series: encode_column(name, series, records))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def encode_columns(columns, encode) -> tuple[list, list]:
+    """``(arrays, fields)`` of ``(name, series)`` pairs, each through ``encode(name, series)`` (an
+    :func:`encode_column`): its codec and dtype in the field's metadata, a JSON column's tags in a column beside it.
+    """
+    import pyarrow as pa
+
+    arrays, fields = [], []
+    for name, series in columns:
+        codec, array, extra = encode(name, series)
         fields.append(pa.field(name, array.type, metadata={"codec": codec, "dtype": str(series.dtype)}))
         arrays.append(array)
         if extra is not None:
             fields.append(pa.field(f"{name}\x1ftag", extra.type, metadata={"codec": "tag", "dtype": ""}))
             arrays.append(extra)
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    return arrays, fields
 
 
 def encode_column(name: str, series: pd.Series, records: list | None):
