@@ -276,7 +276,9 @@ def _layer_view(root: str, run_id: str, columns: tuple[str, ...]) -> pd.DataFram
         sqnr = _layer_accuracy(root, run_id)["sqnr_db"]
         view.insert(5, "sqnr_db", sqnr.where(sqnr != float("inf")))
     fallbacks = _analysis(root, run_id, "fallbacks")
-    reasons = fallbacks.set_index("name")["reason"] if not layers.empty else pd.Series(dtype=object)
+    # A dict, not a Series indexed by name: layer names can repeat (join_profile pairs them in order), and
+    # Series.map refuses a lookup with a repeated index.
+    reasons = dict(zip(fallbacks["name"].tolist(), fallbacks["reason"].tolist()))
     return view.assign(fallback_reason=layers["name"].map(reasons))
 
 

@@ -98,3 +98,33 @@ def test_the_compare_table_shows_the_largest_changes_and_says_how_many_it_leaves
     assert len(table) == TABLE_ROWS
     delta = table["delta_ms"].abs()
     assert delta.tolist() == sorted(delta.tolist(), reverse=True)
+
+
+def test_layers_whose_names_repeat_keep_their_fallback_reasons(tmp_path, monkeypatch):
+    """Layer names can repeat (the profile join pairs them in order of appearance); the Layers table looked each
+    layer's fallback reason up in a Series indexed by name, which refuses a repeated index. A real QAT engine's
+    layers listed twice: 12 fallbacks, 6 names twice."""
+    import json
+    import shutil
+
+    from engine_core.discover import load_engines
+    from engine_core.store import RunStore
+
+    source = REPO.parent / "shared" / "fixtures" / "trex-rtx3090" / "qat"
+    for name in ("resnet-qat.onnx.engine.graph.json", "resnet-qat.onnx.engine.build.metadata.json"):
+        shutil.copy(source / name, tmp_path / name)
+    graph = tmp_path / "resnet-qat.onnx.engine.graph.json"
+    document = json.loads(graph.read_text())
+    document["Layers"] = document["Layers"] * 2
+    graph.write_text(json.dumps(document))
+    engine = load_engines([tmp_path])[0][0]
+    fallbacks = engine.analysis.fallbacks
+    assert len(fallbacks) == 12 and fallbacks["name"].duplicated().sum() == 6
+    root = tmp_path / "runs"
+    run_id = RunStore(root).add(engine)[0].run_id
+    monkeypatch.setenv("LAYERLENS_RUNS", str(root))
+    monkeypatch.setenv("LAYERLENS_NO_DEMO", "1")
+    app = open_page(AppTest.from_file(APP, default_timeout=120), "layers", run_id)
+    table = _table(app)
+    assert len(table) == len(engine.layers) == 126
+    assert set(table.loc[table["fallback_reason"].notna(), "name"]) == set(fallbacks["name"])
