@@ -27,9 +27,9 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter
-from itertools import chain
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -151,14 +151,10 @@ class Alignment:
 
 
 class _UnionFind:
-    """Disjoint sets over the ids 0..n-1 (path halving); :meth:`add` makes one more."""
+    """Disjoint sets over the ids 0..n-1 (path halving); ids are added by extending ``parent``."""
 
     def __init__(self, n: int) -> None:
         self.parent = list(range(n))
-
-    def add(self) -> int:
-        self.parent.append(len(self.parent))
-        return len(self.parent) - 1
 
     def find(self, x: int) -> int:
         parent = self.parent
