@@ -105,9 +105,11 @@ def tensor_format(tensor) -> str | None:
 
 def _map_unique(values: pd.Series, classify) -> pd.Series:
     """Apply ``classify`` once per distinct string: engines repeat a few dozen datatype and tactic strings."""
-    keys = values.astype(object).where(values.notna(), None)
-    table = {v: classify(v) for v in pd.unique(keys.to_numpy())}
-    return pd.Series([table[v] for v in keys.to_numpy()], index=values.index, dtype=object)
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))  # a missing value (None, NaN, NA) is code -1
+    classes = np.empty(len(uniques) + 1, dtype=object)
+    for i, value in enumerate([*uniques.tolist(), None]):
+        classes[i] = classify(value)
+    return pd.Series(classes[codes], index=values.index, dtype=object)
 
 
 def precisions_from_datatypes(values: pd.Series) -> pd.Series:
@@ -157,12 +159,13 @@ def precision_from_tactic(tactic: str | None) -> str | None:
     return _precision_from_tokens(_tactic_tokens(tactic)) if tactic else None
 
 
-def precisions_from_tactics(tactics: pd.Series) -> pd.Series:
-    """Classify tactic names (see :data:`_TACTIC_RULES`); ``None`` where no token decides."""
-    return _map_unique(_tactic_token_series(tactics), _precision_from_tokens)
+def precisions_from_tactics(tactics: pd.Series, tokens: pd.Series | None = None) -> pd.Series:
+    """Classify tactic names (see :data:`_TACTIC_RULES`); ``None`` where no token decides.
+    ``tokens``: :func:`tactic_token_series` of ``tactics``, when the caller has it already."""
+    return _map_unique(tactic_token_series(tactics) if tokens is None else tokens, _precision_from_tokens)
 
 
-def _tactic_token_series(tactics: pd.Series) -> pd.Series:
+def tactic_token_series(tactics: pd.Series) -> pd.Series:
     """:func:`_tactic_tokens` of each tactic name. Myelin's names differ only in their hashes
     (``__myl_MulSum_0x8622c45a...``): a 100k-layer LLM engine has ~70k distinct names but a few dozen
     distinct token strings, so the rules run once per token string, not once per name."""
@@ -178,15 +181,17 @@ def _precision_from_tokens(low: str | None) -> str | None:
     return None
 
 
-def wide_outputs(compute: pd.Series, output: pd.Series, tactics: pd.Series) -> pd.Series:
+def wide_outputs(compute: pd.Series, output: pd.Series, tactics: pd.Series, tokens: pd.Series | None = None) -> pd.Series:
     """True where quantized math writes a wider float output.
 
     Evidence is either the tactic token (``i8f16``, ``i8f32``) or the output
     format itself: Turing's ``turing_fp16_i8816cudnn_int8_...`` kernels run INT8
     and write "Thirty-two wide channel vectorized row major FP16 format" with no
-    ``i8f16`` in the name (TREx mobilenet QAT fixture).
+    ``i8f16`` in the name (TREx mobilenet QAT fixture). ``tokens``: :func:`tactic_token_series` of ``tactics``,
+    when the caller has it already.
     """
-    token = _map_unique(_tactic_token_series(tactics), lambda low: bool(low) and bool(_WIDE_OUTPUT.search(low))).astype(bool)
+    tokens = tactic_token_series(tactics) if tokens is None else tokens
+    token = _map_unique(tokens, lambda low: bool(low) and bool(_WIDE_OUTPUT.search(low))).astype(bool)
     quantized = compute.isin(["INT8", "FP8", "INT4", "FP4"])
     wider = output.map(PRECISION_RANK).fillna(-1) > compute.map(PRECISION_RANK).fillna(99)
     return quantized & (wider | token)

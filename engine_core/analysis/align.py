@@ -29,13 +29,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 import pandas as pd
 
 from engine_core.analysis.kernels import is_generated_kernel
 from engine_core.layer_table import (FUSED_SPLIT, PROFILE_SUFFIX, REFORMAT_TARGET, WRAPPER, has_prefixed_params,
-                                     record_param)
+                                     record_param, tensor_rows)
 
 NAMES_ONLY_CONFIDENCE = 0.3
 #: Longest pending sequence the structure pass aligns in one SequenceMatcher (exact longest-block matching).
@@ -78,13 +79,19 @@ def normalize_node(name: str) -> str | None:
         torch_trt = _TORCH_TRT.match(name)
         if torch_trt:
             name = torch_trt["node"]
-    if (not name.isascii() or _may_lack_identity(name.lower())) and _NO_IDENTITY.search(name):
+    if name.isascii():
+        lower = name.lower()
+        # Q/DQ nodes are half of a quantized network's nodes: a substring _NO_IDENTITY would find, without the regex.
+        if "quantizelinear" in lower or (_may_lack_identity(lower) and _NO_IDENTITY.search(name)):
+            return None
+    elif _NO_IDENTITY.search(name):
         return None
     if "quant_" in name:
         name = _QUANT_SCOPE.sub(r"\1", name)
     # "scope/BiasAdd__1121" and "scope/BiasAdd" are one node exported twice; but a bare "Conv__435"
     # (tf2onnx's name for an unscoped node) would become "Conv", shared by every such node: keep it whole.
-    stripped = _UNIQUIFIER.sub("", name) if name[-1:].isdigit() or name[-1:] == "\n" else name
+    uniquified = (name[-1:].isdigit() or name[-1:] == "\n") and ("__" in name or ":" in name)
+    stripped = _UNIQUIFIER.sub("", name) if uniquified else name
     return stripped if "/" in stripped else name
 
 
@@ -124,8 +131,9 @@ def name_key(name: str) -> str | None:
     base = PROFILE_SUFFIX.sub("", name) if name.endswith(("]", "]\n")) else name
     if "_myl" in base:
         base = _MYELIN_SUFFIX.sub("", base)
-    fused = FUSED_SPLIT.split(base) if " + " in base or " || " in base else [base]
-    parts = sorted(p for p in (normalize_node(_wrapped(part)) for part in fused) if p)
+    if " + " not in base and " || " not in base:  # one part: most layers
+        return normalize_node(_wrapped(base)) or None
+    parts = sorted(p for p in (normalize_node(_wrapped(part)) for part in FUSED_SPLIT.split(base)) if p)
     return " + ".join(parts) or None
 
 
@@ -143,14 +151,10 @@ class Alignment:
 
 
 class _UnionFind:
-    """Disjoint sets over the ids 0..n-1 (path halving); :meth:`add` makes one more."""
+    """Disjoint sets over the ids 0..n-1 (path halving); ids are added by extending ``parent``."""
 
     def __init__(self, n: int) -> None:
         self.parent = list(range(n))
-
-    def add(self) -> int:
-        self.parent.append(len(self.parent))
-        return len(self.parent) - 1
 
     def find(self, x: int) -> int:
         parent = self.parent
@@ -163,6 +167,20 @@ class _UnionFind:
         ra, rb = self.find(a), self.find(b)
         if ra != rb:
             self.parent[rb] = ra
+
+    def union_pairs(self, a: list[int], b: list[int]) -> None:
+        """:meth:`union` of each pair ``(a[k], b[k])`` in turn, building the same trees, with the finds inlined:
+        a 100k-layer comparison joins ~300k pairs, and three calls per pair were most of the pass."""
+        parent = self.parent
+        for x, y in zip(a, b):
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            while parent[y] != y:
+                parent[y] = parent[parent[y]]
+                y = parent[y]
+            if x != y:
+                parent[y] = x
 
     def roots(self) -> np.ndarray:
         """The root of every id at once: pointer jumping in numpy, a handful of passes over the trees
@@ -178,7 +196,9 @@ class _UnionFind:
 def is_glue(layers: pd.DataFrame) -> pd.Series:
     """Layers TensorRT inserted around the real work: reformats, quantize kernels, NoOps, stream sync,
     and generated kernels without weights (TensorRT-RTX epilogues and casts)."""
-    generated = pd.Series([is_generated_kernel(n, w) for n, w in zip(layers["name"], layers["weights_count"])],
+    # The prefix test first: generated kernels are "__myl_" names, and the call per layer was most of this.
+    generated = pd.Series([n[:6] == "__myl_" and is_generated_kernel(n, w)
+                           for n, w in zip(layers["name"].tolist(), layers["weights_count"].tolist())],
                           index=layers.index, dtype=bool)
     sync = layers["layer_type"].isin(["signal", "wait"])
     return layers["is_reformat"] | layers["is_quantize"] | layers["is_noop"] | sync | generated
@@ -246,14 +266,18 @@ def align_engines(tables: list[pd.DataFrame], glue: list[np.ndarray] | None = No
     key_of = normalized.__getitem__
     onnx_keys = [[[k for k in map(key_of, nodes) if k] for nodes in column] for column in node_lists]
 
-    # 1. shared ONNX nodes
-    key_ids: dict[str, int] = {}
+    # 1. shared ONNX nodes: each key is a node after the layers (numbered in order of first appearance), joined to
+    # every layer holding it, pair by pair in layer order.
+    flat_keys: list[str] = []
+    key_layers: list[int] = []
     for e in range(len(tables)):
-        for i, keys in enumerate(onnx_keys[e]):
-            for key in keys:
-                if key not in key_ids:
-                    key_ids[key] = uf.add()
-                uf.union(key_ids[key], base[e] + i)
+        counts = np.fromiter(map(len, onnx_keys[e]), dtype="int64", count=sizes[e])
+        flat_keys += chain.from_iterable(onnx_keys[e])
+        key_layers += (np.repeat(np.arange(sizes[e]), counts) + base[e]).tolist()
+    first_key = len(uf.parent)
+    key_ids = dict(zip(dict.fromkeys(flat_keys), range(first_key, first_key + len(flat_keys))))
+    uf.parent.extend(range(first_key, first_key + len(key_ids)))
+    uf.union_pairs(list(map(key_ids.__getitem__, flat_keys)), key_layers)
     _attach_glue(uf, base, tables, glue, onnx_keys)
     joined = _cross_engine(uf.roots(), base, sizes)
 
@@ -285,10 +309,11 @@ def _attach_glue(uf, base, tables, glue, onnx_keys) -> None:
         if not lone:  # the tensor indexes below cost more than the rest of this pass: only when needed
             continue
         inputs, outputs, layer_names = table["inputs"].tolist(), table["outputs"].tolist(), table["name"].tolist()
-        producers = {t.get("Name"): i for i, outs in enumerate(outputs) for t in outs or ()}  # the last writer wins
-        # Built backwards so that the first reader of a tensor is the one kept.
-        first_reader = {t.get("Name"): i for i in range(len(inputs) - 1, -1, -1) for t in inputs[i] or ()}
-        by_name = {name: i for i, name in enumerate(layer_names)}
+        out_names, out_layers = tensor_rows(outputs)
+        producers = dict(zip(out_names, out_layers))  # the last writer wins
+        in_names, in_layers = tensor_rows(inputs)
+        first_reader = dict(zip(reversed(in_names), reversed(in_layers)))  # built backwards: the first reader wins
+        by_name = dict(zip(layer_names, range(len(layer_names))))
         weighted = (table["weights_count"] > 0).to_numpy()
         for i in lone:
             name = layer_names[i]
@@ -390,32 +415,14 @@ def _walk_blocks(a: list, b: list, lookahead: int = 64) -> list[tuple[int, int, 
 
 def _finish(uf, links, base, sizes, glue, onnx_keys, names, names_only) -> Alignment:
     codes, uniques = pd.factorize(uf.roots(), sort=False)  # group ids in order of first appearance
-    gid_of_root = dict(zip(uniques.tolist(), range(len(uniques))))
     group_ids = [codes[start:start + size].astype("int64") for start, size in zip(base, sizes)]
-    engines_of: dict[int, set[int]] = {}
-    for e, gids in enumerate(group_ids):
-        for gid in np.unique(gids).tolist():
-            engines_of.setdefault(gid, set()).add(e)
-    keys: dict[int, set[str]] = {}
-    key_engines: dict[tuple[int, str], set[int]] = {}
-    for e, gids in enumerate(group_ids):
-        for i, gid in enumerate(gids.tolist()):
-            if onnx_keys[e][i]:
-                keys.setdefault(gid, set()).update(onnx_keys[e][i])
-                for key in onnx_keys[e][i]:
-                    key_engines.setdefault((gid, key), set()).add(e)
-            elif names[e][i]:
-                keys.setdefault(gid, set()).add(names[e][i])
-    # "onnx" only where an ONNX node is really shared across engines, not merely present on both sides.
-    onnx_groups = {gid for (gid, _), es in key_engines.items() if len(es) >= 2}
+    keys, onnx_groups = _group_keys(group_ids, onnx_keys, names)
     method_of_root: dict = {}
     for (root,), found in links.items():
         method_of_root.setdefault(uf.find(root), []).extend(found)
     match, confidence = {}, {}
-    root_of_gid = {gid: root for root, gid in gid_of_root.items()}
-    for gid, es in engines_of.items():
-        if len(es) < 2:
-            continue
+    root_of_gid = uniques.tolist()
+    for gid in _spanning_groups(group_ids):
         found = method_of_root.get(root_of_gid[gid], [])
         if gid in onnx_groups:
             match[gid], confidence[gid] = "onnx", 1.0
@@ -437,3 +444,48 @@ def _finish(uf, links, base, sizes, glue, onnx_keys, names, names_only) -> Align
         notes.append("names-only layer info: layers were aligned on their type (read from the name) and execution "
                      "order only, with low confidence; re-export with --profilingVerbosity=detailed")
     return Alignment(group_ids, match, confidence, keys, share, names_only, notes)
+
+
+def _spanning_groups(group_ids: list[np.ndarray]) -> list[int]:
+    """Ids of the groups present in two or more engines: engine A's in id order, then each next engine's new ones."""
+    present = [np.unique(gids) for gids in group_ids]
+    found, engines = np.unique(np.concatenate(present), return_counts=True)
+    spanning = found[engines >= 2]
+    out: list[np.ndarray] = []
+    seen = np.empty(0, dtype="int64")
+    for gids in present:
+        new = gids[np.isin(gids, spanning) & ~np.isin(gids, seen)]
+        out.append(new)
+        seen = np.concatenate([seen, new])
+    return np.concatenate(out).tolist() if out else []
+
+
+def _group_keys(group_ids: list[np.ndarray], onnx_keys: list[list[list[str]]],
+                names: list[list[str | None]]) -> tuple[dict[int, set[str]], set[int]]:
+    """Per group, its normalized ONNX keys (a layer without any adds its name key); and the groups where one ONNX
+    key is really shared by two or more engines, not merely present on both sides.
+
+    Vectorised: flat ``(group, key)`` arrays, sorted once by group, one set per group's slice.
+    """
+    onnx_gids, onnx_flat, named_gids, named_keys = [], [], [], []
+    for e, gids in enumerate(group_ids):
+        counts = np.fromiter(map(len, onnx_keys[e]), dtype="int64", count=len(gids))
+        onnx_gids.append(np.repeat(gids, counts))
+        onnx_flat.append(np.fromiter(chain.from_iterable(onnx_keys[e]), dtype=object, count=int(counts.sum())))
+        named = [i for i in np.flatnonzero(counts == 0).tolist() if names[e][i]]
+        named_gids.append(gids[named])
+        named_keys.append(np.array([names[e][i] for i in named], dtype=object))
+    codes, distinct = pd.factorize(np.concatenate(onnx_flat))
+    width = max(len(distinct), 1)
+    bounds = np.cumsum([0] + [len(g) for g in onnx_gids])
+    pairs = np.concatenate([np.unique(g * width + codes[a:b]) for g, a, b in zip(onnx_gids, bounds, bounds[1:])])
+    found, engines = np.unique(pairs, return_counts=True)
+    onnx_groups = set((found[engines >= 2] // width).tolist())
+    gids = np.concatenate(onnx_gids + named_gids)
+    flat_keys = np.concatenate(onnx_flat + named_keys)
+    order = np.argsort(gids, kind="stable")
+    gids, flat_keys = gids[order], flat_keys[order]
+    starts = np.flatnonzero(np.r_[True, gids[1:] != gids[:-1]]) if len(gids) else np.empty(0, dtype="int64")
+    ends = np.r_[starts[1:], len(gids)]
+    keys = {gid: set(flat_keys[a:b].tolist()) for gid, a, b in zip(gids[starts].tolist(), starts.tolist(), ends.tolist())}
+    return keys, onnx_groups

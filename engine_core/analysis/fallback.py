@@ -50,6 +50,7 @@ Pure pandas; no TensorRT, no Streamlit.
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from pathlib import Path
 
 import pandas as pd
@@ -58,7 +59,7 @@ from engine_core.analysis.kernels import describe_kernel, is_generated_kernel
 from engine_core.analysis.requested import is_explicitly_quantized
 from engine_core.engine import Engine
 from engine_core.importers.trtexec_log import LogEvent
-from engine_core.layer_table import REFORMAT_TARGET
+from engine_core.layer_table import REFORMAT_TARGET, tensor_rows
 from engine_core.precision import DATA_PRECISIONS, PRECISION_RANK
 from engine_core.recipes.keep import kept_nodes
 
@@ -117,8 +118,9 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
                                                f"calibration cache {Path(engine.calibration.file).name} has no scale "
                                                f"for tensor {tensor!r}"))
     producers = _producers(layers)
-    graph = _Graph(consumers, producers, {n: t for n, t in zip(layers["name"], layers["layer_type"])})
-    flagged_rows = list(flagged[list(_READ_COLUMNS)].itertuples(index=False))
+    graph = _Graph(consumers, producers, dict(zip(layers["name"].tolist(), layers["layer_type"].tolist())))
+    # Row tuples from column lists: itertuples iterates each column element by element (Arrow strings slowly).
+    flagged_rows = list(map(_FlaggedLayer._make, zip(*(flagged[c].tolist() for c in _READ_COLUMNS))))
     decided: dict[str, tuple[str, str, str | None]] = {}
     kept = kept_nodes(engine.build_facts)
     for layer in flagged_rows if kept else ():  # the user's choice comes first, for the work and its glue alike
@@ -161,6 +163,7 @@ _READ_COLUMNS = ("order", "name", "layer_type", "parameter_type", "onnx_nodes", 
                  "output_precision", "input_format", "compute_precision", "compute_precision_source", "wide_output",
                  "weights_count", "weights_bytes", "tactic_name", "tactic_value", "origin", "avg_ms", "is_reformat",
                  "is_quantize", "is_myelin")
+_FlaggedLayer = namedtuple("_FlaggedLayer", _READ_COLUMNS)
 
 
 class _Graph:
@@ -252,8 +255,9 @@ def _uncalibrated_tensors(layers: pd.DataFrame, cache) -> set[str]:
 
 
 def _producers(layers: pd.DataFrame) -> dict[str, str]:
-    """Tensor name -> the layer that writes it."""
-    return {t.get("Name"): name for name, outputs in zip(layers["name"], layers["outputs"]) for t in outputs or ()}
+    """Tensor name -> the layer that writes it (the last, if several do)."""
+    tensors, rows = tensor_rows(layers["outputs"].tolist())
+    return dict(zip(tensors, map(layers["name"].tolist().__getitem__, rows)))
 
 
 def _reformat_reason(layer, decided, producers) -> tuple[str, str, str] | None:

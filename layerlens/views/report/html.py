@@ -115,7 +115,7 @@ def _compact_column(values: pd.Series) -> list:
         return values.tolist()
     if isinstance(values.dtype, np.dtype) and values.dtype.kind == "f":
         return [None if math.isnan(v) else float(f"{v:.6g}") for v in values.tolist()]
-    return [_compact(v) for v in values.tolist()]
+    return [v if type(v) is str else _compact(v) for v in values.tolist()]  # names, types: most values are str
 
 
 def _compact(value):
