@@ -238,10 +238,10 @@ TIME_BUDGET_S = {"browser": 200, "build": 200, "other": 150}
 _spent = dict.fromkeys(TIME_BUDGET_S, 0.0)
 
 
-#: Files of a few tests that take a minute or more each (each builds the demo from an empty HOME). xdist's loadfile
-#: hands out files by their number of tests, most first, so these came last and left one worker running them alone;
-#: `make test` starts them first (``--no-loadscope-reorder`` and the order below).
-START_FIRST = ("test_install.py", "test_first_run_demo.py")
+#: Files of a few tests that take a minute or more (the install test builds the demo from an empty HOME). xdist's
+#: loadfile hands out files by their number of tests, most first, so these came last and left one worker running them
+#: alone; `make test` starts them first (``--no-loadscope-reorder`` and the order below).
+START_FIRST = ("test_install.py",)
 
 
 def pytest_collection_modifyitems(items):
