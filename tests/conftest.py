@@ -232,9 +232,11 @@ def rtx_zoo_builds(rtx_builds, rtx_env):
 
 
 # -- the suite's time budget (`make test` must finish in minutes on two cores) ---------------------------------
-#: Seconds per kind of test, setup included, on a quiet 2-core machine. Printed at the end of every run,
-#: never a failure: a timed unit test is a flaky test on a shared machine. `make bench` times the product.
-TIME_BUDGET_S = {"browser": 200, "build": 200, "other": 150}
+#: Seconds per kind of test, setup included, summed over the workers, on a quiet 2-core machine. Printed at the end
+#: of every run, never a failure: a timed unit test is a flaky test on a shared machine. `make bench` times the
+#: product. Together they are the issue's 10 minutes on two workers, less 50 s of collection and imbalance (a clean
+#: clone measured browser 233 s, build 389 s, other 360 s: 514 s of pytest).
+TIME_BUDGET_S = {"browser": 280, "build": 430, "other": 440}
 _spent = dict.fromkeys(TIME_BUDGET_S, 0.0)
 
 
