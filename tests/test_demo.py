@@ -1,5 +1,5 @@
 """The first-run demo without a browser: what it builds, which runs the dashboard opens on, and when it builds nothing.
-The real build into an empty store is tested with the dashboard that makes it (tests/browser/test_first_run_demo.py)."""
+The real build into an empty store is tested with the dashboard that makes it (tests/test_install.py)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,11 @@ environment's ``.pth`` files, so its editable install of this checkout stays out
 Then, from a temporary folder with an empty ``$HOME``: ``layerlens --version``,
 ``layerlens summary`` on a real fixture, and ``layerlens dashboard`` building the
 demo engines and serving them in chromium with the packaged settings in force.
+
+That dashboard start is also the first run `make run` gives a new user (the same
+``layerlens dashboard`` on an empty store): four real ResNet-18 builds, progress for
+each, then the comparison it opens on. One start serves those tests too: the demo
+builds are the slow part.
 """
 
 from __future__ import annotations
@@ -25,12 +30,14 @@ import tarfile
 import time
 import zipfile
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
 from browser.conftest import CHROMIUM, CHROMIUM_ARGS, open_app
 from conftest import FIXTURES, REPO
 from dashboard_process import free_port, on_own_thread, session_pids, start_dashboard
+from test_demo import STEMS
 
 pytestmark = pytest.mark.install
 
@@ -111,13 +118,40 @@ def installed(tmp_path_factory):
     return venv / "bin", wheel, sdist
 
 
-@pytest.fixture
-def elsewhere(tmp_path):
-    """A working folder outside the checkout, a fresh $HOME, and none of the test run's own settings."""
-    home = tmp_path / "home"
+def _elsewhere(folder: Path) -> tuple[Path, dict]:
+    """``folder`` as a working folder outside the checkout, with a fresh $HOME in it and none of the test run's own
+    settings: ``(folder, environment)``."""
+    home = folder / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAYERLENS_", "PYTHON", "STREAMLIT_"))}
-    return tmp_path, {**env, "HOME": str(home)}
+    return folder, {**env, "HOME": str(home)}
+
+
+@pytest.fixture
+def elsewhere(tmp_path):
+    return _elsewhere(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def first_run(installed, tmp_path_factory):
+    """The installed ``layerlens dashboard`` started elsewhere on an empty $HOME, after it built the demo:
+    ``(Dashboard, store, fault)``. While the file ``fault`` exists, reading the run store fails in its processes.
+    Stopped, and checked to leave no process behind, after the module's last test."""
+    from engine_core.build.rtx import rtx_available
+
+    if not rtx_available():
+        pytest.skip("TensorRT-RTX is not installed: no demo engines to build")
+    bin_dir, _, _ = installed
+    cwd, env = _elsewhere(tmp_path_factory.mktemp("first-run"))
+    fault, store = cwd / "fault-on", cwd / "home" / ".layerlens" / "runs"
+    port = free_port()
+    dashboard = start_dashboard([str(bin_dir / "layerlens"), "dashboard", "--headless", "--port", str(port)], port,
+                                env={**env, "LAYERLENS_TEST_FAULT": str(fault)}, cwd=cwd, timeout=600)
+    try:
+        yield dashboard, store, fault
+    finally:
+        dashboard.stop()
+    assert not session_pids(dashboard.proc.pid)
 
 
 def test_wheel_and_sdist_carry_what_the_app_reads_at_run_time(installed):
@@ -147,32 +181,44 @@ def test_installed_cli_runs_from_anywhere(installed, elsewhere):
     assert engine["layers"]["by_precision"] == {"INT8": 58, "FP32": 5}
 
 
-def test_installed_dashboard_opens_on_the_demo_with_the_packaged_settings(installed, elsewhere, screenshot):
-    from engine_core.build.rtx import rtx_available
+def test_an_empty_store_gets_the_real_demo_and_the_link_to_its_comparison(first_run):
+    """What `layerlens dashboard` does first on an empty store: four real builds, with progress for each, then the URL
+    it opens; the dashboard process never loads the TensorRT-RTX binding (the builds run in worker processes)."""
+    from engine_core.store import RunStore
 
-    if not rtx_available():
-        pytest.skip("TensorRT-RTX is not installed: no demo engines to build")
-    bin_dir, _, _ = installed
-    cwd, env = elsewhere
-    fault, store = cwd / "fault-on", cwd / "home" / ".layerlens" / "runs"
-    port = free_port()
-    dashboard = start_dashboard([str(bin_dir / "layerlens"), "dashboard", "--headless", "--port", str(port)], port,
-                                env={**env, "LAYERLENS_TEST_FAULT": str(fault)}, cwd=cwd, timeout=600)
+    dashboard, store, _ = first_run
+    runs = {r.name: r.run_id for r in RunStore(store).list_runs()}
+    assert sorted(runs) == sorted(STEMS.values())
+    link = urlsplit(dashboard.link)
+    assert f"{link.scheme}://{link.netloc}" == f"http://127.0.0.1:{dashboard.port}"
+    assert f"{link.path}?{link.query}" == "/compare?" + urlencode({
+        "run": runs["resnet18-int8-tensorrt-uncalibrated"], "baseline": runs["resnet18-fp32"],
+        "compare": f"{runs['resnet18-fp16']},{runs['resnet18-int8-ort-uncalibrated']}"})
+    # The binding's native library would be mapped into the process that imported it.
+    assert "tensorrt_rtx" not in Path(f"/proc/{dashboard.proc.pid}/maps").read_text()
+    assert "building real ResNet-18 engines with TensorRT-RTX" in dashboard.output
+    assert "Built 4 demo engines in" in dashboard.output
+    for stem in STEMS.values():
+        assert f"  [{stem}] build" in dashboard.output  # progress for each variant
+
+
+def test_installed_dashboard_opens_on_the_demo_with_the_packaged_settings(first_run, screenshot):
+    dashboard, store, fault = first_run
+    assert "Built 4 demo engines" in dashboard.output and "/compare?" in dashboard.link
+    assert dashboard.link.startswith(f"http://127.0.0.1:{dashboard.port}/")
     try:
-        assert "Built 4 demo engines" in dashboard.output and "/compare?" in dashboard.link
-        assert dashboard.link.startswith(f"http://127.0.0.1:{port}/")
-        on_own_thread(_browse_the_installed_dashboard, dashboard.link, port, fault, store, screenshot)
-        deadline = time.time() + 30
-        while "secret-detail-7f3a" not in dashboard.output and time.time() < deadline:
-            time.sleep(0.5)
-        assert "secret-detail-7f3a" in dashboard.output  # it went to the server log, not the browser
+        on_own_thread(_browse_the_installed_dashboard, dashboard.link, dashboard.port, fault, store, screenshot)
     finally:
-        dashboard.stop()
-    assert not session_pids(dashboard.proc.pid)
+        fault.unlink(missing_ok=True)
+    deadline = time.time() + 30
+    while "secret-detail-7f3a" not in dashboard.output and time.time() < deadline:
+        time.sleep(0.5)
+    assert "secret-detail-7f3a" in dashboard.output  # it went to the server log, not the browser
 
 
 def _browse_the_installed_dashboard(link: str, port: int, fault: Path, store: Path, screenshot) -> None:
-    """The demo, the packaged theme, the Models page and a forced error, as a user sees them in Chromium."""
+    """The demo's comparison, the packaged theme, the Models page and a forced error, as a user sees them in
+    Chromium."""
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
@@ -180,6 +226,12 @@ def _browse_the_installed_dashboard(link: str, port: int, fault: Path, store: Pa
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         main = open_app(page, link)
         expect(main).to_contain_text("Bytes: why resnet18-int8-tensorrt-uncalibrated is the size it is", timeout=60000)
+        expect(main).to_contain_text("31% of resnet18-fp32's 44.88 MiB")
+        expect(main).to_contain_text("What is not INT8 in resnet18-int8-tensorrt-uncalibrated, and why")
+        expect(main).to_contain_text("split_epilogue")
+        expect(main).to_contain_text("quantize steps")
+        expect(main).to_contain_text("Not measured")
+        expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30000)
         # The theme is the packaged one: the sidebar wears its secondary background, not Streamlit's default.
         sidebar = page.locator("[data-testid='stSidebar']")
         expect(sidebar).to_have_css("background-color", "rgb(243, 245, 247)")

@@ -52,11 +52,12 @@ def _double_version() -> str:
     return module.__version__
 
 
-def _fancy_model(tmp_path):
+def _fancy_model(tmp_path, op: str = "FancyOp"):
+    """A one-node model of a custom op: ``FancyOp`` fails to parse, ``CrashOp`` aborts the double's process."""
     from onnx import TensorProto, helper, save
 
-    model = tmp_path / "fancy.onnx"
-    node = helper.make_node("FancyOp", ["x"], ["y"], domain="com.example")
+    model = tmp_path / f"{op.lower().removesuffix('op')}.onnx"
+    node = helper.make_node(op, ["x"], ["y"], domain="com.example")
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
     save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)]),
@@ -104,6 +105,46 @@ def test_tensorrt_builder_writes_artifacts_the_importers_read(rtx_env, tmp_path)
     log = (out / f"{STEM}.build.log").read_text()
     weights = re.search(r"\[TRT\] Total Weights Memory: (\d+) bytes", log)
     assert weights and engine.sizes["weights_memory_bytes"] == int(weights[1])
+
+
+def test_one_worker_builds_a_matrix_and_a_crash_fails_only_the_build_it_interrupted(rtx_env, tmp_path, monkeypatch):
+    """The builds of one call share a worker process (the binding loads once); a builder that aborts the process
+    fails the build it was making, with the process's last words, and the builds after it go on in a new worker.
+    Only finished builds leave a staging folder (the caller's to move or delete)."""
+    import tempfile
+
+    from engine_core.build.engine_request import EngineBuildRequest
+    from engine_core.build.runner import BuiltEngine, run_engine_builds
+    from engine_core.errors import BuildError
+    from engine_core.models.zoo import sample_model_path
+
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(staging))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(DOUBLE), str(REPO)]))
+    monkeypatch.setenv("FAKE_TRT_ENGINE", str(ENGINE))
+    tiny, crash, fancy = sample_model_path("tiny_cnn"), _fancy_model(tmp_path, "CrashOp"), _fancy_model(tmp_path)
+    order = ((tiny, "first"), (tiny, "second"), (crash, "crash"), (fancy, "fancy"), (tiny, "last"))
+    requests = [EngineBuildRequest(str(model), stem, builder="tensorrt", accuracy=False) for model, stem in order]
+    stages = []
+    results = list(run_engine_builds(requests, lambda stem, stage, detail: stages.append((stem, stage))))
+
+    assert [request.stem for request, _ in results] == ["first", "second", "crash", "fancy", "last"]
+    built = {request.stem: outcome for request, outcome in results if isinstance(outcome, BuiltEngine)}
+    errors = {request.stem: outcome for request, outcome in results if not isinstance(outcome, BuiltEngine)}
+    assert sorted(built) == ["first", "last", "second"] and all(isinstance(e, BuildError) for e in errors.values())
+    assert errors["crash"].what.startswith("The builder process for crash crashed (exit status ")
+    assert "fake tensorrt: native fault in CrashOp" in errors["crash"].log_tail
+    assert errors["fancy"].what == "The ONNX parser rejected fancy.onnx: No importer registered for op: FancyOp"
+
+    def builder_process(stem: str) -> str:
+        log = next(f for f in built[stem].files if f.name.endswith(".build.log")).read_text()
+        return re.search(r"\[TRT\] Builder process (\d+)", log)[1]
+
+    assert builder_process("first") == builder_process("second") != builder_process("last")
+    assert sorted(p.name for p in staging.iterdir()) == sorted(b.folder.name for b in built.values())
+    assert [stage for stem, stage in stages if stem == "second"][-1] == "done"
+    assert "done" not in [stage for stem, stage in stages if stem in errors]
 
 
 @pytest.mark.parametrize("builder", ["tensorrt", "rtx"])

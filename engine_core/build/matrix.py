@@ -1,7 +1,8 @@
 """A build matrix: one model, several precision recipes, one run per variant.
 
 Every variant is checked before the first build starts (FP8 on SM86 fails in a
-second, not after three builds), then built out of process one after another.
+second, not after three builds), then built out of process one after another, in
+one worker (:func:`engine_core.build.runner.run_engine_builds`).
 A finished variant becomes a run in the store (or a folder under ``out``); a
 failed one is reported and the others go on. Nothing half-built reaches the
 store: the worker writes into a staging folder that is imported only whole.
@@ -9,6 +10,7 @@ store: the worker writes into a staging folder that is imported only whole.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from engine_core.build.engine_request import EngineBuildRequest, check_engine_request
-from engine_core.build.runner import run_engine_build
+from engine_core.build.runner import run_engine_builds
 from engine_core.errors import LayerLensError
 from engine_core.recipes.spec import QUANTIZED, RecipeSpec
 
@@ -132,38 +134,35 @@ def build_matrix(model: str | Path, variants: list[Variant], *, builder: str = "
                            calibrator=calibrator, keep_plan=keep_plan, model_label=model_label, accuracy=accuracy,
                            accuracy_data=accuracy_data)
     result = MatrixResult()
-    for variant, request in requests:
-        if cancel is not None and cancel.is_set():
-            break
-        item = VariantResult(variant, request.stem)
-        result.results.append(item)
-        try:
-            built = run_engine_build(request, lambda stage, detail, s=request.stem: on_progress(s, stage, detail),
-                                     cancel=cancel)
-        except LayerLensError as exc:
-            item.error = str(exc)
-            on_progress(request.stem, "failed", str(exc))
-            continue
-        try:
-            on_progress(request.stem, "import", "reading the build log")
-            engines, _ = load_engines([f for f in built.files if f.suffix != ".plan"])
-            item.engine = engines[0]
-            if out_dir is not None:
-                item.folder = Path(out_dir) / request.stem
-                if item.folder.exists():
-                    shutil.rmtree(item.folder)
-                item.folder.parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(str(built.files[0].parent), item.folder)
-                item.engine.files = [str(item.folder / Path(f).name) for f in item.engine.files]
-            if store is not None:
-                manifest, _ = store.add(item.engine, source="build",
-                                        labels={"builder": item.engine.builder, "recipe": item.engine.recipe,
-                                                "model": Path(model).stem})
-                item.run_id = manifest.run_id
-                item.engine.files = [str(f) for f in store.artifact_paths(manifest.run_id)]  # staging is deleted below
-        except LayerLensError as exc:
-            item.error = str(exc)
-            on_progress(request.stem, "failed", str(exc))
-        finally:
-            shutil.rmtree(built.folder, ignore_errors=True)
+    builds = run_engine_builds([request for _, request in requests], on_progress, cancel)
+    with contextlib.closing(builds):  # leaving early (an error, a Streamlit rerun) takes the worker down
+        for (variant, request), (_, built) in zip(requests, builds):
+            item = VariantResult(variant, request.stem)
+            result.results.append(item)
+            if isinstance(built, LayerLensError):
+                item.error = str(built)
+                on_progress(request.stem, "failed", str(built))
+                continue
+            try:
+                on_progress(request.stem, "import", "reading the build log")
+                engines, _ = load_engines([f for f in built.files if f.suffix != ".plan"])
+                item.engine = engines[0]
+                if out_dir is not None:
+                    item.folder = Path(out_dir) / request.stem
+                    if item.folder.exists():
+                        shutil.rmtree(item.folder)
+                    item.folder.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.move(str(built.files[0].parent), item.folder)
+                    item.engine.files = [str(item.folder / Path(f).name) for f in item.engine.files]
+                if store is not None:
+                    manifest, _ = store.add(item.engine, source="build",
+                                            labels={"builder": item.engine.builder, "recipe": item.engine.recipe,
+                                                    "model": Path(model).stem})
+                    item.run_id = manifest.run_id
+                    item.engine.files = [str(f) for f in store.artifact_paths(manifest.run_id)]  # staging goes below
+            except LayerLensError as exc:
+                item.error = str(exc)
+                on_progress(request.stem, "failed", str(exc))
+            finally:
+                shutil.rmtree(built.folder, ignore_errors=True)
     return result

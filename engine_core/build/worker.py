@@ -1,15 +1,20 @@
-"""The build worker: one engine build in its own process (``python -m engine_core.build.worker REQUEST.json OUT_DIR``).
+"""The build worker: engine builds in their own process
+(``python -m engine_core.build.worker REQUEST.json OUT_DIR [REQUEST.json OUT_DIR ...]``).
 
 Builders load native libraries that can abort the process (a CUDA driver fault,
 an out-of-memory kill), so the CLI and the dashboard never build in their own
-process. The worker speaks one line-oriented protocol on stdout, read by
-:mod:`engine_core.build.runner`::
+process. One worker makes the builds of a matrix one after another: loading the
+binding, onnx and onnxruntime costs more than building a small model, so they
+load once. The worker speaks one line-oriented protocol on stdout, read by
+:mod:`engine_core.build.runner`; each request, in the order given, reports its
+stages and ends with exactly one result or error line::
 
     LAYERLENS-PROGRESS {"stage": "recipe", "detail": "..."}
     LAYERLENS-RESULT   {"files": [...], "recipe": {...}}
     LAYERLENS-ERROR    {"what": "...", "fix": "...", "log_tail": "...", "kind": "BuildError"}
 
-Exit status 0 on success, 1 on a LayerLens error, anything else on a crash.
+Exit status 0 when every build succeeded, 1 when one ended in a LayerLens error
+(the others still ran), anything else on a crash.
 """
 
 from __future__ import annotations
@@ -114,16 +119,20 @@ def _measure_accuracy(request: EngineBuildRequest, recipe, out_dir: Path, log: B
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2:
-        print("usage: python -m engine_core.build.worker REQUEST.json OUT_DIR", file=sys.stderr)
+    if not argv or len(argv) % 2:
+        print("usage: python -m engine_core.build.worker REQUEST.json OUT_DIR [REQUEST.json OUT_DIR ...]",
+              file=sys.stderr)
         return 2
-    try:
-        request = EngineBuildRequest.from_json(Path(argv[0]).read_text())
-        _say(RESULT, run_request(request, Path(argv[1])))
-        return 0
-    except LayerLensError as exc:
-        _say(ERROR, {"what": exc.what, "fix": exc.fix, "log_tail": getattr(exc, "log_tail", ""), "kind": type(exc).__name__})
-        return 1
+    status = 0
+    for request_file, out_dir in zip(argv[::2], argv[1::2]):
+        try:
+            request = EngineBuildRequest.from_json(Path(request_file).read_text())
+            _say(RESULT, run_request(request, Path(out_dir)))
+        except LayerLensError as exc:
+            _say(ERROR, {"what": exc.what, "fix": exc.fix, "log_tail": getattr(exc, "log_tail", ""),
+                         "kind": type(exc).__name__})
+            status = 1
+    return status
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ artifacts: the inspector returns the layer JSON of ``$FAKE_TRT_ENGINE.graph.json
 and the profiler reports that engine's per-layer ``averageMs`` from
 ``$FAKE_TRT_ENGINE.profile.json`` (both real trtexec exports from
 ``../shared/fixtures``). An ONNX file containing ``FancyOp`` fails to parse, as
-TensorRT fails on ops it has no importer for.
+TensorRT fails on ops it has no importer for; one containing ``CrashOp`` aborts the
+process, as a native fault in a builder does. The builder logs its process id.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import enum
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +85,9 @@ class OnnxParser:
 
     def parse_from_file(self, path: str) -> bool:
         self.logger.log(_Severity.INFO, f"Parsing {path}")
+        if b"CrashOp" in Path(path).read_bytes():
+            print("fake tensorrt: native fault in CrashOp", file=sys.stderr, flush=True)
+            os.abort()
         if b"FancyOp" in Path(path).read_bytes():
             self.errors.append(_ParserError("No importer registered for op: FancyOp"))
             return False
@@ -115,6 +120,7 @@ class Builder:
 
     def build_serialized_network(self, network, config) -> bytes:
         assert config.profiling_verbosity is ProfilingVerbosity.DETAILED
+        self.logger.log(_Severity.INFO, f"Builder process {os.getpid()}")
         self.logger.log(_Severity.INFO, "Total Weights Memory: 1024 bytes")
         self.logger.log(_Severity.INFO, "Engine generation completed in 0.5 seconds.")
         return b"fake plan " + _engine_files()[0].name.encode()
