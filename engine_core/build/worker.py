@@ -28,7 +28,7 @@ from pathlib import Path
 
 from engine_core.build.engine_request import EngineBuildRequest, check_engine_request
 from engine_core.build.nvinfer import BuildLog
-from engine_core.errors import BuildError, LayerLensError
+from engine_core.errors import LayerLensError
 from engine_core.strict_json import dumps_strict
 
 PROGRESS, RESULT, ERROR = "LAYERLENS-PROGRESS", "LAYERLENS-RESULT", "LAYERLENS-ERROR"
