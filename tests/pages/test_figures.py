@@ -152,3 +152,16 @@ def test_measured_vs_estimated_plots_every_timed_layer_and_rings_the_slow_ones(q
     rings = next(t for t in fig.data if t.name == "slower than the model expects")
     assert len(rings.x) == int(table["slower_than_model"].sum()) >= 3
     assert fig.layout.xaxis.type == "log" and model.label in fig.layout.xaxis.title.text and PROV in fig.layout.title.text
+
+
+def test_every_figure_carries_the_plotly_white_template_as_plotly_would_validate_it(qat):
+    """_titled sets the template unvalidated (validating it again cost 40-300 ms a figure): the figure's JSON holds
+    exactly the template ``template="plotly_white"`` gives, and a figure still refuses an invalid property."""
+    import plotly.graph_objects as go
+
+    fig = figures.make_time_by_figure(time_by(qat.layers, "layer_type"), "layer_type", PROV)
+    validated = go.Figure(layout={"template": "plotly_white"})
+    assert fig.to_plotly_json()["layout"]["template"] == validated.to_plotly_json()["layout"]["template"]
+    assert fig.layout._validate
+    with pytest.raises(ValueError):
+        fig.update_layout(height="tall")
