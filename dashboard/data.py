@@ -586,6 +586,21 @@ def load_graph_outline(run_id: str) -> tuple[int, pd.DataFrame, str]:
     return _graph_outline(str(store_root()), run_id)
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _graph_facts(root: str, run_id: str) -> tuple[int, str]:
+    def compute() -> tuple[int, str]:
+        depth, _, wired_by = _graph_outline(root, run_id)
+        return depth, wired_by
+
+    return _stored(root, run_id, "graph_facts", compute)
+
+
+def load_graph_facts(run_id: str) -> tuple[int, str]:
+    """``(scope depth, wired_by)`` of :func:`load_graph_outline`, kept apart: what the Graph page shows before a
+    search or a click, without reading a node (over 100,000 of them on an LLM-size engine)."""
+    return _graph_facts(str(store_root()), run_id)
+
+
 @st.cache_resource(max_entries=16, show_spinner="Laying out the graph…")
 def _drawn_graph(root: str, run_id: str, baseline_id: str | None, depth) -> tuple[EngineGraph, GraphLayout]:
     def compute() -> tuple[EngineGraph, GraphLayout]:

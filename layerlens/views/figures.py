@@ -196,14 +196,17 @@ def make_stream_lanes_figure(layers: pd.DataFrame, provenance: str = "", max_seg
     A lane with more than ``max_segments`` layers is drawn as buckets of
     consecutive layers (coloured by their dominant precision), never one bar per layer.
     """
-    timed = layers[layers["stream_id"].notna() & layers["avg_ms"].notna()].sort_values("order")
+    timed = layers.loc[layers["stream_id"].notna() & layers["avg_ms"].notna(),
+                       ["stream_id", "order", "name", "compute_precision", "avg_ms"]].sort_values("order")
     fig = go.Figure()
     for stream, part in timed.groupby("stream_id"):
         size = max(1, int(np.ceil(len(part) / max_segments)))
         bucket = np.arange(len(part)) // size
         grouped = part.groupby(bucket)
         seg = grouped.agg(ms=("avg_ms", "sum"), first=("order", "min"), last=("order", "max"), layers=("name", "size"))
-        seg["precision"] = grouped.apply(lambda g: g.groupby("compute_precision")["avg_ms"].sum().idxmax(), include_groups=False)
+        # Each bucket's dominant precision: one groupby over (bucket, precision), not a pandas call per bucket.
+        by_precision = part.groupby([bucket, part["compute_precision"].to_numpy()])["avg_ms"].sum()
+        seg["precision"] = [key[1] for key in by_precision.groupby(level=0).idxmax()]
         seg["label"] = np.where(seg["layers"] == 1, part.groupby(bucket)["name"].first(),
                                 "layers " + seg["first"].astype(str) + "-" + seg["last"].astype(str))
         starts = seg["ms"].cumsum() - seg["ms"]

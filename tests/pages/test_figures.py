@@ -165,3 +165,23 @@ def test_every_figure_carries_the_plotly_white_template_as_plotly_would_validate
     assert fig.layout._validate
     with pytest.raises(ValueError):
         fig.update_layout(height="tall")
+
+
+def test_stream_lanes_bucket_each_stream_and_colour_a_bucket_by_its_dominant_precision(qat):
+    """Two streams of the QAT engine's timed layers (alternating; layers 10-29 relabelled FP16, so that buckets differ),
+    drawn in 8 buckets a lane: each bar's time is its bucket's sum and its colour the precision with the most time
+    in it, found per bucket here one by one."""
+    order = qat.layers["order"]
+    layers = qat.layers.assign(stream_id=order % 2, compute_precision=qat.layers["compute_precision"].where(
+        ~order.between(10, 29), "FP16"))
+    fig = figures.make_stream_lanes_figure(layers, PROV, max_segments=8)
+    timed = layers[layers["avg_ms"].notna()].sort_values("order")
+    assert [t.name for t in fig.data] == ["stream 0", "stream 1"]
+    for trace, (_, lane) in zip(fig.data, timed.groupby("stream_id")):
+        size = -(-len(lane) // 8)
+        buckets = [lane.iloc[i:i + size] for i in range(0, len(lane), size)]
+        assert 1 < size and len(trace.x) == len(buckets)
+        assert list(trace.x) == pytest.approx([b["avg_ms"].sum() for b in buckets])
+        dominant = [b.groupby("compute_precision")["avg_ms"].sum().idxmax() for b in buckets]
+        assert list(trace.marker.color) == [figures.PRECISION_COLORS[p] for p in dominant]
+    assert len({c for t in fig.data for c in t.marker.color}) > 1  # the buckets differ: the check above can fail
