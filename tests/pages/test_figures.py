@@ -113,6 +113,18 @@ def test_html_report_is_self_contained(qat):
     assert html.count("Plotly.newPlot") == 1 and PROV in html and "resnet50/conv1_pad/Pad" in html and "estimates" in html
 
 
+def test_a_view_items_table_may_be_made_only_when_the_view_is_exported(qat):
+    """A page records a whole table it does not hold (the Precision page's fallbacks) as a callable: exported, the
+    view holds the same table as when recorded as a frame, and the callable runs only then."""
+    table = qat.layers[["name", "avg_ms"]].head(3)
+    made = []
+    item = ViewItem("Table", table=lambda: made.append(1) or table)
+    assert made == []
+    assert (build_html_report("T", PROV, [item], "2026-12-02") == build_html_report("T", PROV, [ViewItem("Table", table=table)],
+                                                                                  "2026-12-02"))
+    assert made == [1]
+
+
 def test_roofline_caps_points_for_big_engines(qat):
     gpu = find_gpu("NVIDIA GeForce RTX 3090")
     roof = roofline_table(qat.layers, gpu)
