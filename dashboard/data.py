@@ -13,6 +13,7 @@ draws; pages call ``load_*`` and render.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -218,6 +219,46 @@ def load_fallback_summary(run_id: str) -> pd.DataFrame:
     return _analysis(str(store_root()), run_id, "fallback_summary")
 
 
+#: The columns of the Precision page's table of each fallback reason's layers.
+FALLBACK_TABLE_COLUMNS = ("order", "name", "layer_type", "compute_precision", "output_precision", "avg_ms", "evidence")
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _fallback_tables(root: str, run_id: str, rows: int) -> dict:
+    def compute() -> dict:
+        fallbacks = _analysis(root, run_id, "fallbacks")
+        tables = {}
+        for reason, layers in fallbacks.groupby("reason", sort=False):  # each reason's layers in their order
+            if len(layers) > rows:
+                layers = layers.sort_values("avg_ms", ascending=False, na_position="last", kind="stable")
+            tables[reason] = (len(layers), layers.head(rows)[list(FALLBACK_TABLE_COLUMNS)])
+        return {"layers": len(fallbacks), "own_cause": int(fallbacks["inherited_from"].isna().sum()), "reasons": tables}
+
+    return _stored(root, run_id, f"fallback_tables@{rows}", compute)
+
+
+def load_fallback_tables(run_id: str, rows: int) -> dict:
+    """What the Precision page shows of the fallbacks, kept apart from them (nearly every layer of an LLM-size
+    engine): ``layers`` (how many fall back), ``own_cause`` (how many of them do not inherit a neighbour's reason)
+    and ``reasons``: per reason, ``(its layers, at most rows of them)``, the slowest first when there are more,
+    else in their order, with :data:`FALLBACK_TABLE_COLUMNS`."""
+    return _fallback_tables(str(store_root()), run_id, rows)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _fallback_examples(root: str, run_id: str) -> pd.DataFrame:
+    def compute() -> pd.DataFrame:
+        return _analysis(root, run_id, "fallbacks").groupby("reason")[["requested_precision", "evidence"]].first()
+
+    return _stored(root, run_id, "fallback_examples", compute)
+
+
+def load_fallback_examples(run_id: str) -> pd.DataFrame:
+    """Per fallback reason (the index, sorted): the requested precision and the first layer's evidence, kept
+    apart from the fallbacks (nearly every layer of an LLM-size engine): empty when every layer is as requested."""
+    return _fallback_examples(str(store_root()), run_id)
+
+
 def load_requested_precision(run_id: str) -> tuple[str | None, str]:
     return _analysis(str(store_root()), run_id, "requested_precision")
 
@@ -275,11 +316,39 @@ def _layer_view(root: str, run_id: str, columns: tuple[str, ...]) -> pd.DataFram
     if engine.accuracy is not None:  # SQNR vs the float model: the worst measured ONNX node of each layer
         sqnr = _layer_accuracy(root, run_id)["sqnr_db"]
         view.insert(5, "sqnr_db", sqnr.where(sqnr != float("inf")))
-    fallbacks = _analysis(root, run_id, "fallbacks")
-    # A dict, not a Series indexed by name: layer names can repeat (join_profile pairs them in order), and
-    # Series.map refuses a lookup with a repeated index.
-    reasons = dict(zip(fallbacks["name"].tolist(), fallbacks["reason"].tolist()))
-    return view.assign(fallback_reason=layers["name"].map(reasons))
+    return view.assign(fallback_reason=_layer_fallbacks(root, run_id)["fallback_reason"])
+
+
+#: What a layer's record says of its fallback (:func:`dashboard.components.layer_record.render_layer_record`).
+RECORD_FALLBACK_COLUMNS = ("requested_precision", "reason_text", "evidence")
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _layer_fallbacks(root: str, run_id: str) -> pd.DataFrame:
+    """Per layer (indexed as ``engine.layers``): ``fallback_reason`` (the Layers table's column) and
+    :data:`RECORD_FALLBACK_COLUMNS` of the first fallback of its name, null when none; kept, so the Layers page
+    never reads the fallbacks themselves (nearly every layer of an LLM-size engine)."""
+    def compute() -> pd.DataFrame:
+        fallbacks = _analysis(root, run_id, "fallbacks")
+        names = _outline(root, run_id).layers["name"]
+        # Dicts, not a Series indexed by name: layer names can repeat (join_profile pairs them in order), and
+        # Series.map refuses a lookup with a repeated index.
+        reasons = dict(zip(fallbacks["name"].tolist(), fallbacks["reason"].tolist()))
+        first = fallbacks.drop_duplicates("name")
+        return pd.DataFrame({"fallback_reason": names.map(reasons),
+                             **{c: names.map(dict(zip(first["name"].tolist(), first[c].tolist())))
+                                for c in RECORD_FALLBACK_COLUMNS}})
+
+    return _stored(root, run_id, "layer_fallbacks", compute)
+
+
+def load_layer_fallback(run_id: str, row: int) -> pd.DataFrame:
+    """The fallback a layer's record shows: one row (``name`` and :data:`RECORD_FALLBACK_COLUMNS`) for the layer at
+    ``row`` of ``engine.layers`` when a fallback has its name, else none; read from the kept per-layer table."""
+    root = str(store_root())
+    facts = _layer_fallbacks(root, run_id).loc[[row]]
+    named = facts.assign(name=_outline(root, run_id).layers["name"].loc[[row]])
+    return named.loc[facts["fallback_reason"].notna(), ["name", *RECORD_FALLBACK_COLUMNS]]  # every fallback has a reason
 
 
 def load_layer_view(run_id: str, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -413,6 +482,29 @@ def _comparison(root: str, run_ids: tuple[str, ...]) -> tuple[compare_mod.Compar
     return cmp, attribute(cmp, engines[0], engines[1])
 
 
+#: The aligned groups' columns the Compare page reads of a two-engine comparison: not the layers of each group
+#: (``a_layers``, ``b_layers``: lists of names, most of a comparison's bytes) nor the per-engine lists of an
+#: N-way one (``times_ms``, ``precisions``).
+OUTLINE_GROUP_COLUMNS = ("onnx_nodes", "match", "confidence", "a_precision", "b_precision", "precision_change", "a_ms",
+                         "b_ms", "delta_ms", "speedup", "a_weights_bytes", "b_weights_bytes")
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _comparison_outline(root: str, run_ids: tuple[str, str]) -> compare_mod.Comparison:
+    def compute() -> compare_mod.Comparison:
+        cmp = _comparison(root, run_ids)[0]
+        return dataclasses.replace(cmp, groups=cmp.groups[list(OUTLINE_GROUP_COLUMNS)])
+
+    return _stored(root, run_ids[1], f"comparison_outline@{run_ids[0]}", compute, run_ids[0])
+
+
+def load_comparison_outline(run_ids: list[str]) -> compare_mod.Comparison:
+    """:func:`load_comparison` of two runs with only :data:`OUTLINE_GROUP_COLUMNS` in its groups (every other fact
+    as it is), kept apart: what the Compare page draws, read in a fraction of the time on an LLM-size pair. A
+    column left out raises KeyError, so nothing is shown from less; ``to_json`` needs the whole comparison."""
+    return _comparison_outline(str(store_root()), tuple(run_ids))
+
+
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _compared_engines(root: str, run_ids: tuple[str, ...]) -> list[Engine]:
     return estimate.on_one_footing([_engine(root, r) for r in run_ids])
@@ -492,6 +584,21 @@ def load_graph_outline(run_id: str) -> tuple[int, pd.DataFrame, str]:
     """``(scope depth, nodes, wired_by)`` of the run's full graph: what the Graph page searches and opens groups
     with (each node's kind, name, layer type and order, indexed as the graph's nodes), without reading the graph."""
     return _graph_outline(str(store_root()), run_id)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _graph_facts(root: str, run_id: str) -> tuple[int, str]:
+    def compute() -> tuple[int, str]:
+        depth, _, wired_by = _graph_outline(root, run_id)
+        return depth, wired_by
+
+    return _stored(root, run_id, "graph_facts", compute)
+
+
+def load_graph_facts(run_id: str) -> tuple[int, str]:
+    """``(scope depth, wired_by)`` of :func:`load_graph_outline`, kept apart: what the Graph page shows before a
+    search or a click, without reading a node (over 100,000 of them on an LLM-size engine)."""
+    return _graph_facts(str(store_root()), run_id)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Laying out the graph…")

@@ -22,9 +22,11 @@ if len(run_ids) < 2:
             icon=":material/compare_arrows:")
     st.stop()
 engines = data.load_compared_engines(run_ids)
-cmp = data.load_comparison(run_ids)
-att = data.load_attribution(run_ids)
 a, b = engines[0], engines[1]
+# Two engines without accuracy: the comparison's outline (no layer lists), which is all this page draws of it.
+whole = len(run_ids) > 2 or a.accuracy is not None or b.accuracy is not None
+cmp = data.load_comparison(run_ids) if whole else data.load_comparison_outline(run_ids)
+att = data.load_attribution(run_ids)
 prov = comparison_provenance(engines)
 st.caption(":material/badge: " + prov)
 st.markdown(f"#### {att.verdict}")
@@ -115,6 +117,7 @@ with st.expander("Unmatched layers"):
     for name, layer_names in cmp.unmatched.items():
         st.markdown(f"**{name}**: " + (", ".join(layer_names[:40]) or "none"))
 st.download_button(":material/download: Comparison JSON",
-                   data=lambda: dumps_strict({**cmp.to_json(), "attribution": att.to_json()}, indent=2),
+                   data=lambda: dumps_strict({**data.load_comparison(run_ids).to_json(), "attribution": att.to_json()},
+                                             indent=2),
                    file_name="layerlens-compare.json", mime="application/json", key="compare.json",
                    on_click="ignore")

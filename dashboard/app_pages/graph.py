@@ -43,7 +43,7 @@ if engine is not None:
     timed = data.load_timed_engine(run_id)  # node sizes: measured times, or labelled estimates
     render_provenance(timed)
     render_estimate_notice(timed)
-    depths, nodes, wired_by = data.load_graph_outline(run_id)  # the full graph's nodes, never read whole here
+    depths, wired_by = data.load_graph_facts(run_id)  # the full graph's nodes are read only to search or open a group
     c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
     colour_options = (["Compute precision"] + (["Change vs baseline"] if baseline_id and baseline_id != run_id else [])
                       + (["Quantization error"] if engine.accuracy is not None else []))
@@ -60,6 +60,7 @@ if engine is not None:
 
     highlight, focus = set(), None
     if search:
+        nodes = data.load_graph_outline(run_id)[1]
         layers = nodes[nodes["kind"] != "group"]
         hit = (layers["name"].str.contains(search, case=False, regex=False)
                | layers["layer_type"].str.contains(search, case=False, regex=False))
@@ -101,6 +102,7 @@ if engine is not None:
         elif row["kind"] in ("input", "output"):
             st.subheader(f"Network {row['kind']} {row['name']} ({row['precision']})")
         else:
+            nodes = data.load_graph_outline(run_id)[1]
             members = nodes.index[drawn.group_of == node] if drawn.group_of is not None else []
             orders = set(nodes.loc[members].query("kind == 'layer'")["order"].astype(int))
             table = engine.layers[engine.layers["order"].isin(orders)][[

@@ -100,7 +100,8 @@ def _table(engine, run_id: str) -> None:
     if rows:
         render_keep_panel(engine, run_id, data.load_layer_rows(run_id, table.index[rows]))
     if len(rows) == 1:
-        render_layer_record(data.load_layer_rows(run_id, table.index[rows[:1]]).iloc[0], data.load_fallbacks(run_id))
+        row = table.index[rows[0]]
+        render_layer_record(data.load_layer_rows(run_id, [row]).iloc[0], data.load_layer_fallback(run_id, row))
 
 
 st.title("Layers")

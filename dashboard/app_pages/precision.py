@@ -17,28 +17,27 @@ engine = current_engine()
 if engine is not None:
     render_provenance(engine)
     prov = provenance_text(engine)
-    requested, source = data.load_requested_precision(st.session_state[state.RUN])
-    fallbacks = data.load_fallbacks(st.session_state[state.RUN])
+    run_id = st.session_state[state.RUN]
+    requested, source = data.load_requested_precision(run_id)
+    fallbacks = data.load_fallback_tables(run_id, TABLE_ROWS)  # what is shown of them: not every fallback
     if requested is None:
         st.info("The requested precision is unknown (no build flags, no typed layers), so fallbacks cannot be judged.")
     else:
-        n = fallbacks["inherited_from"].isna().sum() if not fallbacks.empty else 0
+        n, own = fallbacks["layers"], fallbacks["own_cause"]
         st.markdown(f"Requested precision: **{requested}** ({source}). "
-                    f"**{len(fallbacks)}** of {len(engine.layers)} layers compute or write something wider "
-                    f"({n} with their own cause, {len(fallbacks) - n} reformats inheriting a neighbour's).")
-    if not fallbacks.empty:
-        summary = data.load_fallback_summary(st.session_state[state.RUN])
+                    f"**{n}** of {len(engine.layers)} layers compute or write something wider "
+                    f"({own} with their own cause, {n - own} reformats inheriting a neighbour's).")
+    if fallbacks["layers"]:
+        summary = data.load_fallback_summary(run_id)
         plot(make_fallback_reasons_figure(summary, prov), "Fallback reasons")
         for row in summary.itertuples():
-            subset = fallbacks[fallbacks["reason"] == row.reason]
+            count, subset = fallbacks["reasons"][row.reason]
             ms = f", {row.time_ms:.4f} ms" if row.time_ms == row.time_ms else ""
             with st.expander(f"**{row.reason}** · {row.layers} layers{ms} — {row.reason_text}", expanded=row.Index == 0):
-                subset = head_rows(subset.sort_values("avg_ms", ascending=False, na_position="last", kind="stable")
-                                   if len(subset) > TABLE_ROWS else subset, "layers", "slowest first")
-                st.dataframe(subset[["order", "name", "layer_type", "compute_precision", "output_precision", "avg_ms", "evidence"]],
-                             hide_index=True, width="stretch",
+                st.dataframe(head_rows(subset, "layers", "slowest first", total=count), hide_index=True, width="stretch",
                              column_config={"avg_ms": st.column_config.NumberColumn("avg ms", format="%.4f")})
-        record("Fallback layers", table=fallbacks[["order", "name", "compute_precision", "output_precision", "reason", "evidence", "avg_ms"]])
+        record("Fallback layers", table=lambda: data.load_fallbacks(run_id)[
+            ["order", "name", "compute_precision", "output_precision", "reason", "evidence", "avg_ms"]])
     elif requested:
         st.success(f"Every layer computes and writes {requested} or narrower.")
     left, right = st.columns(2)

@@ -36,17 +36,19 @@ def render_estimate_notice(engine: Engine) -> None:
                    "fitted on), for comparing layers and builds, not a latency to quote.", icon=":material/calculate:")
 
 
-def head_rows(frame, what: str, order: str = ""):
+def head_rows(frame, what: str, order: str = "", total: int | None = None):
     """``frame`` cut to :data:`TABLE_ROWS` rows, with a caption saying so when it was longer.
 
     Args:
         frame: a table already in the order its rows matter.
         what: what a row is, plural ("groups", "layers").
         order: how the rows are ordered, said in the caption ("largest change first").
+        total: the rows of the whole table when ``frame`` holds only its first ones (a kept aggregate).
     """
-    if len(frame) <= TABLE_ROWS:
+    total = len(frame) if total is None else total
+    if total <= TABLE_ROWS:
         return frame
-    st.caption(f"Showing {TABLE_ROWS:,} of {len(frame):,} {what}" + (f", {order}" if order else "") + "; the downloads "
+    st.caption(f"Showing {TABLE_ROWS:,} of {total:,} {what}" + (f", {order}" if order else "") + "; the downloads "
                "and the Layers page have every row.")
     return frame.head(TABLE_ROWS)
 

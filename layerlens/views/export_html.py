@@ -7,6 +7,7 @@ share button turns them into one HTML file a teammate can open offline.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -18,7 +19,7 @@ from plotly.offline import get_plotlyjs
 class ViewItem:
     title: str
     figure: go.Figure | None = None
-    table: pd.DataFrame | None = None
+    table: pd.DataFrame | Callable[[], pd.DataFrame] | None = None  # a callable: made when exported
     text: str = ""
 
 
@@ -32,7 +33,8 @@ def build_html_report(title: str, provenance: str, items: list[ViewItem], genera
         if item.figure is not None:
             parts.append(item.figure.to_html(full_html=False, include_plotlyjs=False))
         if item.table is not None:
-            parts.append(item.table.to_html(index=False, border=0, classes="tbl", float_format=lambda v: f"{v:.4g}"))
+            table = item.table() if callable(item.table) else item.table
+            parts.append(table.to_html(index=False, border=0, classes="tbl", float_format=lambda v: f"{v:.4g}"))
     body = "\n".join(parts)
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)}</title>

@@ -113,6 +113,18 @@ def test_html_report_is_self_contained(qat):
     assert html.count("Plotly.newPlot") == 1 and PROV in html and "resnet50/conv1_pad/Pad" in html and "estimates" in html
 
 
+def test_a_view_items_table_may_be_made_only_when_the_view_is_exported(qat):
+    """A page records a whole table it does not hold (the Precision page's fallbacks) as a callable: exported, the
+    view holds the same table as when recorded as a frame, and the callable runs only then."""
+    table = qat.layers[["name", "avg_ms"]].head(3)
+    made = []
+    item = ViewItem("Table", table=lambda: made.append(1) or table)
+    assert made == []
+    assert (build_html_report("T", PROV, [item], "2026-12-02") == build_html_report("T", PROV, [ViewItem("Table", table=table)],
+                                                                                  "2026-12-02"))
+    assert made == [1]
+
+
 def test_roofline_caps_points_for_big_engines(qat):
     gpu = find_gpu("NVIDIA GeForce RTX 3090")
     roof = roofline_table(qat.layers, gpu)
@@ -152,3 +164,36 @@ def test_measured_vs_estimated_plots_every_timed_layer_and_rings_the_slow_ones(q
     rings = next(t for t in fig.data if t.name == "slower than the model expects")
     assert len(rings.x) == int(table["slower_than_model"].sum()) >= 3
     assert fig.layout.xaxis.type == "log" and model.label in fig.layout.xaxis.title.text and PROV in fig.layout.title.text
+
+
+def test_every_figure_carries_the_plotly_white_template_as_plotly_would_validate_it(qat):
+    """_titled sets the template unvalidated (validating it again cost 40-300 ms a figure): the figure's JSON holds
+    exactly the template ``template="plotly_white"`` gives, and a figure still refuses an invalid property."""
+    import plotly.graph_objects as go
+
+    fig = figures.make_time_by_figure(time_by(qat.layers, "layer_type"), "layer_type", PROV)
+    validated = go.Figure(layout={"template": "plotly_white"})
+    assert fig.to_plotly_json()["layout"]["template"] == validated.to_plotly_json()["layout"]["template"]
+    assert fig.layout._validate
+    with pytest.raises(ValueError):
+        fig.update_layout(height="tall")
+
+
+def test_stream_lanes_bucket_each_stream_and_colour_a_bucket_by_its_dominant_precision(qat):
+    """Two streams of the QAT engine's timed layers (alternating; layers 10-29 relabelled FP16, so that buckets differ),
+    drawn in 8 buckets a lane: each bar's time is its bucket's sum and its colour the precision with the most time
+    in it, found per bucket here one by one."""
+    order = qat.layers["order"]
+    layers = qat.layers.assign(stream_id=order % 2, compute_precision=qat.layers["compute_precision"].where(
+        ~order.between(10, 29), "FP16"))
+    fig = figures.make_stream_lanes_figure(layers, PROV, max_segments=8)
+    timed = layers[layers["avg_ms"].notna()].sort_values("order")
+    assert [t.name for t in fig.data] == ["stream 0", "stream 1"]
+    for trace, (_, lane) in zip(fig.data, timed.groupby("stream_id")):
+        size = -(-len(lane) // 8)
+        buckets = [lane.iloc[i:i + size] for i in range(0, len(lane), size)]
+        assert 1 < size and len(trace.x) == len(buckets)
+        assert list(trace.x) == pytest.approx([b["avg_ms"].sum() for b in buckets])
+        dominant = [b.groupby("compute_precision")["avg_ms"].sum().idxmax() for b in buckets]
+        assert list(trace.marker.color) == [figures.PRECISION_COLORS[p] for p in dominant]
+    assert len({c for t in fig.data for c in t.marker.color}) > 1  # the buckets differ: the check above can fail
