@@ -69,11 +69,16 @@ def data() -> Path:
 def store_of_every_fixture(root):
     """A run store at ``root`` holding every engine of ENGINE_FOLDERS and DATA_FOLDERS (importing writes each
     run's engine cache); a fresh one per test module that changes what is stored."""
+    return store_of(root, ENGINE_FOLDERS + DATA_FOLDERS)
+
+
+def store_of(root, folders: list[Path]):
+    """A run store at ``root`` holding every engine of ``folders``, each imported as `layerlens import` does."""
     from engine_core.discover import load_engines
     from engine_core.store import RunStore
 
     store = RunStore(root)
-    for engine in load_engines(ENGINE_FOLDERS + DATA_FOLDERS)[0]:
+    for engine in load_engines(folders)[0]:
         store.add(engine)
     return store
 

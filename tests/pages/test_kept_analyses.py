@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, store_of
 from tests.pages.test_app import APP, metrics, open_page, texts
 
 #: Every page that shows one engine (with its baseline), and Compare.
@@ -18,13 +18,7 @@ PAGES = ("overview", "layers", "precision", "size", "latency", "graph", "compare
 
 @pytest.fixture(scope="module")
 def store_root(tmp_path_factory):
-    from engine_core.discover import load_engines
-    from engine_core.store import RunStore
-
-    root = tmp_path_factory.mktemp("kept")
-    for engine in load_engines([FIXTURES / "trex-rtx3090", FIXTURES / "rtx3060-trt10"])[0]:
-        RunStore(root).add(engine)
-    return root
+    return store_of(tmp_path_factory.mktemp("kept"), [FIXTURES / "trex-rtx3090", FIXTURES / "rtx3060-trt10"]).root
 
 
 @pytest.fixture

@@ -9,19 +9,13 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from conftest import FIXTURES
+from conftest import FIXTURES, store_of
 from dashboard import data
 
 
 @pytest.fixture(scope="module")
 def store_root(tmp_path_factory):
-    from engine_core.discover import load_engines
-    from engine_core.store import RunStore
-
-    root = tmp_path_factory.mktemp("aggregates")
-    for engine in load_engines([FIXTURES / "trex-rtx3090", FIXTURES / "rtx3060-trt10"])[0]:
-        RunStore(root).add(engine)
-    return root
+    return store_of(tmp_path_factory.mktemp("aggregates"), [FIXTURES / "trex-rtx3090", FIXTURES / "rtx3060-trt10"]).root
 
 
 @pytest.fixture
