@@ -34,7 +34,7 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-from engine_core.analysis.kernels import is_generated_kernel
+from engine_core.analysis.kernels import are_generated_kernels
 from engine_core.layer_table import (FUSED_SPLIT, PROFILE_SUFFIX, REFORMAT_TARGET, WRAPPER, has_prefixed_params,
                                      record_param, tensor_rows)
 
@@ -196,9 +196,7 @@ class _UnionFind:
 def is_glue(layers: pd.DataFrame) -> pd.Series:
     """Layers TensorRT inserted around the real work: reformats, quantize kernels, NoOps, stream sync,
     and generated kernels without weights (TensorRT-RTX epilogues and casts)."""
-    # The prefix test first: generated kernels are "__myl_" names, and the call per layer was most of this.
-    generated = pd.Series([n[:6] == "__myl_" and is_generated_kernel(n, w)
-                           for n, w in zip(layers["name"].tolist(), layers["weights_count"].tolist())],
+    generated = pd.Series(are_generated_kernels(layers["name"].tolist(), layers["weights_count"].tolist()),
                           index=layers.index, dtype=bool)
     sync = layers["layer_type"].isin(["signal", "wait"])
     return layers["is_reformat"] | layers["is_quantize"] | layers["is_noop"] | sync | generated

@@ -27,9 +27,13 @@ _WORDS = (("MulMinMaxRounCast", "quantize"), ("MulCastCastMul", "quantize, dequa
           ("Sigm", "sigmoid"), ("Soft", "softmax"), ("Norm", "normalize"), ("Etc", "…"))
 
 
+#: How every generated kernel's name starts (see _KGEN).
+_PREFIX = "__myl_"
+
+
 def kgen_ops(name: str | None) -> str | None:
     """The fused-op string of a generated kernel name (``MulAddRelu...``), or None for other names."""
-    if not name or not name.startswith("__myl_"):  # most layers: no regex (this runs for every layer)
+    if not name or not name.startswith(_PREFIX):  # most layers: no regex (this runs for every layer)
         return None
     m = _KGEN.match(name)
     return m.group(1) if m else None
@@ -38,6 +42,13 @@ def kgen_ops(name: str | None) -> str | None:
 def is_generated_kernel(name: str | None, weights_count: int = 0) -> bool:
     """A generated (kgen/Myelin) kernel without weights of its own: glue around the layers doing the work."""
     return not weights_count and kgen_ops(name) is not None
+
+
+def are_generated_kernels(names: list[str], weights_counts: list[int]) -> list[bool]:
+    """:func:`is_generated_kernel` of each layer of a table. The prefix is tested before any call: on a 100k-layer
+    engine the call per layer cost more than the test."""
+    return [name.startswith(_PREFIX) and is_generated_kernel(name, weights)
+            for name, weights in zip(names, weights_counts)]
 
 
 def quantize_count(name: str | None, quantized_output: bool = False) -> int:
