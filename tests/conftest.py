@@ -193,15 +193,19 @@ def build_once(store_root: Path, builds: list[tuple], accuracy: bool = True) -> 
     return {(model, made["recipe"]): store.load(made["run_id"]) for model, made in found}
 
 
-@pytest.fixture(scope="session")
-def rtx_builds(rtx_env):
-    """Real TensorRT-RTX builds of every sample model in every recipe: ``{(model, recipe): Engine}``."""
+def rtx_build_plan() -> list[tuple]:
+    """``(model, Variant, targets)`` of :func:`rtx_builds`: each of RTX_MODELS in every recipe."""
     from engine_core.build.matrix import Variant
 
     plain = [Variant("fp32"), Variant("fp16"), Variant("bf16"), Variant("int8", "ort"), Variant("int8", "tensorrt")]
     builds = [(model, variant, ()) for model in RTX_MODELS for variant in plain]
-    builds += [(model, Variant("fp8", "tensorrt"), ("sm89",)) for model in RTX_MODELS]  # FP8 needs an SM89+ target
-    engines = build_once(rtx_env / "runs", builds)
+    return builds + [(model, Variant("fp8", "tensorrt"), ("sm89",)) for model in RTX_MODELS]  # FP8 needs SM89+
+
+
+@pytest.fixture(scope="session")
+def rtx_builds(rtx_env):
+    """Real TensorRT-RTX builds of every sample model in every recipe: ``{(model, recipe): Engine}``."""
+    engines = build_once(rtx_env / "runs", rtx_build_plan())
     assert set(engines) == {(m, r) for m in RTX_MODELS for r in RTX_RECIPES}
     return engines
 
@@ -217,6 +221,16 @@ def rtx_store(rtx_builds, rtx_env):
 ZOO_RECIPES = ("fp32", "fp16", "int8-ort-uncalibrated", "int8-tensorrt-uncalibrated")
 
 
+def zoo_build_plan() -> list[tuple]:
+    """``(model, Variant, targets)`` of the builds :func:`rtx_zoo_builds` makes: the float sample models that
+    :func:`rtx_builds` does not build, in :data:`ZOO_RECIPES`."""
+    from engine_core.build.matrix import Variant
+    from engine_core.models.zoo import FLOAT_ZOO
+
+    variants = [Variant("fp32"), Variant("fp16"), Variant("int8", "ort"), Variant("int8", "tensorrt")]
+    return [(model, variant, ()) for model in FLOAT_ZOO if model not in RTX_MODELS for variant in variants]
+
+
 @pytest.fixture(scope="session")
 def rtx_zoo_builds(rtx_builds, rtx_env):
     """Real TensorRT-RTX builds of every float sample model in fp32, fp16 and int8 with both Q/DQ placements:
@@ -225,13 +239,10 @@ def rtx_zoo_builds(rtx_builds, rtx_env):
     Built without measuring accuracy: these builds answer where the bytes go (tests/test_bytes.py, the Size
     page), and the accuracy tests read :func:`rtx_builds`' measurements; measuring 20 more would cost more
     than the builds themselves."""
-    from engine_core.build.matrix import Variant
     from engine_core.models.zoo import FLOAT_ZOO
 
-    variants = [Variant("fp32"), Variant("fp16"), Variant("int8", "ort"), Variant("int8", "tensorrt")]
-    builds = [(model, variant, ()) for model in FLOAT_ZOO if model not in RTX_MODELS for variant in variants]
     engines = {key: engine for key, engine in rtx_builds.items() if key[1] in ZOO_RECIPES}
-    engines.update(build_once(rtx_env / "zoo-runs", builds, accuracy=False))
+    engines.update(build_once(rtx_env / "zoo-runs", zoo_build_plan(), accuracy=False))
     assert set(engines) == {(m, r) for m in FLOAT_ZOO for r in ZOO_RECIPES}
     return engines
 

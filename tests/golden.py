@@ -193,14 +193,9 @@ BUILD_COMPARISON = ("fp32", "fp16", "int8-ort-uncalibrated", "int8-tensorrt-unca
 
 def sample_build_plan() -> list[tuple]:
     """``(model, Variant, targets)`` of every build the suite makes of the sample models (tests/conftest.py)."""
-    from conftest import RTX_MODELS
-    from engine_core.build.matrix import Variant
-    from engine_core.models.zoo import FLOAT_ZOO
+    from conftest import rtx_build_plan, zoo_build_plan
 
-    zoo = [Variant("fp32"), Variant("fp16"), Variant("int8", "ort"), Variant("int8", "tensorrt")]
-    plan = [(model, variant, ()) for model in FLOAT_ZOO for variant in zoo]
-    plan += [(model, Variant("bf16"), ()) for model in RTX_MODELS]
-    return plan + [(model, Variant("fp8", "tensorrt"), ("sm89",)) for model in RTX_MODELS]
+    return rtx_build_plan() + zoo_build_plan()
 
 
 def sample_build_keys() -> list[tuple[str, str]]:
@@ -236,7 +231,8 @@ def _without_accuracy(engine):
     digits between CPUs, and tests/test_accuracy.py checks them against a fresh measurement anyway."""
     import dataclasses
 
-    return dataclasses.replace(engine, accuracy=None, files=[f for f in engine.files if not f.endswith(".accuracy.json")])
+    files = [f for f in engine.files if not f.endswith(".accuracy.json")]
+    return dataclasses.replace(engine, accuracy=None, files=files)
 
 
 #: The seconds a build took (the one number a build's own log gives that changes from build to build).
