@@ -29,7 +29,7 @@ from engine_core.archive import extract_zip
 from engine_core.engine import Artifact, Engine, engine_from_artifacts
 from engine_core.errors import ArtifactFormatError, UnsupportedArtifactError
 from engine_core.importers.sniff import ArtifactKind, sniff_file
-from engine_core.importers.jsonio import ENGINE_FILE_FIX, count_json_documents
+from engine_core.importers.jsonio import ENGINE_FILE_FIX, count_json_documents, counted_files_kept
 from engine_core.importers.trtexec_log import BANNER, run_labels
 
 MAX_FILES = 10_000
@@ -278,6 +278,11 @@ def load_engines(paths: list[str | Path], scratch: Path | None = None,
     Raises:
         LayerLensError: a file is unreadable, malformed or not an artifact.
     """
+    with counted_files_kept():
+        return _load_engines(paths, scratch, calibration_cache)
+
+
+def _load_engines(paths, scratch, calibration_cache) -> tuple[list[Engine], list[str]]:
     found = discover(paths, scratch)
     engines = []
     for name, members in found.groups.items():

@@ -122,6 +122,11 @@ def element_bytes(precision: str) -> float:
     return ELEMENT_BYTES.get(precision, 0.0)
 
 
+def element_bytes_of_datatypes(values: pd.Series) -> np.ndarray:
+    """Bytes per element of each datatype string of ``values`` (0 where it names no precision), as floats."""
+    return _map_unique(values, lambda text: element_bytes(precision_from_datatype(text))).to_numpy(dtype=float)
+
+
 # Tactic-name tokens that reveal the math precision, checked in order. Evidence:
 #  - ``i8i8``/``i8f16``/``i8f32``/``int8x4``/``imma``: INT8 convolutions, e.g.
 #    ``ampere_int8x4_icudnn_int8x4_128x32_relu_interior_c32_nn_v1`` and

@@ -81,3 +81,29 @@ def test_runs_keep_their_document_through_the_store(tmp_path):
         store.add(engine)
     sums = sorted(store.load(r.run_id).per_layer_sum_ms for r in store.list_runs())
     assert sums == pytest.approx(sorted(_own_sum(d) for d in _documents()))
+
+
+def test_a_load_parses_the_appended_profile_once(monkeypatch):
+    """Discovery counts the file's documents (which run is which); each of the nine runs then reads its own.
+    Before, that was ten parses of the same file: one to count, one per run."""
+    from engine_core.importers import jsonio
+
+    reads = []
+    real_read_bytes = jsonio.read_bytes
+    monkeypatch.setattr(jsonio, "read_bytes", lambda path, *a: reads.append(path.name) or real_read_bytes(path, *a))
+    engines = load_engines([FOLDER])[0]
+    assert len(engines) == 9 and reads.count("profile_all.json") == 1
+    load_engines([FOLDER])  # a new load reads the file again: nothing is kept between loads
+    assert reads.count("profile_all.json") == 2
+
+
+def test_a_counted_file_that_changes_is_parsed_again(tmp_path):
+    from engine_core.importers.jsonio import count_json_documents, counted_files_kept, read_json_documents
+
+    path = tmp_path / "profile.json"
+    path.write_text('[{"count": 1}]')
+    with counted_files_kept():
+        assert count_json_documents(path) == 1
+        assert read_json_documents(path) == [[{"count": 1}]]
+        path.write_text('[{"count": 2}] [{"count": 3}]')
+        assert read_json_documents(path) == [[{"count": 2}], [{"count": 3}]]

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from engine_core.analysis import align
 from engine_core.analysis.align import _group_keys, _spanning_groups, name_key, normalize_node
-from engine_core.layer_table import FUSED_SPLIT, PROFILE_SUFFIX, tensor_rows
+from engine_core.layer_table import FUSED_SPLIT, PROFILE_SUFFIX, WRAPPER, _FOREIGN, _onnx_nodes, tensor_rows
 from engine_core.precision import (precision_from_datatype, precisions_from_datatypes, precisions_from_tactics,
                                    tactic_token_series, wide_outputs)
 from golden import golden_engines, golden_keys
@@ -41,15 +41,32 @@ def _name_key_by_regex(name: str) -> str | None:
     if name.startswith("Reformatting CopyNode") or name.startswith("__my"):
         return None
     base = align._MYELIN_SUFFIX.sub("", PROFILE_SUFFIX.sub("", name))
-    parts = sorted(p for p in (_normalize_node_by_regex(align._wrapped(part)) for part in FUSED_SPLIT.split(base)) if p)
+    parts = sorted(p for p in (_normalize_node_by_regex(_unwrapped_by_regex(part)) for part in FUSED_SPLIT.split(base)) if p)
     return " + ".join(parts) or None
+
+
+def _unwrapped_by_regex(part: str) -> str:
+    m = WRAPPER.match(part)
+    return m.group(1) if m else part
+
+
+def _onnx_nodes_of_name_by_regex(name: str) -> tuple[str, ...]:
+    """The ONNX nodes read off a layer name (no ``Metadata``) as they were: every regex on every name."""
+    if name.startswith("Reformatting CopyNode") or name.startswith("__my"):
+        return ()
+    base = PROFILE_SUFFIX.sub("", name)
+    foreign = _FOREIGN.match(base)
+    if foreign:
+        return tuple(p for p in foreign.group(1).split("...") if p)
+    return tuple(p for p in (_unwrapped_by_regex(part) for part in FUSED_SPLIT.split(base)) if p)
 
 
 # Pieces of real node and layer names plus the characters each shortcut must not misread: Q/DQ words in any case,
 # uniquifier suffixes, a trailing newline (regex "$" matches before it), non-ASCII letters (re.I folds them).
 _PIECES = ["/model/layers.0/", "MatMul", "Conv", "_myl3_12", "__12", ":0", "7", "quant_", "QuantizeLinear",
            "dequantizelinear", "ReadVariableOp", ".weight", ".bias", "onnxtrt_", "(Unnamed Layer", " + ", " || ",
-           "PWN(", ")", "[profile 1]", " [profile 2]", "\n", "K", "\u212a", "ı", "[CONVOLUTION]-[aten]-[", "]", "/"]
+           "PWN(", ")", "[profile 1]", " [profile 2]", "\n", "K", "\u212a", "ı", "[CONVOLUTION]-[aten]-[", "]", "/",
+           "Reformat(", "{ForeignNode[", "...", "}", "__myl_"]
 _NAMES = st.lists(st.sampled_from(_PIECES), min_size=1, max_size=7).map("".join)
 
 
@@ -58,6 +75,7 @@ _NAMES = st.lists(st.sampled_from(_PIECES), min_size=1, max_size=7).map("".join)
 def test_node_and_name_keys_agree_with_the_regexes(name):
     assert normalize_node(name) == _normalize_node_by_regex(name)
     assert name_key(name) == _name_key_by_regex(name)
+    assert _onnx_nodes(name, None) == _onnx_nodes_of_name_by_regex(name)
 
 
 def _group_keys_by_loop(group_ids, onnx_keys, names):

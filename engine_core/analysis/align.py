@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 
 from engine_core.analysis.kernels import are_generated_kernels
-from engine_core.layer_table import (FUSED_SPLIT, PROFILE_SUFFIX, REFORMAT_TARGET, WRAPPER, has_prefixed_params,
-                                     record_param, tensor_rows)
+from engine_core.layer_table import (FUSED_SPLIT, REFORMAT_TARGET, has_prefixed_params, record_param, tensor_rows,
+                                     unwrapped, without_profile_suffix)
 
 NAMES_ONLY_CONFIDENCE = 0.3
 #: Longest pending sequence the structure pass aligns in one SequenceMatcher (exact longest-block matching).
@@ -101,8 +101,8 @@ def layer_class(layer_type, parameter_type, name: str) -> str:
     found = (parameter_type and _class_of(str(parameter_type))) or (layer_type and _class_of(str(layer_type)))
     if found:
         return found
-    unwrapped = _wrapped(name)
-    torch_trt = _TORCH_TRT.match(unwrapped) if unwrapped[:1] == "[" else None
+    bare = unwrapped(name)
+    torch_trt = _TORCH_TRT.match(bare) if bare[:1] == "[" else None
     if torch_trt and (found := _class_of(torch_trt["kind"])):
         return found
     return (name and _first_class(str(name))) or "other"  # names are unique: not cached
@@ -116,24 +116,17 @@ def _first_class(text: str) -> str | None:
 _class_of = lru_cache(maxsize=1024)(_first_class)
 
 
-def _wrapped(name: str) -> str:
-    if not name.startswith(("PWN(", "Reformat(")):
-        return name
-    m = WRAPPER.match(name)
-    return m.group(1) if m else name
-
-
 def name_key(name: str) -> str | None:
     """A layer name with builder decorations removed (Myelin suffixes, profile suffix, PWN wrappers)."""
     if name.startswith("Reformatting CopyNode") or name.startswith("__my"):
         return None
     # Each regex runs only on names that can match it: this runs once per layer of every engine compared.
-    base = PROFILE_SUFFIX.sub("", name) if name.endswith(("]", "]\n")) else name
+    base = without_profile_suffix(name)
     if "_myl" in base:
         base = _MYELIN_SUFFIX.sub("", base)
     if " + " not in base and " || " not in base:  # one part: most layers
-        return normalize_node(_wrapped(base)) or None
-    parts = sorted(p for p in (normalize_node(_wrapped(part)) for part in FUSED_SPLIT.split(base)) if p)
+        return normalize_node(unwrapped(base)) or None
+    parts = sorted(p for p in (normalize_node(unwrapped(part)) for part in FUSED_SPLIT.split(base)) if p)
     return " + ".join(parts) or None
 
 
