@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from engine_core.analysis import align
 from engine_core.analysis.align import _group_keys, _spanning_groups, name_key, normalize_node
-from engine_core.layer_table import FUSED_SPLIT, PROFILE_SUFFIX, WRAPPER, _FOREIGN, _onnx_nodes, tensor_rows
+from engine_core.layer_table import (FUSED_SPLIT, PROFILE_SUFFIX, WRAPPER, _FOREIGN, _onnx_nodes, _profile_indices,
+                                     tensor_rows)
 from engine_core.precision import (precision_from_datatype, precisions_from_datatypes, precisions_from_tactics,
                                    tactic_token_series, wide_outputs)
 from golden import golden_engines, golden_keys
@@ -66,7 +67,7 @@ def _onnx_nodes_of_name_by_regex(name: str) -> tuple[str, ...]:
 _PIECES = ["/model/layers.0/", "MatMul", "Conv", "_myl3_12", "__12", ":0", "7", "quant_", "QuantizeLinear",
            "dequantizelinear", "ReadVariableOp", ".weight", ".bias", "onnxtrt_", "(Unnamed Layer", " + ", " || ",
            "PWN(", ")", "[profile 1]", " [profile 2]", "\n", "K", "\u212a", "ı", "[CONVOLUTION]-[aten]-[", "]", "/",
-           "Reformat(", "{ForeignNode[", "...", "}", "__myl_"]
+           "Reformat(", "{ForeignNode[", "...", "}", "__myl_", "_myl", "[profile ", " ", "12", "_"]
 _NAMES = st.lists(st.sampled_from(_PIECES), min_size=1, max_size=7).map("".join)
 
 
@@ -76,6 +77,8 @@ def test_node_and_name_keys_agree_with_the_regexes(name):
     assert normalize_node(name) == _normalize_node_by_regex(name)
     assert name_key(name) == _name_key_by_regex(name)
     assert _onnx_nodes(name, None) == _onnx_nodes_of_name_by_regex(name)
+    profile = PROFILE_SUFFIX.search(name) if name.endswith("]") else None
+    assert _profile_indices([name]).tolist() == [int(profile.group(1)) if profile else 0]
 
 
 def _group_keys_by_loop(group_ids, onnx_keys, names):
