@@ -221,6 +221,9 @@ def bench_dashboard(root: Path, n: int, out: Report) -> None:
         took, painted = _open_cold(store.root, f"{path}{query}", title, charts)
         out.line(f"dashboard {title:<9} first open after import, {layers} layers: {took:.2f} s ({painted}; computes "
                  "and keeps its analyses: not a target)")
+    took, painted = _open_cold(store.root, f"runs{query}", "Runs", False)
+    out.line(f"dashboard floor: the Runs page (draws no engine), cold: {took:.2f} s ({painted}): Streamlit and "
+             "Chromium alone on this machine, which every page below includes (not a target)")
     for path, title, charts in PAGES:
         took, painted = _open_cold(store.root, f"{path}{query}", title, charts)
         out.line(f"dashboard {title:<9} cold, {layers} layers: {took:.2f} s to a finished page ({painted}) "
