@@ -103,9 +103,9 @@ def render_report_button(run_id: str, baseline_id: str | None) -> None:
 
         return report_html(data.load_engine(run_id), data.load_engine(baseline_id) if baseline_id else None)
 
-    engine = data.load_engine_outline(run_id)
+    name = data.run_name(run_id)  # from the manifest: pages that draw no engine (Runs, Import) never load it
     st.download_button(":material/summarize: Report (HTML)", data=_report, type="primary",
-                       file_name=f"layerlens-report-{engine.name.replace('/', '-')}.html", mime="text/html",
+                       file_name=f"layerlens-report-{name.replace('/', '-')}.html", mime="text/html",
                        key="report.download", on_click="ignore",
                        help="Everything about this engine" + (" and its baseline" if baseline_id else "") + ": verdict, "
                             "findings, charts, comparison, engine graph, layer table, provenance. One file; opens offline.")

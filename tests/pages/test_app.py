@@ -261,3 +261,21 @@ def test_build_page_composes_version_aware_commands(app, runs):
     app.selectbox(key="build.version").set_value("10.16").run()
     assert "--fp16 --int8" in code()  # the ticks come back with the version that honours them
     assert app.button(key="build.run").disabled  # no trtexec on this machine
+
+
+@pytest.mark.parametrize("page", ["runs", "import_page"])
+def test_pages_that_draw_no_engine_never_load_one(app, runs, monkeypatch, page):
+    """With an engine picked, the sidebar's Report button names its file from the run's manifest: loading the
+    engine for its name was half the server time of the Runs page of a 100k-layer run."""
+    import streamlit as st
+
+    st.cache_resource.clear()  # an engine an earlier test loaded would hide a load here
+    loads = []
+    real_load = RunStore.load
+    monkeypatch.setattr(RunStore, "load", lambda self, run_id, *a, **k: loads.append(run_id) or real_load(self, run_id, *a, **k))
+    app.session_state[state.RUN] = runs["resnet-qat"]
+    app.switch_page(f"app_pages/{page}.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    # (Its file name, from the manifest, is checked in a real browser: tests/browser/test_see_and_share.py.)
+    assert ":material/summarize: Report (HTML)" in [b.proto.label for b in app.sidebar.get("download_button")]
+    assert loads == []
