@@ -279,3 +279,19 @@ def test_pages_that_draw_no_engine_never_load_one(app, runs, monkeypatch, page):
     # (Its file name, from the manifest, is checked in a real browser: tests/browser/test_see_and_share.py.)
     assert ":material/summarize: Report (HTML)" in [b.proto.label for b in app.sidebar.get("download_button")]
     assert loads == []
+
+
+def test_the_collector_is_paused_only_while_a_page_runs(app, runs, monkeypatch):
+    """The router pauses Python's cyclic collector around a page (a 100k-layer engine's ~2M live objects made
+    each collection slow); the page must see it paused and the server must get it back after."""
+    import gc
+
+    from dashboard.components import common
+
+    seen = []
+    real_current_engine = common.current_engine
+    monkeypatch.setattr(common, "current_engine", lambda *a, **k: seen.append(gc.isenabled()) or real_current_engine(*a, **k))
+    assert gc.isenabled()
+    open_page(app, "layers", runs["resnet-qat"])
+    assert seen and not any(seen)
+    assert gc.isenabled()
