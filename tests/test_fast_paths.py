@@ -42,7 +42,8 @@ def _name_key_by_regex(name: str) -> str | None:
     if name.startswith("Reformatting CopyNode") or name.startswith("__my"):
         return None
     base = align._MYELIN_SUFFIX.sub("", PROFILE_SUFFIX.sub("", name))
-    parts = sorted(p for p in (_normalize_node_by_regex(_unwrapped_by_regex(part)) for part in FUSED_SPLIT.split(base)) if p)
+    parts = sorted(p for p in (_normalize_node_by_regex(_unwrapped_by_regex(part)) for part in FUSED_SPLIT.split(base))
+                   if p)
     return " + ".join(parts) or None
 
 

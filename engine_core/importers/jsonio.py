@@ -90,8 +90,8 @@ _COUNTED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("layerlen
 def counted_files_kept():
     """Inside, a file parsed by :func:`count_json_documents` is not parsed again by :func:`read_json_documents`.
 
-    Discovery counts the documents of every profile (one per run?) and the profile reader then parsed the same
-    file a second time: 0.15 s of a 50k-layer ``summary``. Kept until the block ends, and only for counted files.
+    Discovery counts each profile's documents (one per run where runs were appended to one file), and the profile
+    reader then parsed the file again: 0.15 s of a 50k-layer ``summary``. Kept until the block ends; counted files only.
     """
     token = _COUNTED.set({})
     try:

@@ -272,7 +272,8 @@ def test_pages_that_draw_no_engine_never_load_one(app, runs, monkeypatch, page):
     st.cache_resource.clear()  # an engine an earlier test loaded would hide a load here
     loads = []
     real_load = RunStore.load
-    monkeypatch.setattr(RunStore, "load", lambda self, run_id, *a, **k: loads.append(run_id) or real_load(self, run_id, *a, **k))
+    monkeypatch.setattr(RunStore, "load",
+                        lambda self, run_id, *a, **k: loads.append(run_id) or real_load(self, run_id, *a, **k))
     app.session_state[state.RUN] = runs["resnet-qat"]
     app.switch_page(f"app_pages/{page}.py").run()
     assert not app.exception, [e.value for e in app.exception]
@@ -290,7 +291,8 @@ def test_the_collector_is_paused_only_while_a_page_runs(app, runs, monkeypatch):
 
     seen = []
     real_current_engine = common.current_engine
-    monkeypatch.setattr(common, "current_engine", lambda *a, **k: seen.append(gc.isenabled()) or real_current_engine(*a, **k))
+    monkeypatch.setattr(common, "current_engine",
+                        lambda *a, **k: seen.append(gc.isenabled()) or real_current_engine(*a, **k))
     assert gc.isenabled()
     open_page(app, "layers", runs["resnet-qat"])
     assert seen and not any(seen)
