@@ -123,6 +123,18 @@ def exclusive(lock: Path, wait: bool = True):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+@pytest.fixture(autouse=True)
+def collector_back_on():
+    """The CLI turns Python's cyclic collector off for the rest of its process (layerlens.cli.main.settle): a test
+    that runs it in-process must not leave it off for the tests after it in the same worker."""
+    import gc
+
+    was_on = gc.isenabled()
+    yield
+    if was_on:
+        gc.enable()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def layerlens_caches(tmp_path_factory):
     """Sample models and the recipe cache in the run's temporary folder, shared by the workers, for this process,

@@ -7,6 +7,7 @@ import os
 import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import plotly.graph_objects as go
 import pytest
@@ -84,3 +85,23 @@ def test_report_png_without_kaleido_fails_before_writing_anything(tmp_path):
         "layerlens: error: --png cannot write images here. Static images need kaleido: pip install 'layerlens[images]' "
         "(or pip install kaleido). Or drop --png: the HTML report needs neither.")
     assert not out.exists() and not (tmp_path / "png").exists()
+
+
+def test_a_render_kaleido_drops_is_tried_again_then_named(tiny, tmp_path, monkeypatch, fresh_support):
+    """kaleido returns a render's error instead of raising it: a timed-out render leaves no file and no error."""
+    import plotly.io as pio
+
+    calls = []
+
+    def drops_the_first(figures, paths, **kwargs):  # writes every image but the first, on the first call only
+        calls.append([Path(p).name for p in paths])
+        for path in paths[1:] if len(calls) == 1 else paths:
+            Path(path).write_bytes(b"png")
+
+    monkeypatch.setattr(pio, "write_images", drops_the_first)
+    paths = images.write_pngs([("a", tiny), ("b", tiny)], tmp_path / "retry")
+    assert calls == [["01-a.png", "02-b.png"], ["01-a.png"]] and all(p.is_file() for p in paths)
+
+    monkeypatch.setattr(pio, "write_images", lambda figures, paths, **kwargs: None)  # never writes
+    with pytest.raises(LayerLensError, match="kaleido rendered no image for 01-a.png, 02-b.png"):
+        images.write_pngs([("a", tiny), ("b", tiny)], tmp_path / "never")

@@ -58,12 +58,21 @@ def write_pngs(figures: list[tuple[str, go.Figure]], folder: str | Path) -> list
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{i:02d}-{_slug(name)}.png" for i, (name, _) in enumerate(figures, 1)]
-    try:
-        pio.write_images([f for _, f in figures], paths, format="png", width=IMAGE_WIDTH, scale=2)
-    except Exception as exc:
-        raise LayerLensError(f"kaleido could not render the images ({type(exc).__name__}: {exc}).",
-                             "Check that Chromium starts headless on this machine.") from None
-    return paths
+    pending = list(zip([f for _, f in figures], paths))
+    for _ in range(2):  # a second try for what the first left out
+        try:
+            pio.write_images([f for f, _ in pending], [p for _, p in pending], format="png", width=IMAGE_WIDTH, scale=2)
+        except Exception as exc:
+            raise LayerLensError(f"kaleido could not render the images ({type(exc).__name__}: {exc}).",
+                                 "Check that Chromium starts headless on this machine.") from None
+        # kaleido returns a render's error instead of raising it (Kaleido.write_fig_from_object, cancel_on_error
+        # False, as plotly calls it): a render that timed out on a busy machine left no file and said nothing.
+        pending = [(f, p) for f, p in pending if not p.is_file()]
+        if not pending:
+            return paths
+    raise LayerLensError(f"kaleido rendered no image for {', '.join(p.name for _, p in pending)}.",
+                         "Check that Chromium starts headless on this machine; on a busy machine a render can time "
+                         "out: try again.")
 
 
 def _require() -> None:
