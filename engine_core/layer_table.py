@@ -177,9 +177,9 @@ def tensor_rows(tensor_lists: list) -> tuple[list, list[int]]:
 def _profile_indices(names: list[str]) -> np.ndarray:
     """``[profile N]`` suffixes (TREx ``filter_profiles``); 0 for the first profile, which has none."""
     out = np.zeros(len(names), dtype="int64")
-    for i, name in enumerate(names):  # only the last "[profile " can start the suffix (see without_profile_suffix)
-        if name.endswith("]") and (start := name.rfind("[profile ")) >= 0 and (m := PROFILE_SUFFIX.match(name, start)):
-            out[i] = int(m.group(1))
+    for i, name in enumerate(names):
+        if name.endswith("]") and (suffix := profile_suffix(name)):
+            out[i] = int(suffix.group(1))
     return out
 
 
@@ -254,19 +254,24 @@ def _no_blobs(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.full(n, None, dtype=object), np.zeros(n, dtype="int64"), np.zeros(n, dtype="int64")
 
 
-def without_profile_suffix(name: str) -> str:
-    """``name`` without the `` [profile N]`` suffix TensorRT gives layers of profiles after the first.
+def profile_suffix(name: str) -> re.Match | None:
+    """The `` [profile N]`` suffix TensorRT gives layers of profiles after the first: ``PROFILE_SUFFIX.search(name)``.
 
-    Only the last ``[profile `` of a name can start the suffix, so the regex is tried there alone. ``re.sub``
+    Only the last ``[profile `` of a name can start the suffix, so the regex is tried there alone. ``re.search``
     tries a pattern that opens with an optional character at every position of the name (there is no literal
     prefix to scan for): a few percent of any command on a 100k-layer engine.
     """
     at = name.rfind("[profile ")
     if at < 0 or not name.endswith(("]", "]\n")):  # "$" also matches before a final newline
-        return name
-    start = at - 1 if at and name[at - 1] == " " else at  # the optional space is part of the match, as in re.sub
-    match = PROFILE_SUFFIX.match(name, start)
-    return name[:start] + name[match.end():] if match else name
+        return None
+    # The optional space is part of the match where there is one, as the leftmost match of re.search.
+    return PROFILE_SUFFIX.match(name, at - 1 if at and name[at - 1] == " " else at)
+
+
+def without_profile_suffix(name: str) -> str:
+    """``name`` without its :func:`profile_suffix`."""
+    suffix = profile_suffix(name)
+    return name[:suffix.start()] + name[suffix.end():] if suffix else name
 
 
 def unwrapped(part: str) -> str:
