@@ -134,7 +134,7 @@ def test_legacy_named_export_aligns_with_the_pytorch_export(rtx_builds, rtx_env)
 
 
 def _check_pair(baseline, engine) -> None:
-    cmp, att = compare_pair(baseline, engine)
+    cmp, att = engine.analysis.compared_with(baseline)  # what diagnose reads below
     assert sum(p.ms for p in att.parts) == pytest.approx(att.delta_ms, abs=1e-9)
     if not (baseline.measured and engine.measured):  # never a measured number against an estimated one
         assert att.estimate or att.a_sum_ms == att.b_sum_ms == 0

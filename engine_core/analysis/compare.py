@@ -87,12 +87,11 @@ def compare_engines(engines: list[Engine]) -> Comparison:
         raise ValueError("compare needs at least two engines")
     alignment = align_engines([e.layers for e in engines], [e.analysis.glue for e in engines])
     names = unique_names(engines)
-    matched = sorted(alignment.match)
+    matched = np.array(sorted(alignment.match), dtype="int64")
     is_matched = [np.isin(g, matched) for g in alignment.group_ids]
     unmatched = {name: list(e.layers["name"][~m]) for name, e, m in zip(names, engines, is_matched)}
-    sides = [_per_group(engine.layers[list(_SIDE_INPUTS)].assign(_gid=g)[m])
-             for engine, g, m in zip(engines, alignment.group_ids, is_matched)]
-    groups = _group_rows(matched, alignment, sides) if matched else empty_groups()
+    sides = [_side(engine.layers, gids, m, matched) for engine, gids, m in zip(engines, alignment.group_ids, is_matched)]
+    groups = _group_rows(matched, alignment, sides) if len(matched) else empty_groups()
     basis = "gpu_compute_median" if all(e.gpu_compute is not None for e in engines) else "per_layer_sum"
     a_time, b_time = (_engine_time(e, basis) for e in engines[:2])
     speedup = a_time / b_time if a_time and b_time else None
@@ -122,84 +121,96 @@ def _engine_time(engine: Engine, basis: str) -> float | None:
     return engine.gpu_compute.median_ms if basis == "gpu_compute_median" else engine.per_layer_sum_ms
 
 
-#: The layer columns a group's side is made of.
-_SIDE_INPUTS = ("name", "order", "avg_ms", "compute_precision", "output_precision", "weights_precision",
-                "weights_bytes", "is_data_movement")
+def _side(layers: pd.DataFrame, gids: np.ndarray, is_matched: np.ndarray, matched: np.ndarray) -> dict[str, np.ndarray]:
+    """One engine's side of every matched group (``matched``, sorted ids), one entry per group: its layer names in
+    execution order (``()`` when the engine has none of the group), summed time (NaN when none is timed), the
+    precisions of the layer doing the real work (:func:`_dominant`), summed weight bytes and first layer's order.
 
-
-def _dominant_per_group(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Per group, ``columns`` on the layer doing the real work (one sort for all of them).
-
-    Ranking: layers that are not data movement first, then layers with weights
-    (a convolution, not the epilogue kernel TensorRT-RTX splits off it), then most
-    time (layers without a time last), then most weight bytes, then execution order.
+    Plain numpy over the matched layers: pandas' fixed cost per call (a groupby, a six-key sort, a ``first`` over
+    string columns, reindexing) was three quarters of a small engine's comparison, paid per engine and pair.
     """
-    ranked = frame.assign(_idle=frame["is_data_movement"], _unweighted=frame["weights_bytes"] == 0).sort_values(
-        ["_gid", "_idle", "_unweighted", "avg_ms", "weights_bytes", "order"],
-        ascending=[True, True, True, False, False, True], na_position="last", kind="stable")
-    return ranked.groupby("_gid")[columns].first()
+    rows = np.flatnonzero(is_matched)
+    # Each matched layer's group as a position in ``matched``; layers in group order, execution order within one.
+    slot = np.searchsorted(matched, gids[rows])
+    by_group = rows[np.argsort(slot, kind="stable")]
+    sizes = np.bincount(slot, minlength=len(matched))
+    starts = np.cumsum(sizes) - sizes
+    present = sizes > 0
+    names = layers["name"].to_numpy(dtype=object)[by_group]
+    names_per_group = np.empty(len(matched), dtype=object)
+    names_per_group[:] = [tuple(names[a:a + n]) for a, n in zip(starts.tolist(), sizes.tolist())]
+
+    weights = layers["weights_bytes"].to_numpy(dtype="int64")
+    order = layers["order"].to_numpy(dtype="float64")
+    first_order = np.full(len(matched), np.nan)
+    first_order[present] = np.minimum.reduceat(order[by_group], starts[present]) if present.any() else []
+    weights_bytes = np.zeros(len(matched), dtype="int64")
+    weights_bytes[present] = np.add.reduceat(weights[by_group], starts[present]) if present.any() else []
+    # pandas' group sum, for its Kahan-compensated total: the same last digit as every earlier release of compare.
+    ms = np.full(len(matched), np.nan)
+    timed = pd.Series(layers["avg_ms"].to_numpy(dtype="float64", na_value=np.nan)[rows]).groupby(slot).sum(min_count=1)
+    ms[timed.index.to_numpy()] = timed.to_numpy()
+
+    precision, output_precision = _dominant(layers, rows, slot, len(matched), ("compute_precision", "output_precision"))
+    weighted = weights[rows] > 0
+    weights_precision, = _dominant(layers, rows[weighted], slot[weighted], len(matched), ("weights_precision",))
+    weights_precision[[v is None for v in weights_precision]] = "NONE"
+    return {"layers": names_per_group, "ms": ms, "precision": precision, "output_precision": output_precision,
+            "weights_precision": weights_precision, "weights_bytes": weights_bytes, "first_order": first_order}
 
 
-def _per_group(frame: pd.DataFrame) -> pd.DataFrame:
-    """One engine's side of every matched group: layers, time, precisions, weights."""
-    by = frame.groupby("_gid")
-    dominant = _dominant_per_group(frame, ["compute_precision", "output_precision"])
-    return pd.DataFrame({
-        "layers": _names_per_group(frame), "ms": by["avg_ms"].sum(min_count=1),
-        "precision": dominant["compute_precision"], "output_precision": dominant["output_precision"],
-        "weights_precision": _dominant_per_group(frame[frame["weights_bytes"] > 0], ["weights_precision"])["weights_precision"],
-        "weights_bytes": by["weights_bytes"].sum(), "first_order": by["order"].min(),
-    })
+def _dominant(layers: pd.DataFrame, rows: np.ndarray, slot: np.ndarray, groups: int, columns: tuple[str, ...]) -> list[np.ndarray]:
+    """Per group, each of ``columns`` on the layer doing the real work: the first value that is not missing when
+    the group's layers (``rows``, with their group ``slot``) are ranked
 
-
-def _names_per_group(frame: pd.DataFrame) -> pd.Series:
-    """Per group (sorted ids), its layer names in execution order, as a tuple.
-
-    ``groupby(...).agg(tuple)`` calls Python once per group through pandas (3 s for 66k groups); one stable
-    sort and a slice per group is the same answer.
+    layers that are not data movement first, then layers with weights (a convolution, not the epilogue kernel
+    TensorRT-RTX splits off it), then most time (layers without a time last), then most weight bytes, then
+    execution order. None where a group has no value.
     """
-    gids = frame["_gid"].to_numpy()
-    if not len(gids):
-        return pd.Series([], index=pd.Index(gids, name="_gid"), dtype=object)
-    order = np.argsort(gids, kind="stable")
-    sorted_ids, names = gids[order], frame["name"].to_numpy()[order]
-    starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
-    ends = np.r_[starts[1:], len(sorted_ids)]
-    return pd.Series([tuple(names[a:b]) for a, b in zip(starts, ends)], index=pd.Index(sorted_ids[starts], name="_gid"),
-                     dtype=object)
+    weights = layers["weights_bytes"].to_numpy(dtype="int64")[rows]
+    ms = layers["avg_ms"].to_numpy(dtype="float64", na_value=np.nan)[rows]
+    idle = layers["is_data_movement"].to_numpy(dtype=bool)[rows]
+    # np.lexsort is stable and sorts by its last key first.
+    ranked = np.lexsort((layers["order"].to_numpy()[rows], -weights, np.where(np.isnan(ms), np.inf, -ms), weights == 0,
+                         idle, slot))
+    ranked_slots = slot[ranked]
+    out = []
+    for column in columns:
+        values = layers[column].to_numpy(dtype=object)[rows][ranked]
+        known = ~pd.isna(values)
+        slots, values = ranked_slots[known], values[known]
+        first = np.r_[True, slots[1:] != slots[:-1]] if len(slots) else np.zeros(0, dtype=bool)
+        found = np.full(groups, None, dtype=object)
+        found[slots[first]] = values[first]
+        out.append(found)
+    return out
 
 
-def _group_rows(matched: list[int], alignment, sides: list[pd.DataFrame]) -> pd.DataFrame:
+def _group_rows(matched: np.ndarray, alignment, sides: list[dict[str, np.ndarray]]) -> pd.DataFrame:
     """The groups table (see :func:`compare_engines`), A's execution order first."""
-    full = [side.reindex(matched) for side in sides]  # a group missing from an engine gets empty values
-    for side in full:
-        side["layers"] = side["layers"].map(lambda v: v if isinstance(v, tuple) else ())
-        side["weights_precision"] = side["weights_precision"].fillna("NONE")
-        side["weights_bytes"] = side["weights_bytes"].fillna(0).astype("int64")
-        side["precision"] = _objects(side["precision"])
-        side["output_precision"] = _objects(side["output_precision"])
-    a, b = full[0], full[1]
+    a, b = sides[0], sides[1]
     delta = b["ms"] - a["ms"]
     with np.errstate(divide="ignore", invalid="ignore"):
         speedup = np.where(b["ms"] > 0, a["ms"] / b["ms"], np.nan)
     change = [f"{x}->{y}" if x and y and x != y else None for x, y in zip(a["precision"], b["precision"])]
-    order = a["first_order"].fillna(b["first_order"] + 10**9).fillna(2 * 10**9).to_numpy()
-    groups = pd.DataFrame({
-        "first_order": order,
-        "onnx_nodes": _objects([tuple(sorted(alignment.keys.get(g, ()))) for g in matched]),
-        "match": _objects([alignment.match[g] for g in matched]), "confidence": [alignment.confidence[g] for g in matched],
-        "a_layers": _objects(a["layers"].to_numpy()), "b_layers": _objects(b["layers"].to_numpy()),
-        "a_ms": a["ms"].to_numpy(), "b_ms": b["ms"].to_numpy(),
-        "a_precision": _objects(a["precision"].to_numpy()), "b_precision": _objects(b["precision"].to_numpy()),
-        "a_output_precision": _objects(a["output_precision"].to_numpy()), "b_output_precision": _objects(b["output_precision"].to_numpy()),
-        "a_weights_precision": _objects(a["weights_precision"].to_numpy()), "b_weights_precision": _objects(b["weights_precision"].to_numpy()),
-        "a_weights_bytes": a["weights_bytes"].to_numpy(), "b_weights_bytes": b["weights_bytes"].to_numpy(),
-        "delta_ms": delta.to_numpy(), "speedup": speedup, "precision_change": _objects(change),
-        "times_ms": _objects(list(zip(*(side["ms"].to_numpy() for side in full)))),
-        "precisions": _objects(list(zip(*(side["precision"].to_numpy() for side in full)))),
-    })
-    groups = groups.sort_values("first_order", kind="stable", ignore_index=True).drop(columns="first_order")
-    return groups[list(GROUP_COLUMNS)]
+    first_order = np.where(np.isnan(a["first_order"]), b["first_order"] + 10**9, a["first_order"])
+    order = np.argsort(np.where(np.isnan(first_order), 2 * 10**9, first_order), kind="stable")
+    ids = matched.tolist()
+    columns = {
+        "onnx_nodes": [tuple(sorted(alignment.keys.get(g, ()))) for g in ids],
+        "match": [alignment.match[g] for g in ids],
+        "confidence": np.array([alignment.confidence[g] for g in ids], dtype="float64"),
+        **{f"{prefix}_{c}": side[c] for prefix, side in (("a", a), ("b", b)) for c in SIDE_COLUMNS},
+        "delta_ms": delta, "speedup": speedup, "precision_change": change,
+        "times_ms": list(zip(*(side["ms"] for side in sides))),
+        "precisions": list(zip(*(side["precision"] for side in sides))),
+    }
+    frame = {}
+    for c in GROUP_COLUMNS:
+        values = columns[c]
+        numeric = isinstance(values, np.ndarray) and values.dtype != object
+        frame[c] = values[order] if numeric else pd.Series(_objects(values).to_numpy()[order], dtype=object)
+    return pd.DataFrame(frame)
 
 
 def _objects(values) -> pd.Series:

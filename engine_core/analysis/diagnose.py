@@ -18,7 +18,7 @@ from engine_core.analysis.findings import Finding, rank_findings, share_of_time
 from engine_core.analysis.gpus import GpuSpec
 from engine_core.analysis.latency import reconcile
 from engine_core.analysis.latency_model import default_latency_model
-from engine_core.analysis.lint import lint_layers, lint_pair
+from engine_core.analysis.lint import lint_pair
 from engine_core.analysis.requested import STATED_SOURCES, io_precision_shares
 from engine_core.analysis.size import diff_bytes, explain_growth
 from engine_core.engine import Engine
@@ -61,7 +61,7 @@ def diagnose(engine: Engine, baseline: Engine | None = None, gpu: GpuSpec | None
     findings: list[Finding] = []
     findings += _fallback_findings(engine, gpu)
     # The wide-output lint repeats the int8_wide_output fallback finding.
-    findings += [f for f in lint_layers(engine) if f.kind != "qdq_wide_output"]
+    findings += [f for f in engine.analysis.lints if f.kind != "qdq_wide_output"]
     findings += engine.analysis.fairness
     findings += _myelin_finding(engine)
     findings += _slower_than_model_finding(engine, gpu)

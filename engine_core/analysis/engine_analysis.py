@@ -29,7 +29,7 @@ from engine_core.analysis.findings import Finding
 from engine_core.analysis.gpus import GpuSpec, gpu_for_engine
 from engine_core.analysis.latency import waterfall
 from engine_core.analysis.latency_model import default_latency_model
-from engine_core.analysis.lint import lint_fairness
+from engine_core.analysis.lint import lint_fairness, lint_layers
 from engine_core.analysis.requested import requested_precision
 from engine_core.analysis.roofline import layer_work
 from engine_core.analysis.size import ByteAccount, account_bytes
@@ -81,6 +81,12 @@ class EngineAnalysis:
     def fairness(self) -> list[Finding]:
         """Fair-comparison warnings (:func:`engine_core.analysis.lint.lint_fairness`)."""
         return lint_fairness(self.engine)
+
+    @cached_property
+    def lints(self) -> list[Finding]:
+        """Reformat, Q/DQ placement, alignment and tactic lints (:func:`engine_core.analysis.lint.lint_layers`):
+        diagnose reads them against every baseline."""
+        return lint_layers(self.engine)
 
     @cached_property
     def layer_work(self) -> pd.DataFrame:
