@@ -15,24 +15,32 @@ APP = str(REPO / "dashboard" / "streamlit_app.py")
 
 
 @pytest.fixture(scope="session", autouse=True)
-def one_component_scan():
-    """Scan installed distributions for Streamlit v2 components once per session, not once per AppTest.
+def one_component_scan_and_script_cache():
+    """Scan installed distributions for Streamlit v2 components once per session, and compile each page script
+    once, not once per AppTest run.
 
     Streamlit 1.67's ``AppTest._run`` gives every new instance a ``BidiComponentManager`` whose
     ``discover_and_register_components`` reads the metadata of every installed distribution: with
     cold caches on two cores that dominated the whole AppTest suite. The scan's result depends only
     on what is installed, so one manager serves every instance.
+
+    Every run (``AppTest._run``) also makes a new ``ScriptCache``, so the app's script and each page were read,
+    rewritten for Streamlit's "magic" and compiled again on every ``run()``, a tenth of the AppTest suites' time.
+    A real server keeps one ``ScriptCache`` for every session (``Runtime``), and the scripts do not change
+    during a test run: one cache serves every run here too.
     """
     from streamlit.components.v2.component_manager import BidiComponentManager
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
     from streamlit.testing.v1 import app_test
 
     shared = BidiComponentManager()
     shared.discover_and_register_components(start_file_watching=False)
     shared.discover_and_register_components = lambda **_: None  # already done
-    original = app_test.BidiComponentManager
-    app_test.BidiComponentManager = lambda: shared
-    yield
-    app_test.BidiComponentManager = original
+    scripts = ScriptCache()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(app_test, "BidiComponentManager", lambda: shared)
+        patch.setattr(app_test, "ScriptCache", lambda: scripts)
+        yield
 
 
 @pytest.fixture
