@@ -22,7 +22,7 @@ from dashboard.components.guard import errors_shown  # noqa: E402
 from dashboard.components.sidebar import render_sidebar  # noqa: E402
 from layerlens import access  # noqa: E402
 from engine_core.errors import LayerLensError  # noqa: E402
-from engine_core.importers.jsonio import paused_gc  # noqa: E402
+from engine_core.collector import paused_gc  # noqa: E402
 
 
 st.set_page_config(page_title="LayerLens", page_icon=":material/layers:", layout="wide")

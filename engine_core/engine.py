@@ -26,7 +26,7 @@ from engine_core.accuracy.report import AccuracyReport
 from engine_core.errors import ArtifactFormatError
 from engine_core.importers.accuracy_json import read_accuracy_json
 from engine_core.importers.calib_cache import CalibrationCache, read_calibration_cache
-from engine_core.importers.jsonio import paused_gc
+from engine_core.collector import paused_gc
 from engine_core.importers.layer_info import IOTensor, LayerInfo, read_layer_info
 from engine_core.importers.polygraphy_text import read_polygraphy_inspect
 from engine_core.importers.profile import LayerProfile, read_profile_json

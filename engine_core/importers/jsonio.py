@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import gc
 import json
 import os
 from pathlib import Path
@@ -29,23 +28,6 @@ from engine_core.importers.sniff import SEPARATOR_LINE
 MAX_ARTIFACT_BYTES = int(os.environ.get("LAYERLENS_MAX_ARTIFACT_MB", "512")) * 1024 * 1024
 
 _DECODER = json.JSONDecoder()
-
-
-@contextlib.contextmanager
-def paused_gc():
-    """Pause the cyclic garbage collector while building millions of small objects.
-
-    Parsing a 50k-layer JSON creates ~2M dicts/lists/strings; each allocation
-    burst triggers generational collections that find nothing to free (the
-    objects are all alive) and triple the load time. Re-entrant.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 #: What to do with a serialized engine, which only TensorRT itself can open.

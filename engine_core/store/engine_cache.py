@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from engine_core.engine import Engine
-from engine_core.importers.jsonio import paused_gc
+from engine_core.collector import paused_gc
 from engine_core.schema import SCHEMA_VERSION
 
 CACHE_FILE = "engine.arrow"
