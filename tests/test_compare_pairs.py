@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import DATA, FIXTURES, REPO, RTX_MODELS, RTX_RECIPES, engine_names, engine_shape, load_one
@@ -187,3 +188,33 @@ def test_cli_compare_and_diagnose_never_fail_internally():
         assert proc.returncode == 0 and "internal error" not in proc.stderr, (args, proc.stderr)
     verdict = run("diagnose", qat, "--baseline", str(FIXTURES / "trex-rtx3090" / "fp16")).stdout.splitlines()[0]
     assert verdict == "resnet-qat is 1.83× resnet (FP16): faster by 1.826 ms GPU compute median."
+
+
+def test_a_groups_side_reads_the_layer_doing_the_real_work():
+    """One engine's side of three matched groups: its precisions come from the layer doing the work (not data
+    movement, with weights, most time, timed before untimed), each from the first ranked layer that has one."""
+    from engine_core.analysis.compare import _side
+
+    nan = float("nan")
+    layers = pd.DataFrame({
+        "name": ["reformat", "epilogue", "conv", "conv2", "lone", "elsewhere"],
+        "order": [0, 1, 2, 3, 4, 5],
+        "avg_ms": [0.5, 0.3, 0.1, nan, nan, 1.0],
+        "compute_precision": ["FP32", "INT8", None, "FP16", "FP16", "FP32"],
+        "output_precision": ["FP32", "INT8", "FP16", "FP16", "FP16", "FP32"],
+        "weights_precision": ["NONE", "NONE", "INT8", "FP16", "NONE", "NONE"],
+        "weights_bytes": [0, 0, 100, 300, 0, 0],
+        "is_data_movement": [True, False, False, False, False, False],
+    })
+    gids = np.array([7, 7, 7, 7, 3, 9])
+    matched = np.array([3, 5, 7])  # group 5 has no layer in this engine; group 9 is not matched
+    side = _side(layers, gids, np.isin(gids, matched), matched)
+    assert side["layers"].tolist() == [("lone",), (), ("reformat", "epilogue", "conv", "conv2")]
+    assert np.isnan(side["ms"][:2]).all() and side["ms"][2] == pytest.approx(0.9)
+    # conv ranks first (weights, timed) but has no compute precision: the next in rank is conv2 (weights before
+    # time: the untimed conv2 before the timed epilogue), not the epilogue's INT8.
+    assert side["precision"].tolist() == ["FP16", None, "FP16"]
+    assert side["output_precision"].tolist() == ["FP16", None, "FP16"]
+    assert side["weights_precision"].tolist() == ["NONE", "NONE", "INT8"]  # only layers with weights hold one
+    assert side["weights_bytes"].tolist() == [0, 0, 400]
+    assert side["first_order"][0] == 4 and np.isnan(side["first_order"][1]) and side["first_order"][2] == 0
