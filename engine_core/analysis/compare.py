@@ -124,7 +124,7 @@ def _engine_time(engine: Engine, basis: str) -> float | None:
 def _side(layers: pd.DataFrame, gids: np.ndarray, is_matched: np.ndarray, matched: np.ndarray) -> dict[str, np.ndarray]:
     """One engine's side of every matched group (``matched``, sorted ids), one entry per group: its layer names in
     execution order (``()`` when the engine has none of the group), summed time (NaN when none is timed), the
-    precisions of the layer doing the real work (:func:`_dominant`), summed weight bytes and first layer's order.
+    precisions of the layer doing the real work (:func:`_ranked`), summed weight bytes and first layer's order.
 
     Plain numpy over the matched layers: pandas' fixed cost per call (a groupby, a six-key sort, a ``first`` over
     string columns, reindexing) was three quarters of a small engine's comparison, paid per engine and pair.
@@ -151,39 +151,39 @@ def _side(layers: pd.DataFrame, gids: np.ndarray, is_matched: np.ndarray, matche
     timed = pd.Series(layers["avg_ms"].to_numpy(dtype="float64", na_value=np.nan)[rows]).groupby(slot).sum(min_count=1)
     ms[timed.index.to_numpy()] = timed.to_numpy()
 
-    precision, output_precision = _dominant(layers, rows, slot, len(matched), ("compute_precision", "output_precision"))
-    weighted = weights[rows] > 0
-    weights_precision, = _dominant(layers, rows[weighted], slot[weighted], len(matched), ("weights_precision",))
+    ranked = _ranked(layers, rows, slot, weights)
+    precision, output_precision = (_first_known(layers[c], rows[ranked], slot[ranked], len(matched))
+                                   for c in ("compute_precision", "output_precision"))
+    weighted = ranked[weights[rows[ranked]] > 0]  # only a layer with weights holds a weights precision
+    weights_precision = _first_known(layers["weights_precision"], rows[weighted], slot[weighted], len(matched))
     weights_precision[[v is None for v in weights_precision]] = "NONE"
     return {"layers": names_per_group, "ms": ms, "precision": precision, "output_precision": output_precision,
             "weights_precision": weights_precision, "weights_bytes": weights_bytes, "first_order": first_order}
 
 
-def _dominant(layers: pd.DataFrame, rows: np.ndarray, slot: np.ndarray, groups: int, columns: tuple[str, ...]) -> list[np.ndarray]:
-    """Per group, each of ``columns`` on the layer doing the real work: the first value that is not missing when
-    the group's layers (``rows``, with their group ``slot``) are ranked
-
-    layers that are not data movement first, then layers with weights (a convolution, not the epilogue kernel
+def _ranked(layers: pd.DataFrame, rows: np.ndarray, slot: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Positions in ``rows`` (layers, with their group ``slot``), by group and, within one, the layer doing the real
+    work first: layers that are not data movement, then layers with weights (a convolution, not the epilogue kernel
     TensorRT-RTX splits off it), then most time (layers without a time last), then most weight bytes, then
-    execution order. None where a group has no value.
-    """
-    weights = layers["weights_bytes"].to_numpy(dtype="int64")[rows]
+    execution order. The order of any subset of the rows is this order filtered (the sort is stable)."""
+    weights = weights[rows]
     ms = layers["avg_ms"].to_numpy(dtype="float64", na_value=np.nan)[rows]
     idle = layers["is_data_movement"].to_numpy(dtype=bool)[rows]
     # np.lexsort is stable and sorts by its last key first.
-    ranked = np.lexsort((layers["order"].to_numpy()[rows], -weights, np.where(np.isnan(ms), np.inf, -ms), weights == 0,
-                         idle, slot))
-    ranked_slots = slot[ranked]
-    out = []
-    for column in columns:
-        values = layers[column].to_numpy(dtype=object)[rows][ranked]
-        known = ~pd.isna(values)
-        slots, values = ranked_slots[known], values[known]
-        first = np.r_[True, slots[1:] != slots[:-1]] if len(slots) else np.zeros(0, dtype=bool)
-        found = np.full(groups, None, dtype=object)
-        found[slots[first]] = values[first]
-        out.append(found)
-    return out
+    return np.lexsort((layers["order"].to_numpy()[rows], -weights, np.where(np.isnan(ms), np.inf, -ms), weights == 0,
+                       idle, slot))
+
+
+def _first_known(column: pd.Series, rows: np.ndarray, slots: np.ndarray, groups: int) -> np.ndarray:
+    """Per group, the first value of ``column`` that is not missing among ``rows`` (ranked, with their group
+    ``slots``); None where a group has none."""
+    values = column.to_numpy(dtype=object)[rows]
+    known = ~pd.isna(values)
+    slots, values = slots[known], values[known]
+    first = np.r_[True, slots[1:] != slots[:-1]] if len(slots) else np.zeros(0, dtype=bool)
+    found = np.full(groups, None, dtype=object)
+    found[slots[first]] = values[first]
+    return found
 
 
 def _group_rows(matched: np.ndarray, alignment, sides: list[dict[str, np.ndarray]]) -> pd.DataFrame:
@@ -205,19 +205,16 @@ def _group_rows(matched: np.ndarray, alignment, sides: list[dict[str, np.ndarray
         "times_ms": list(zip(*(side["ms"] for side in sides))),
         "precisions": list(zip(*(side["precision"] for side in sides))),
     }
-    frame = {}
-    for c in GROUP_COLUMNS:
-        values = columns[c]
-        numeric = isinstance(values, np.ndarray) and values.dtype != object
-        frame[c] = values[order] if numeric else pd.Series(_objects(values).to_numpy()[order], dtype=object)
-    return pd.DataFrame(frame)
+    numeric = {c for c, values in columns.items() if isinstance(values, np.ndarray) and values.dtype != object}
+    return pd.DataFrame({c: columns[c][order] if c in numeric else _objects(columns[c], order) for c in GROUP_COLUMNS})
 
 
-def _objects(values) -> pd.Series:
-    """An object column whose missing values are None, as :data:`GROUP_COLUMNS` promise.
+def _objects(values, order: np.ndarray) -> pd.Series:
+    """``values`` in ``order`` as an object column whose missing values are None, as :data:`GROUP_COLUMNS` promise.
 
     pandas 3 stores strings in its own string dtype, where a missing value is NaN: ``"precision_change":
     NaN`` in ``compare --json`` (not JSON) and ``g.precision_change or "same"`` reading "nan".
     """
-    index = values.index if isinstance(values, pd.Series) else None
-    return pd.Series([None if v is None or v != v else v for v in values], index=index, dtype=object)
+    values = list(values)
+    return pd.Series([None if v is None or v != v else v for v in map(values.__getitem__, order.tolist())],
+                     dtype=object)
