@@ -7,9 +7,9 @@ import streamlit as st
 
 from dashboard import data, state
 from dashboard.components.accuracy import render_accuracy_comparison
-from dashboard.components.common import TABLE_ROWS, head_rows, plot, record
+from dashboard.components.common import TABLE_ROWS, head_rows, plot, precision_tags, record
 from dashboard.components.compare_panels import comparison_provenance, render_bytes_and_precision
-from layerlens.views.figures import PRECISION_COLORS, make_attribution_figure, make_speedup_waterfall_figure
+from layerlens.views.figures import make_attribution_figure, make_speedup_waterfall_figure
 from engine_core.accuracy.join import group_sqnr
 from engine_core.analysis.lint import lint_pair
 from engine_core.strict_json import dumps_strict
@@ -90,23 +90,13 @@ for i, e in enumerate(engines[2:], start=2):
     table[f"{e.name} ms"] = [t[i] for t in groups["times_ms"]]
     table[f"{e.name} precision"] = [p[i] for p in groups["precisions"]]
 
-
-def _colour(value):
-    return f"background-color: {PRECISION_COLORS.get(value, '')}55" if value in PRECISION_COLORS else ""
-
-
-def _delta(value):
-    if value != value:
-        return ""
-    return "color: #1a7f37" if value < 0 else "color: #cf222e" if value > 0 else ""
-
-
 if len(table) > TABLE_ROWS:  # the groups that moved most first; the JSON download has them all
     table = table.loc[groups["delta_ms"].astype(float).abs().sort_values(ascending=False, na_position="last").index]
 table = head_rows(table, "aligned groups", "largest change first")
-styled = table.style.map(_colour, subset=["a_precision", "b_precision"]).map(_delta, subset=["delta_ms"])
-st.dataframe(styled, hide_index=True, width="stretch", height=420,
-             column_config={"a_ms": st.column_config.NumberColumn(f"{a.name} ms", format="%.4f"),
+tagged, tags = precision_tags(table, ["a_precision", "b_precision"] + [f"{e.name} precision" for e in engines[2:]],
+                              {"a_precision": f"{a.name} precision", "b_precision": f"{b.name} precision"})
+st.dataframe(tagged, hide_index=True, width="stretch", height=420,
+             column_config={**tags, "a_ms": st.column_config.NumberColumn(f"{a.name} ms", format="%.4f"),
                             "b_ms": st.column_config.NumberColumn(f"{b.name} ms", format="%.4f"),
                             "delta_ms": st.column_config.NumberColumn("Δ ms (B − A)", format="%+.4f"),
                             "speedup": st.column_config.NumberColumn("speedup", format="%.2fx"),

@@ -10,18 +10,16 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components.common import current_engine, record, render_provenance
+from dashboard.components.common import current_engine, precision_tags, record, render_provenance
 from dashboard.components.guard import errors_shown
 from dashboard.components.keep_panel import render_keep_panel
 from dashboard.components.layer_record import render_layer_record
 from engine_core.accuracy.join import with_layer_accuracy
-from layerlens.views.figures import PRECISION_COLORS
 from engine_core.analysis.estimate import layers_for_export
 from engine_core.export import layer_table_csv
 
 #: Rows the table holds at once; a longer (filtered) table is paged, ordered first by the user's choice. Every
-#: rerun styles each cell of the page (the precision colours: pandas' Styler, ~0.3 s for 1,000 rows on two busy
-#: cores), so a page is kept to what a user scrolls through: a search or a click then answers in well under 0.3 s.
+#: rerun sends the page to the browser, so a page is kept to what a user scrolls through.
 PAGE_ROWS = 250
 #: Columns the rows of a paged table can be ordered by, with their labels.
 SORTABLE = {"order": "execution order", "avg_ms": "time (avg ms)", "weights_bytes": "weight bytes",
@@ -82,11 +80,10 @@ def _table(engine, run_id: str) -> None:
                "clicking a column" + (" (sorts this page)" if where else "")
                + (f" · SQNR on {engine.accuracy.inputs_label} (empty: identical or not measured)"
                   if engine.accuracy is not None else ""))
-    styled = table.style.map(lambda p: f"background-color: {PRECISION_COLORS.get(p, '')}33",
-                             subset=["compute_precision", "output_precision", "weights_precision"])
-    event = st.dataframe(styled, hide_index=True, width="stretch", height=460, on_select="rerun",
+    tagged, tags = precision_tags(table, ["compute_precision", "output_precision", "weights_precision"])
+    event = st.dataframe(tagged, hide_index=True, width="stretch", height=460, on_select="rerun",
                          selection_mode="multi-row", key="layers.table",
-                         column_config={"avg_ms": st.column_config.NumberColumn("avg ms", format="%.4f"),
+                         column_config={**tags, "avg_ms": st.column_config.NumberColumn("avg ms", format="%.4f"),
                                         "sqnr_db": st.column_config.NumberColumn(
                                             "SQNR dB", format="%.1f", help="Output SQNR of the layer's ONNX nodes vs "
                                             f"the float model ({engine.accuracy.inputs_label if engine.accuracy else ''})"),

@@ -128,3 +128,27 @@ def test_layers_whose_names_repeat_keep_their_fallback_reasons(tmp_path, monkeyp
     table = _table(app)
     assert len(table) == len(engine.layers) == 126
     assert set(table.loc[table["fallback_reason"].notna(), "name"]) == set(fallbacks["name"])
+
+
+def test_precisions_are_coloured_tags_on_the_layers_and_compare_tables(app, big):
+    """The precision cells are tags in the precision colours of every chart (a Styler coloured them before, and
+    styling every cell was most of each search or click on a big engine's Layers table)."""
+    import json
+
+    from layerlens.views.figures import PRECISION_COLORS
+
+    _, run_id, engine, twin = big
+    open_page(app, "layers", run_id)
+    shown = app.dataframe[0]
+    config = json.loads(shown.proto.columns)
+    expected = engine.layers.sort_values("order").head(PAGE_ROWS)
+    for column in ("compute_precision", "output_precision", "weights_precision"):
+        assert config[column]["type_config"]["type"] == "multiselect"
+        options = {o["value"]: o["color"] for o in config[column]["type_config"]["options"]}
+        assert options == PRECISION_COLORS
+        assert [list(tags) for tags in shown.value[column]] == [[p] for p in expected[column]]
+    open_page(app, "compare", run_id, twin)
+    groups = next(d for d in app.dataframe if "onnx_nodes" in d.value.columns)
+    config = json.loads(groups.proto.columns)
+    assert config["a_precision"]["label"] == "twin precision" and config["b_precision"]["label"] == "big precision"
+    assert {p for tags in groups.value["b_precision"] for p in tags} == set(engine.layers["compute_precision"]) - {"NONE"}
