@@ -14,10 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
-import signal
-import socket
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -67,6 +63,8 @@ class ServePlan:
 
     def link(self, path: str = "") -> str:
         """The URL to print: another machine's way in when exposed, with the token when there is one."""
+        import socket  # here, as secrets, signal and subprocess below: `layerlens --help` builds this parser
+
         host = socket.gethostname() if self.host in WILDCARD_HOSTS else self.host
         return _url(host, self.port, path, self.token)
 
@@ -136,6 +134,8 @@ def plan_dashboard(args, environ: dict[str, str] | None = None) -> ServePlan:
     if token == "":
         raise LayerLensError("The access token is empty.", "Leave --token and LAYERLENS_TOKEN unset for a random one.")
     if token is None and not is_loopback(args.host):
+        import secrets
+
         token = secrets.token_urlsafe(24)  # 192 bits: the link is the only way in
     allowed = []
     for folder in args.allow_dir:
@@ -173,6 +173,9 @@ def serve_dashboard(plan: ServePlan, path: str = "") -> int:
         print(f"layerlens: warning: the dashboard listens on {plan.host}:{plan.port}, where other machines can reach "
               f"it. Only a browser that brings the token in the link below gets in, but anyone with the link can "
               f"{powers}. Share it like a password.", file=sys.stderr, flush=True)
+    import signal
+    import subprocess
+
     mode = "; read-only" if plan.read_only else ""
     # `kill` (SIGTERM) stops the server too, as Ctrl+C does, instead of leaving it listening without us.
     signal.signal(signal.SIGTERM, _interrupt)
