@@ -35,8 +35,9 @@ import numpy as np
 import pandas as pd
 
 from engine_core.analysis.kernels import are_generated_kernels
-from engine_core.layer_table import (FUSED_SPLIT, REFORMAT_TARGET, has_prefixed_params, record_param, tensor_rows,
+from engine_core.layer_table import (FUSED_SPLIT, REFORMAT_TARGET, has_prefixed_params, record_param,
                                      unwrapped, without_profile_suffix)
+from engine_core.tensor_index import TensorIndex
 
 NAMES_ONLY_CONFIDENCE = 0.3
 #: Longest pending sequence the structure pass aligns in one SequenceMatcher (exact longest-block matching).
@@ -237,13 +238,15 @@ def _pair_confidence(a: dict, b: dict) -> float:
     return round(sum(checks) / len(checks), 3) if checks else 0.5
 
 
-def align_engines(tables: list[pd.DataFrame], glue: list[np.ndarray] | None = None) -> Alignment:
+def align_engines(tables: list[pd.DataFrame], glue: list[np.ndarray] | None = None,
+                  tensors: list[TensorIndex] | None = None) -> Alignment:
     """Align the layer tables of several engines (the first is the reference for structure).
 
     Layer ``i`` of engine ``e`` is node ``base[e] + i`` of one union-find over every engine; ONNX keys are
     nodes after them. Everything is indexed once (tensor name -> writer and first reader, node key ->
     normalized key), so alignment stays linear in layers apart from the structure pass's sequence match.
-    ``glue``: :func:`is_glue` of each table when the caller has it already (an engine's analysis keeps it).
+    ``glue``: :func:`is_glue` of each table when the caller has it already (an engine's analysis keeps it);
+    ``tensors``: each table's :class:`~engine_core.tensor_index.TensorIndex`, likewise.
     """
     sizes = [len(t) for t in tables]
     base = [sum(sizes[:e]) for e in range(len(tables))]
@@ -269,7 +272,7 @@ def align_engines(tables: list[pd.DataFrame], glue: list[np.ndarray] | None = No
     key_ids = dict(zip(dict.fromkeys(flat_keys), range(first_key, first_key + len(flat_keys))))
     uf.parent.extend(range(first_key, first_key + len(key_ids)))
     uf.union_pairs(list(map(key_ids.__getitem__, flat_keys)), key_layers)
-    _attach_glue(uf, base, tables, glue, onnx_keys)
+    _attach_glue(uf, base, tables, glue, onnx_keys, tensors)
     joined = _cross_engine(uf.roots(), base, sizes)
 
     # 2. normalized names, unique within each engine
@@ -293,17 +296,15 @@ def align_engines(tables: list[pd.DataFrame], glue: list[np.ndarray] | None = No
     return _finish(uf, links, base, sizes, glue, onnx_keys, names, names_only)
 
 
-def _attach_glue(uf, base, tables, glue, onnx_keys) -> None:
+def _attach_glue(uf, base, tables, glue, onnx_keys, tensors) -> None:
     """Glue without ONNX identity joins the compute layer it feeds (an epilogue joins the layer it finishes)."""
     for e, table in enumerate(tables):
         lone = [i for i in np.flatnonzero(glue[e]).tolist() if not onnx_keys[e][i]]
         if not lone:  # the tensor indexes below cost more than the rest of this pass: only when needed
             continue
         inputs, outputs, layer_names = table["inputs"].tolist(), table["outputs"].tolist(), table["name"].tolist()
-        out_names, out_layers = tensor_rows(outputs)
-        producers = dict(zip(out_names, out_layers))  # the last writer wins
-        in_names, in_layers = tensor_rows(inputs)
-        first_reader = dict(zip(reversed(in_names), reversed(in_layers)))  # built backwards: the first reader wins
+        index = tensors[e] if tensors is not None else TensorIndex(table)
+        producers, first_reader = index.last_writer, index.first_reader
         by_name = dict(zip(layer_names, range(len(layer_names))))
         weighted = (table["weights_count"] > 0).to_numpy()
         for i in lone:

@@ -34,6 +34,7 @@ from engine_core.analysis.requested import requested_precision
 from engine_core.analysis.roofline import layer_work
 from engine_core.analysis.size import ByteAccount, account_bytes
 from engine_core.engine import Engine
+from engine_core.tensor_index import TensorIndex
 
 
 class EngineAnalysis:
@@ -61,6 +62,12 @@ class EngineAnalysis:
         """Per layer (bool), the glue TensorRT inserted around the real work: :func:`~engine_core.analysis.align.is_glue`
         (alignment and the graph both read it)."""
         return is_glue(self.engine.layers).to_numpy()
+
+    @cached_property
+    def tensors(self) -> TensorIndex:
+        """Which layers write and read each tensor (:class:`~engine_core.tensor_index.TensorIndex`): alignment, the
+        fallback reasons and the graph look layers up by tensor name."""
+        return TensorIndex(self.engine.layers)
 
     @cached_property
     def fallbacks(self) -> pd.DataFrame:

@@ -59,9 +59,10 @@ from engine_core.analysis.kernels import describe_kernel, is_generated_kernel
 from engine_core.analysis.requested import is_explicitly_quantized
 from engine_core.engine import Engine
 from engine_core.importers.trtexec_log import LogEvent
-from engine_core.layer_table import REFORMAT_TARGET, tensor_rows
+from engine_core.layer_table import REFORMAT_TARGET
 from engine_core.precision import DATA_PRECISIONS, PRECISION_RANK
 from engine_core.recipes.keep import kept_nodes
+from engine_core.tensor_index import TensorIndex
 
 REASONS: dict[str, str] = {
     "integer_data": "Integer or bool data (shapes, indices) cannot be quantized",
@@ -106,19 +107,21 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
         return pd.DataFrame(columns=list(FALLBACK_COLUMNS))
     flagged = layers[_above_requested(layers, requested)]
     explicit = is_explicitly_quantized(layers)
-    consumers = _consumers(layers)
+    tensors = engine.analysis.tensors
     ignored = {e.subject for e in engine.events if e.kind == "precision_ignored"}
     no_range = {e.subject for e in engine.events if e.kind in ("missing_dynamic_range", "default_quantization")}
     events = {e.subject: e for e in engine.events}
     if engine.calibration is not None and requested == "INT8":
         # The cache the engine was built with has no scale for these tensors: no INT8 for their layers (#2031).
-        for tensor in _uncalibrated_tensors(layers, engine.calibration):
+        for tensor in _uncalibrated_tensors(tensors, engine.calibration):
             no_range.add(tensor)
             events.setdefault(tensor, LogEvent(0, "I", "missing_dynamic_range", tensor,
                                                f"calibration cache {Path(engine.calibration.file).name} has no scale "
                                                f"for tensor {tensor!r}"))
-    producers = _producers(layers)
-    graph = _Graph(consumers, producers, dict(zip(layers["name"].tolist(), layers["layer_type"].tolist())))
+    names = layers["name"].tolist()
+    producers = dict(zip(tensors.written, map(names.__getitem__, tensors.writer_rows)))  # the last writer wins
+    graph = _Graph(tensors, names, layers["compute_precision"].tolist(), producers,
+                   dict(zip(names, layers["layer_type"].tolist())))
     # Row tuples from column lists: itertuples iterates each column element by element (Arrow strings slowly).
     flagged_rows = list(map(_FlaggedLayer._make, zip(*(flagged[c].tolist() for c in _READ_COLUMNS))))
     decided: dict[str, tuple[str, str, str | None]] = {}
@@ -167,11 +170,19 @@ _FlaggedLayer = namedtuple("_FlaggedLayer", _READ_COLUMNS)
 
 
 class _Graph:
-    """Who writes and who reads each tensor, and each layer's type: enough to see epilogues and I/O."""
+    """Who writes and who reads each tensor, and each layer's type: enough to see epilogues and I/O.
 
-    def __init__(self, consumers, producers, types) -> None:
-        self.consumers, self.producers, self.types = consumers, producers, types
+    ``producers``: tensor name -> the name of the layer writing it (the last, if several do); readers come from the
+    engine's :class:`~engine_core.tensor_index.TensorIndex` (``names`` and ``precisions`` per row)."""
+
+    def __init__(self, tensors: TensorIndex, names: list, precisions: list, producers: dict, types: dict) -> None:
+        self.tensors, self.names, self.precisions = tensors, names, precisions
+        self.producers, self.types = producers, types
         self._first: dict = {}
+
+    def consumers(self, tensor) -> list[tuple[str, str]]:
+        """``(layer name, its compute precision)`` of every layer reading ``tensor``, in execution order."""
+        return [(self.names[row], self.precisions[row]) for row in self.tensors.readers.get(tensor, ())]
 
     def first_reader(self, tensor, kind: str) -> str | None:
         """The first layer reading ``tensor`` that is a ``"kgen"`` kernel or a ``"residual_add"``.
@@ -182,7 +193,7 @@ class _Graph:
         key = (tensor, kind)
         if key not in self._first:
             test = (lambda n: self.types.get(n) == "kgen") if kind == "kgen" else _RESIDUAL_ADD.search
-            self._first[key] = next((n for n, _ in self.consumers.get(tensor, ()) if test(n)), None)
+            self._first[key] = next((n for n, _ in self.consumers(tensor) if test(n)), None)
         return self._first[key]
 
     def producer_of(self, layer) -> str | None:
@@ -192,7 +203,7 @@ class _Graph:
         """An input no layer writes (a network input) or an output no layer reads (a network output)."""
         ins = [t.get("Name") for t in layer.inputs or ()]
         outs = [t.get("Name") for t in layer.outputs or ()]
-        return any(i not in self.producers for i in ins) or any(o not in self.consumers for o in outs)
+        return any(i not in self.producers for i in ins) or any(o not in self.tensors.first_reader for o in outs)
 
 
 def _article(precision: str) -> str:
@@ -217,7 +228,7 @@ def _feeder_reason(layer, decided, graph: _Graph) -> tuple[str, str, str] | None
     """A kernel whose only job is to feed a float layer (a Q/DQ round trip, weights dequantized at run time)."""
     words = describe_kernel(layer.name) or "generated kernel"
     for tensor in layer.outputs or ():
-        for reader, _ in graph.consumers.get(tensor.get("Name"), []):
+        for reader, _ in graph.consumers(tensor.get("Name")):
             if reader in decided and decided[reader][0] in _INHERITABLE:
                 reason = decided[reader][0]
                 return reason, f"feeds {reader[:70]!r}, which is {reason} ({words})", reader
@@ -249,15 +260,8 @@ def _structural_reason(layer, graph: _Graph) -> tuple[str, str, str | None] | No
     return None
 
 
-def _uncalibrated_tensors(layers: pd.DataFrame, cache) -> set[str]:
-    names = {t.get("Name") for ins in layers["inputs"] for t in ins or ()}
-    return {n for n in names if n and n not in cache.scales}
-
-
-def _producers(layers: pd.DataFrame) -> dict[str, str]:
-    """Tensor name -> the layer that writes it (the last, if several do)."""
-    tensors, rows = tensor_rows(layers["outputs"].tolist())
-    return dict(zip(tensors, map(layers["name"].tolist().__getitem__, rows)))
+def _uncalibrated_tensors(tensors: TensorIndex, cache) -> set[str]:
+    return {n for n in set(tensors.read) if n and n not in cache.scales}
 
 
 def _reformat_reason(layer, decided, producers) -> tuple[str, str, str] | None:
@@ -294,15 +298,6 @@ def _above_requested(layers: pd.DataFrame, requested: str) -> pd.Series:
     return wider | integer
 
 
-def _consumers(layers: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
-    """Tensor name -> [(consumer layer name, its compute precision)]."""
-    out: dict[str, list[tuple[str, str]]] = {}
-    for name, inputs, precision in zip(layers["name"], layers["inputs"], layers["compute_precision"]):
-        for t in inputs or ():
-            out.setdefault(t.get("Name"), []).append((name, precision))
-    return out
-
-
 def _tensor_names(layer) -> list[str]:
     return [t.get("Name") for t in (layer.inputs or ())] + [t.get("Name") for t in (layer.outputs or ())]
 
@@ -332,7 +327,7 @@ def _reason(layer, requested, explicit, ignored, no_range, events, graph: _Graph
         if add:
             return "int8_wide_output", (f"{RESIDUAL_ADD_EVIDENCE}: output {layer.output_precision} feeds {add[-60:]!r} "
                                         f"unquantized; tactic {layer.tactic_name}")
-        who = ", ".join(f"{n[:60]} ({p})" for n, p in graph.consumers.get(out_name, [])[:3]) or "the network output"
+        who = ", ".join(f"{n[:60]} ({p})" for n, p in graph.consumers(out_name)[:3]) or "the network output"
         return "int8_wide_output", f"output {layer.output_precision} feeds {who}; tactic {layer.tactic_name}"
     if layer.is_myelin:
         return "myelin_fusion", f"{layer.layer_type} layer {layer.name[:80]}"

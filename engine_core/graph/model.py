@@ -14,6 +14,7 @@ layers are chained in execution order and :attr:`EngineGraph.wired_by` says so.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ import pandas as pd
 
 from engine_core.engine import Engine
 from engine_core.precision import PRECISION_RANK, precision_from_datatype, tensor_datatype
+from engine_core.tensor_index import TensorIndex
 
 NODE_COLUMNS = ("node", "name", "kind", "layer_type", "precision", "output_precision", "ms", "bytes", "order",
                 "is_reformat", "is_quantize", "is_fallback", "reason", "scope", "members", "change", "mix", "reformats",
@@ -74,7 +76,7 @@ def build_graph(engine: Engine, fallbacks: pd.DataFrame | None = None) -> Engine
         "mix": layers["compute_precision"].to_numpy(), "reformats": layers["is_reformat"].to_numpy(dtype=int),
         "sqnr_db": np.nan,
     })
-    edges, io_nodes = _wire(layers)
+    edges, io_nodes = _wire(layers, engine.analysis.tensors)
     wired_by = "tensors"
     if edges.empty and n > 1:
         edges = pd.DataFrame({"src": np.arange(n - 1), "dst": np.arange(1, n), "tensor": ""})
@@ -117,43 +119,44 @@ def mark_quantization_error(graph: EngineGraph, layer_sqnr: np.ndarray) -> Engin
     return EngineGraph(nodes, graph.edges, graph.wired_by, graph.depth, graph.scope_prefix, graph.group_of)
 
 
-def _wire(layers: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
-    producer: dict[str, int] = {}
-    for i, outputs in enumerate(layers["outputs"]):
-        for tensor in outputs or ():
-            if tensor.get("Name"):
-                producer.setdefault(tensor["Name"], i)
-    src, dst, names, read = [], [], [], set()
+def _wire(layers: pd.DataFrame, tensors: TensorIndex) -> tuple[pd.DataFrame, list[dict]]:
+    """Edges from each tensor's first writer to every other layer reading it, in reading order; network inputs
+    (read, never written, not a constant) and outputs (written, never read) as extra nodes with their edges.
+
+    Vectorised over the engine's :class:`~engine_core.tensor_index.TensorIndex`: the per-tensor Python loops this
+    replaces were 0.7 s of a 100k-layer engine's graph.
+    """
+    first_writer = tensors.first_writer
+    read = np.fromiter(tensors.read, dtype=object, count=len(tensors.read))  # 1-D whatever a name holds
+    reader_rows = np.asarray(tensors.reader_rows, dtype="int64")
+    # -1: a named tensor no layer writes; -2: a tensor without a name (never wired).
+    source = np.fromiter((first_writer.get(name, -1) if name else -2 for name in tensors.read), dtype="int64",
+                         count=len(read))
+    wired = (source >= 0) & (source != reader_rows)
+    src, dst, names = source[wired].tolist(), reader_rows[wired].tolist(), read[wired].tolist()
+    in_lists, out_lists = layers["inputs"].tolist(), layers["outputs"].tolist()
     inputs: dict[str, dict] = {}
-    for i, layer_inputs in enumerate(layers["inputs"]):
-        for tensor in layer_inputs or ():
-            name = tensor.get("Name")
-            if not name:
-                continue
-            read.add(name)
-            if name in producer:
-                if producer[name] != i:
-                    src.append(producer[name]), dst.append(i), names.append(name)
-            elif not _CONSTANT_TENSOR.search(name):
-                inputs.setdefault(name, {"tensor": tensor, "readers": []})["readers"].append(i)
+    for k in np.flatnonzero(source == -1).tolist():
+        name, row = tensors.read[k], tensors.reader_rows[k]
+        if not _CONSTANT_TENSOR.search(name):
+            tensor = in_lists[row][k - bisect_left(tensors.reader_rows, row)]
+            inputs.setdefault(name, {"tensor": tensor, "readers": []})["readers"].append(row)
     io_nodes, extra_edges = [], []
     n = len(layers)
     # Layers with no tensors at all (TensorRT-RTX's multi-stream `signal`/`wait` events) hang off the
     # layer before them in execution order, so they sit where they run instead of floating apart.
-    for i, (ins, outs) in enumerate(zip(layers["inputs"], layers["outputs"])):
-        if i and not ins and not outs and producer:
-            extra_edges.append((i - 1, i, ""))
+    if any(tensors.written):
+        extra_edges += [(i - 1, i, "") for i, (ins, outs) in enumerate(zip(in_lists, out_lists)) if i and not ins and not outs]
     for name, seen in inputs.items():
         node = n + len(io_nodes)
         io_nodes.append(_io_node(name, "input", seen["tensor"], order=-1))
         extra_edges += [(node, reader, name) for reader in seen["readers"]]
-    for i, outputs in enumerate(layers["outputs"]):
-        for tensor in outputs or ():
-            name = tensor.get("Name")
-            if name and name not in read:
-                node = n + len(io_nodes)
-                io_nodes.append(_io_node(name, "output", tensor, order=n))
-                extra_edges.append((i, node, name))
+    read_names = set(tensors.read)
+    for k, (name, row) in enumerate(zip(tensors.written, tensors.writer_rows)):
+        if name and name not in read_names:
+            node = n + len(io_nodes)
+            io_nodes.append(_io_node(name, "output", out_lists[row][k - bisect_left(tensors.writer_rows, row)], order=n))
+            extra_edges.append((row, node, name))
     edges = pd.DataFrame({"src": src + [e[0] for e in extra_edges], "dst": dst + [e[1] for e in extra_edges],
                           "tensor": names + [e[2] for e in extra_edges]})
     return edges.astype({"src": "int64", "dst": "int64"}), io_nodes
