@@ -108,8 +108,8 @@ def best(cmd: list[str], repeat: int = 5, env: dict | None = None) -> float:
 
 
 def best_of_turns(cmds: list[list[str]], repeat: int = 5) -> list[float]:
-    """:func:`best` of each command, run in turns (one of each, ``repeat`` times), so that figures printed side by
-    side were taken at the same moments."""
+    """:func:`best` of each command, run in turns (one of each, ``repeat`` times): figures printed side by side are
+    each one's best over the same stretch of time, not over different ones."""
     times = [[] for _ in cmds]
     for _ in range(repeat):
         for cmd, taken in zip(cmds, times):

@@ -11,6 +11,7 @@ for; ``engine.analysis.tensors`` holds one per engine. Rows are positions in the
 from __future__ import annotations
 
 from functools import cached_property
+from itertools import compress
 
 import pandas as pd
 
@@ -36,8 +37,11 @@ class TensorIndex:
 
     @cached_property
     def first_writer(self) -> dict:
-        """Tensor name -> the first row that writes it (built backwards in C: the first one wins)."""
-        return dict(zip(reversed(self.written), reversed(self.writer_rows)))
+        """Named tensor -> the first row that writes it (built backwards in C: the first one wins). Tensors without a
+        name (missing, empty) are left out: the graph wires none of them."""
+        named = list(map(bool, self.written))
+        names, rows = list(compress(self.written, named)), list(compress(self.writer_rows, named))
+        return dict(zip(reversed(names), reversed(rows)))
 
     @cached_property
     def first_reader(self) -> dict:

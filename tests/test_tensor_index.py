@@ -45,3 +45,20 @@ def test_every_real_engine_indexes_as_a_scan_finds(all_engines, name):
     index, expected = all_engines[name].analysis.tensors, _scan(layers)
     for lookup, found in expected.items():
         assert getattr(index, lookup) == found, lookup
+
+
+def test_the_graph_wires_no_tensor_without_a_name_even_a_damaged_one(all_engines):
+    """A damaged file's empty list or dict as a tensor name is no name: the graph leaves it out, as it leaves out a
+    missing one, instead of failing to look it up (the index must not hash what the graph never wires)."""
+    import copy
+    import dataclasses
+
+    from engine_core.graph.model import build_graph
+
+    engine = all_engines["resnet-qat"]
+    damaged = engine.layers.copy()
+    damaged["inputs"] = [list(ins or ()) + [{"Name": []}] for ins in damaged["inputs"]]
+    damaged["outputs"] = [list(outs or ()) + [{"Name": {}}] for outs in damaged["outputs"]]
+    graph = build_graph(dataclasses.replace(engine, layers=damaged), fallbacks=copy.deepcopy(engine.analysis.fallbacks))
+    expected = build_graph(engine, engine.analysis.fallbacks)
+    assert graph.edges.equals(expected.edges) and graph.nodes.equals(expected.nodes)

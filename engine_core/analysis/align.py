@@ -29,6 +29,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 from itertools import chain
 
 import numpy as np
@@ -239,15 +240,15 @@ def _pair_confidence(a: dict, b: dict) -> float:
 
 
 def align_engines(tables: list[pd.DataFrame], glue: list[np.ndarray] | None = None,
-                  tensors: list[TensorIndex] | None = None) -> Alignment:
+                  tensors: list[Callable[[], TensorIndex]] | None = None) -> Alignment:
     """Align the layer tables of several engines (the first is the reference for structure).
 
     Layer ``i`` of engine ``e`` is node ``base[e] + i`` of one union-find over every engine; ONNX keys are
     nodes after them. Everything is indexed once (tensor name -> writer and first reader, node key ->
     normalized key), so alignment stays linear in layers apart from the structure pass's sequence match.
     ``glue``: :func:`is_glue` of each table when the caller has it already (an engine's analysis keeps it);
-    ``tensors``: each table's :class:`~engine_core.tensor_index.TensorIndex`, likewise.
-    """
+    ``tensors``: per table, a function returning its :class:`~engine_core.tensor_index.TensorIndex`, likewise (called
+    only for a table with glue to attach: the index costs a quarter second at 100k layers)."""
     sizes = [len(t) for t in tables]
     base = [sum(sizes[:e]) for e in range(len(tables))]
     uf = _UnionFind(sum(sizes))
@@ -303,7 +304,7 @@ def _attach_glue(uf, base, tables, glue, onnx_keys, tensors) -> None:
         if not lone:  # the tensor indexes below cost more than the rest of this pass: only when needed
             continue
         inputs, outputs, layer_names = table["inputs"].tolist(), table["outputs"].tolist(), table["name"].tolist()
-        index = tensors[e] if tensors is not None else TensorIndex(table)
+        index = tensors[e]() if tensors is not None else TensorIndex(table)
         producers, first_reader = index.last_writer, index.first_reader
         by_name = dict(zip(layer_names, range(len(layer_names))))
         weighted = (table["weights_count"] > 0).to_numpy()

@@ -86,7 +86,7 @@ def compare_engines(engines: list[Engine]) -> Comparison:
     if len(engines) < 2:
         raise ValueError("compare needs at least two engines")
     alignment = align_engines([e.layers for e in engines], [e.analysis.glue for e in engines],
-                               [e.analysis.tensors for e in engines])
+                               [lambda e=e: e.analysis.tensors for e in engines])
     names = unique_names(engines)
     matched = np.array(sorted(alignment.match), dtype="int64")
     is_matched = [np.isin(g, matched) for g in alignment.group_ids]

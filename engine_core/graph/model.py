@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import compress, repeat
 
 import numpy as np
 import pandas as pd
@@ -131,9 +131,11 @@ def _wire(layers: pd.DataFrame, tensors: TensorIndex) -> tuple[pd.DataFrame, lis
     read = np.fromiter(tensors.read, dtype=object, count=n_read)  # 1-D whatever a name holds
     reader_rows = np.asarray(tensors.reader_rows, dtype="int64")
     # The first writer of each tensor read; -1: a named tensor no layer writes; -2: a tensor without a name (never
-    # wired). Each a C-level map over the names, no Python call per tensor.
-    source = np.fromiter(map(tensors.first_writer.get, tensors.read, repeat(-1)), dtype="int64", count=n_read)
-    source[~np.fromiter(map(bool, tensors.read), dtype=bool, count=n_read)] = -2
+    # wired, never looked up: a damaged file's empty list or dict is no key). C-level maps, no Python call per tensor.
+    named = np.fromiter(map(bool, tensors.read), dtype=bool, count=n_read)
+    source = np.full(n_read, -2, dtype="int64")
+    source[named] = np.fromiter(map(tensors.first_writer.get, compress(tensors.read, named.tolist()), repeat(-1)),
+                                dtype="int64", count=int(named.sum()))
     wired = (source >= 0) & (source != reader_rows)
     src, dst, names = source[wired].tolist(), reader_rows[wired].tolist(), read[wired].tolist()
     in_lists, out_lists = layers["inputs"].tolist(), layers["outputs"].tolist()
@@ -153,9 +155,11 @@ def _wire(layers: pd.DataFrame, tensors: TensorIndex) -> tuple[pd.DataFrame, lis
         node = n + len(io_nodes)
         io_nodes.append(_io_node(name, "input", seen["tensor"], order=-1))
         extra_edges += [(node, reader, name) for reader in seen["readers"]]
-    n_written = len(tensors.written)
-    unread = (np.fromiter(map(bool, tensors.written), dtype=bool, count=n_written)
-              & ~np.fromiter(map(tensors.first_reader.__contains__, tensors.written), dtype=bool, count=n_written))
+    read_names = set(compress(tensors.read, named.tolist()))
+    written_named = np.fromiter(map(bool, tensors.written), dtype=bool, count=len(tensors.written))
+    unread = np.zeros(len(tensors.written), dtype=bool)
+    unread[written_named] = ~np.fromiter(map(read_names.__contains__, compress(tensors.written, written_named.tolist())),
+                                         dtype=bool, count=int(written_named.sum()))
     for k in np.flatnonzero(unread).tolist():
         name, row = tensors.written[k], tensors.writer_rows[k]
         node = n + len(io_nodes)
