@@ -29,8 +29,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable
 from itertools import chain
+from typing import Callable
 
 import numpy as np
 import pandas as pd

@@ -119,9 +119,7 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
                                                f"calibration cache {Path(engine.calibration.file).name} has no scale "
                                                f"for tensor {tensor!r}"))
     names = layers["name"].tolist()
-    producers = dict(zip(tensors.written, map(names.__getitem__, tensors.writer_rows)))  # the last writer wins
-    graph = _Graph(tensors, names, layers["compute_precision"].tolist(), producers,
-                   dict(zip(names, layers["layer_type"].tolist())))
+    graph = _Graph(tensors, names, layers["compute_precision"].tolist(), dict(zip(names, layers["layer_type"].tolist())))
     # Row tuples from column lists: itertuples iterates each column element by element (Arrow strings slowly).
     flagged_rows = list(map(_FlaggedLayer._make, zip(*(flagged[c].tolist() for c in _READ_COLUMNS))))
     decided: dict[str, tuple[str, str, str | None]] = {}
@@ -145,11 +143,11 @@ def explain_fallbacks(engine: Engine) -> pd.DataFrame:
     for layer in flagged_rows:
         if layer.name not in decided:
             if layer.is_reformat and not _is_generated(layer):  # a reformat exists because of the layer on its wide side
-                found = _reformat_reason(layer, decided, producers)
+                found = _reformat_reason(layer, decided, graph)
             else:
                 found = _structural_reason(layer, graph)
                 if found is None or found[0] == "io_boundary":
-                    found = _feeder_reason(layer, decided, graph) or _reformat_reason(layer, decided, producers) or found
+                    found = _feeder_reason(layer, decided, graph) or _reformat_reason(layer, decided, graph) or found
             decided[layer.name] = found or own_reason(layer)
         reason, evidence, inherited = decided[layer.name]
         rows.append((layer.order, layer.name, layer.layer_type, layer.compute_precision, layer.output_precision,
@@ -172,13 +170,17 @@ _FlaggedLayer = namedtuple("_FlaggedLayer", _READ_COLUMNS)
 class _Graph:
     """Who writes and who reads each tensor, and each layer's type: enough to see epilogues and I/O.
 
-    ``producers``: tensor name -> the name of the layer writing it (the last, if several do); readers come from the
-    engine's :class:`~engine_core.tensor_index.TensorIndex` (``names`` and ``precisions`` per row)."""
+    Writers and readers come from the engine's :class:`~engine_core.tensor_index.TensorIndex`, as rows; ``names`` and
+    ``precisions`` (per row) and ``types`` (per layer name) say who they are."""
 
-    def __init__(self, tensors: TensorIndex, names: list, precisions: list, producers: dict, types: dict) -> None:
-        self.tensors, self.names, self.precisions = tensors, names, precisions
-        self.producers, self.types = producers, types
+    def __init__(self, tensors: TensorIndex, names: list, precisions: list, types: dict) -> None:
+        self.tensors, self.names, self.precisions, self.types = tensors, names, precisions, types
         self._first: dict = {}
+
+    def producer(self, tensor) -> str | None:
+        """The name of the layer writing ``tensor`` (the last, if several do); None for a network input."""
+        row = self.tensors.last_writer.get(tensor)
+        return None if row is None else self.names[row]
 
     def consumers(self, tensor) -> list[tuple[str, str]]:
         """``(layer name, its compute precision)`` of every layer reading ``tensor``, in execution order."""
@@ -197,13 +199,13 @@ class _Graph:
         return self._first[key]
 
     def producer_of(self, layer) -> str | None:
-        return self.producers.get(layer.inputs[0].get("Name")) if layer.inputs else None
+        return self.producer(layer.inputs[0].get("Name")) if layer.inputs else None
 
     def touches_network_io(self, layer) -> bool:
         """An input no layer writes (a network input) or an output no layer reads (a network output)."""
         ins = [t.get("Name") for t in layer.inputs or ()]
         outs = [t.get("Name") for t in layer.outputs or ()]
-        return any(i not in self.producers for i in ins) or any(o not in self.tensors.first_reader for o in outs)
+        return any(i not in self.tensors.last_writer for i in ins) or any(o not in self.tensors.first_reader for o in outs)
 
 
 def _article(precision: str) -> str:
@@ -264,9 +266,9 @@ def _uncalibrated_tensors(tensors: TensorIndex, cache) -> set[str]:
     return {n for n in set(tensors.read) if n and n not in cache.scales}
 
 
-def _reformat_reason(layer, decided, producers) -> tuple[str, str, str] | None:
+def _reformat_reason(layer, decided, graph: _Graph) -> tuple[str, str, str] | None:
     """A reformat inherits the reason of the fallback layer it converts from or into."""
-    source = producers.get(layer.inputs[0].get("Name")) if layer.inputs else None
+    source = graph.producer_of(layer)
     target = REFORMAT_TARGET.match(layer.name)
     for neighbour, side in ((source, "after"), (target.group(1) if target else None, "before")):
         if neighbour in decided and decided[neighbour][0] != "quantize_boundary":
@@ -304,7 +306,7 @@ def _tensor_names(layer) -> list[str]:
 
 def _dequantizing_feeders(layer, graph: _Graph) -> list[str]:
     """Generated kernels that dequantize this layer's inputs (a Q/DQ round trip, weights dequantized at run time)."""
-    feeders = [graph.producers.get(t.get("Name")) for t in layer.inputs or ()]
+    feeders = [graph.producer(t.get("Name")) for t in layer.inputs or ()]
     return [f for f in feeders if f and "dequantize" in (describe_kernel(f) or "")]
 
 

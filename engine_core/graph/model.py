@@ -132,10 +132,10 @@ def _wire(layers: pd.DataFrame, tensors: TensorIndex) -> tuple[pd.DataFrame, lis
     reader_rows = np.asarray(tensors.reader_rows, dtype="int64")
     # The first writer of each tensor read; -1: a named tensor no layer writes; -2: a tensor without a name (never
     # wired, never looked up: a damaged file's empty list or dict is no key). C-level maps, no Python call per tensor.
-    named = np.fromiter(map(bool, tensors.read), dtype=bool, count=n_read)
+    named = list(map(bool, tensors.read))
     source = np.full(n_read, -2, dtype="int64")
-    source[named] = np.fromiter(map(tensors.first_writer.get, compress(tensors.read, named.tolist()), repeat(-1)),
-                                dtype="int64", count=int(named.sum()))
+    source[named] = np.fromiter(map(tensors.first_writer.get, compress(tensors.read, named), repeat(-1)),
+                                dtype="int64", count=sum(named))
     wired = (source >= 0) & (source != reader_rows)
     src, dst, names = source[wired].tolist(), reader_rows[wired].tolist(), read[wired].tolist()
     in_lists, out_lists = layers["inputs"].tolist(), layers["outputs"].tolist()
@@ -155,7 +155,7 @@ def _wire(layers: pd.DataFrame, tensors: TensorIndex) -> tuple[pd.DataFrame, lis
         node = n + len(io_nodes)
         io_nodes.append(_io_node(name, "input", seen["tensor"], order=-1))
         extra_edges += [(node, reader, name) for reader in seen["readers"]]
-    read_names = set(compress(tensors.read, named.tolist()))
+    read_names = set(compress(tensors.read, named))
     written_named = np.fromiter(map(bool, tensors.written), dtype=bool, count=len(tensors.written))
     unread = np.zeros(len(tensors.written), dtype=bool)
     unread[written_named] = ~np.fromiter(map(read_names.__contains__, compress(tensors.written, written_named.tolist())),
